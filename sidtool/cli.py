@@ -1,0 +1,143 @@
+"""The ``sidtool`` command line: parse options, call one function, map errors to exit codes.
+
+Exit codes (README.md, "Exit codes"): 0 all went well; 1 findings, or a lookup
+that found nothing; 2 usage or input error; 3 input partly unreadable;
+4 internal error (a bug). No traceback reaches the user unless SIDTOOL_DEBUG is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import wellknown
+from sidtool import __version__
+from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, SidtoolError
+from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
+from sidtool.output import FORMATS, render
+
+EXIT_INTERNAL = 4
+
+LOOKUP_EXAMPLES = """\
+examples:
+  sidtool lookup S-1-5-32-555 S-1-5-32-544
+  sidtool lookup "BUILTIN\\Remote Desktop Users" RD
+  sidtool lookup S-1-5-21-1004336348-1177238915-682003330-512 --format json
+"""
+CATALOG_EXAMPLES = """\
+examples:
+  sidtool catalog --introduced-after 2000 --scope builtin
+  sidtool catalog --format csv > sids.csv
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="sidtool",
+        description="Active Directory SID analysis: which SIDs in ACLs would an older consumer not know?",
+    )
+    parser.add_argument("--version", action="version", version=f"sidtool {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    lookup_parser = commands.add_parser(
+        "lookup",
+        help="look up well-known SIDs or names in the catalog",
+        description="Look up SIDs or names (any case; BUILTIN\\ and NT AUTHORITY\\ forms and SDDL aliases too). "
+        "A domain SID resolves through its RID. Exit 1 when an argument matches nothing.",
+        epilog=LOOKUP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lookup_parser.add_argument("queries", nargs="+", metavar="SID|NAME")
+    _add_format(lookup_parser)
+    lookup_parser.set_defaults(handler=_run_lookup)
+
+    catalog_parser = commands.add_parser(
+        "catalog",
+        help="list the well-known SID catalog",
+        description="List the catalog of well-known SIDs, with the release that introduced each and its sources.",
+        epilog=CATALOG_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    catalog_parser.add_argument(
+        "--introduced-after",
+        metavar="RELEASE",
+        type=_release,
+        help=f"only SIDs introduced after RELEASE ({', '.join(wellknown.RELEASES)})",
+    )
+    catalog_parser.add_argument("--scope", choices=wellknown.SCOPES, help="only SIDs of this scope")
+    _add_format(catalog_parser)
+    catalog_parser.set_defaults(handler=_run_catalog)
+    return parser
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+
+
+def _release(text: str) -> str:
+    try:
+        return wellknown.RELEASES[wellknown.release_rank(text)]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _run_lookup(args: argparse.Namespace) -> int:
+    records = []
+    status = EXIT_OK
+    for query in args.queries:
+        try:
+            results = lookup(query)
+        except InputError as error:
+            _warn(str(error))
+            status = EXIT_USAGE
+            continue
+        for result in results:
+            if not result.found:
+                what = result.sid or repr(query)
+                _warn(f"no well-known SID matches {what}")
+                status = max(status, EXIT_FINDINGS)
+            records.append(result.as_dict())
+    _emit(render(records, LOOKUP_COLUMNS, args.format))
+    return status
+
+
+def _run_catalog(args: argparse.Namespace) -> int:
+    records = catalog_rows(args.introduced_after, args.scope)
+    _emit(render(records, CATALOG_COLUMNS, args.format))
+    return EXIT_OK
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _warn(message: str) -> None:
+    print(f"sidtool: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SidtoolError as error:
+        _warn(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        _warn("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (sidtool ... | head): not an error worth a message.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as error:  # the last line of defence against tracebacks
+        if os.environ.get("SIDTOOL_DEBUG"):
+            raise
+        _warn(f"internal error: {type(error).__name__}: {error} (set SIDTOOL_DEBUG=1 for details; please report it)")
+        return EXIT_INTERNAL

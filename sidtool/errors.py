@@ -1,0 +1,38 @@
+"""The one exception family of sidtool, and the exit codes the CLI maps it to.
+
+Every error a user can cause derives from :class:`SidtoolError`. Errors about
+input say which input (``source``) and where in it (``location``: a line
+number, or a byte offset) the problem is.
+"""
+
+from __future__ import annotations
+
+# Exit codes, documented in README.md ("Exit codes").
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+
+
+class SidtoolError(Exception):
+    """Base of every error sidtool reports to its user."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(SidtoolError, ValueError):
+    """Input that cannot be read: names the source and the location in it."""
+
+    def __init__(self, message: str, *, source: str | None = None, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.location = location
+
+    def __str__(self) -> str:
+        where = ":".join(part for part in (self.source, self.location) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class SidError(InputError):
+    """A SID that is malformed, as text or as bytes."""

@@ -1,0 +1,82 @@
+"""Rendering records for people (table, Markdown) and machines (JSON, CSV).
+
+Records are dicts with stable keys. JSON and CSV carry every key; the table
+and Markdown views show the chosen columns. Text bound for a terminal is
+neutralised: control characters and bidirectional overrides found in data
+(a displayName can hold them) are shown as escapes, never interpreted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+FORMATS = ("table", "json", "csv", "markdown")
+Columns = Sequence[tuple[str, str]]
+
+# C0 and C1 controls, DEL, and the Unicode bidi embedding/override/isolate marks.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or bidi character replaced by a visible escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
+def render(records: list[dict[str, Any]], columns: Columns, fmt: str) -> str:
+    """Render ``records`` in format ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(records)
+    if fmt not in ("table", "markdown"):
+        raise ValueError(f"unknown format {fmt!r}")
+    headers = [header for _, header in columns]
+    rows = [[_cell(record.get(key)) for key, _ in columns] for record in records]
+    if fmt == "markdown":
+        rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+        return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
+    return tabulate(rows, headers, tablefmt="simple", disable_numparse=True, maxcolwidths=60) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(printable(str(item)) for item in value)
+    return printable(str(value))
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    keys: dict[str, None] = {}
+    for record in records:
+        keys.update(dict.fromkeys(record))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for record in records:
+        writer.writerow(_csv_value(record.get(key)) for key in keys)
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "|".join(str(item) for item in value)
+    return str(value)
