@@ -133,8 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn("interrupted")
         return 130
     except BrokenPipeError:
-        # The reader went away (sidtool ... | head): not an error worth a message.
-        sys.stderr.close()
+        # The reader went away (sidtool ... | head): not an error worth a message. Point stdout
+        # at /dev/null so that the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as error:  # the last line of defence against tracebacks
         if os.environ.get("SIDTOOL_DEBUG"):

@@ -26,7 +26,7 @@ CATALOG_COLUMNS = (
     ("scope", "Scope"),
     ("introduced", "Introduced"),
     ("known_to_legacy_store", "Legacy store knows it"),
-    ("sources", "Sources"),
+    ("sources", "Sources", lambda sources: f"{sources[0]} +{len(sources) - 1}" if len(sources) > 1 else sources[0]),
 )
 
 

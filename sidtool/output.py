@@ -12,13 +12,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tabulate import tabulate
 
 FORMATS = ("table", "json", "csv", "markdown")
-Columns = Sequence[tuple[str, str]]
+# A column is (record key, header) or (record key, header, function that formats the record's value).
+Columns = Sequence[tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
 
 # C0 and C1 controls, DEL, and the Unicode bidi embedding/override/isolate marks.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -42,15 +43,17 @@ def render(records: list[dict[str, Any]], columns: Columns, fmt: str) -> str:
         return _csv(records)
     if fmt not in ("table", "markdown"):
         raise ValueError(f"unknown format {fmt!r}")
-    headers = [header for _, header in columns]
-    rows = [[_cell(record.get(key)) for key, _ in columns] for record in records]
+    headers = [column[1] for column in columns]
+    rows = [[_cell(record.get(column[0]), *column[2:]) for column in columns] for record in records]
     if fmt == "markdown":
         rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
     return tabulate(rows, headers, tablefmt="simple", disable_numparse=True, maxcolwidths=60) + "\n"
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, formatter: Callable[[Any], str] | None = None) -> str:
+    if formatter is not None:
+        return printable(formatter(value))
     if value is None:
         return "-"
     if isinstance(value, bool):
