@@ -1,0 +1,109 @@
+"""Distinguished names (RFC 4514) as AD writes them: split, unescape, and compare.
+
+AD compares DNs case-insensitively, and the same DN may arrive escaped in
+different ways (``\\,`` or ``\\2C``; ``Müller`` raw or as ``\\C3\\BC``). A DN is
+stored as the text we received, and matched through :func:`dn_key`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sidtool.errors import InputError
+
+_SPECIAL = set(',+"\\<>;=#')
+
+
+def split_rdns(dn: str) -> list[tuple[str, str]]:
+    """Split a DN into (attribute type, unescaped value) pairs, leftmost first.
+
+    Multi-valued RDNs (``a=1+b=2``) are kept as one value with its ``+``.
+    Raises :class:`InputError` for a DN that cannot be read.
+    """
+    rdns: list[tuple[str, str]] = []
+    index, length = 0, len(dn)
+    while index < length:
+        equals = dn.find("=", index)
+        if equals < 0:
+            raise InputError(f"DN {dn!r}: RDN at character {index} has no '='")
+        attribute = dn[index:equals].strip()
+        if not attribute:
+            raise InputError(f"DN {dn!r}: empty attribute type at character {index}")
+        value, index = _read_value(dn, equals + 1)
+        rdns.append((attribute, value))
+        if index < length:
+            index += 1  # past the ','
+            if index == length:
+                raise InputError(f"DN {dn!r} ends with a separator")
+    return rdns
+
+
+def _read_value(dn: str, index: int) -> tuple[str, int]:
+    raw = bytearray()
+    length = len(dn)
+    while index < length and dn[index] == " ":
+        index += 1
+    trailing_spaces = 0
+    while index < length:
+        char = dn[index]
+        if char == "\\":
+            if index + 1 >= length:
+                raise InputError(f"DN {dn!r}: dangling '\\' at the end")
+            pair = dn[index + 1 : index + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                raw.append(int(pair, 16))
+                index += 3
+            else:
+                raw.extend(dn[index + 1].encode("utf-8"))
+                index += 2
+            trailing_spaces = 0
+            continue
+        if char in ",;":
+            break
+        raw.extend(char.encode("utf-8"))
+        trailing_spaces = trailing_spaces + 1 if char == " " else 0
+        index += 1
+    if trailing_spaces:
+        del raw[-trailing_spaces:]
+    try:
+        return raw.decode("utf-8"), index
+    except UnicodeDecodeError as error:
+        raise InputError(f"DN {dn!r}: escaped bytes are not UTF-8 ({error.reason})") from None
+
+
+def escape_value(value: str) -> str:
+    """Escape an attribute value for use inside a DN (RFC 4514 section 2.4)."""
+    out = []
+    for position, char in enumerate(value):
+        if char in _SPECIAL or (char == " " and position in (0, len(value) - 1)):
+            out.append("\\" + char)
+        elif ord(char) < 0x20:
+            out.append(f"\\{ord(char):02X}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def dn_key(dn: str) -> str:
+    """A canonical form for comparing DNs: types and values case-folded, one escaping style."""
+    return ",".join(f"{attribute.casefold()}={escape_value(value).casefold()}" for attribute, value in split_rdns(dn))
+
+
+def parent_dn(dn: str) -> str | None:
+    """The DN one level up, or None at the top (computed on the text, escapes respected)."""
+    if "=" not in dn:
+        return None
+    _, index = _read_value(dn, dn.index("=") + 1)
+    return dn[index + 1 :].strip() or None
+
+
+def rdn_value(dn: str) -> str:
+    """The unescaped value of the leftmost RDN (``Müller, Jürgen`` for ``CN=Müller\\, Jürgen,OU=...``)."""
+    return split_rdns(dn)[0][1]
+
+
+def domain_dns_name(dn: str) -> str | None:
+    """``corp.example.com`` for any DN ending in ``DC=corp,DC=example,DC=com``."""
+    labels = [value for attribute, value in split_rdns(dn) if attribute.casefold() == "dc"]
+    return ".".join(labels).lower() or None

@@ -1,0 +1,253 @@
+"""What we know about a forest: one model that every reader builds and every analysis reads.
+
+The model holds facts as the directory states them (DNs, SIDs, member lists,
+raw descriptors); it knows no file format and no reader. DNs are kept as
+received and matched through :func:`sidtool.dn.dn_key`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+
+from sidtool.dn import dn_key
+from sidtool.security.sid import Sid
+
+
+class PrincipalKind(str, Enum):
+    """What an object with a SID is, as far as membership is concerned."""
+
+    USER = "user"
+    GROUP = "group"
+    COMPUTER = "computer"
+    FOREIGN = "foreign"  # a foreignSecurityPrincipal: stands for a SID of another domain or forest
+
+
+class AclSource(str, Enum):
+    """Where a folder's permission entries came from."""
+
+    STORE = "store"  # the Exchange store's client permissions (PFDAVAdmin, Get-PublicFolderClientPermission)
+    DIRECTORY = "directory"  # nTSecurityDescriptor of the publicFolder object in AD
+
+
+class RightsKind(str, Enum):
+    """How to read a permission entry's rights mask."""
+
+    MAPI = "mapi"  # MAPI folder rights (ReadAny 0x1, Create 0x2, ...), as store exports give them
+    ACCESS_MASK = "access-mask"  # a Windows access mask from a security descriptor
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A domain of the forest (a crossRef plus its domainDNS object)."""
+
+    dn: str
+    sid: Sid | None
+    dns_name: str | None = None
+    netbios_name: str | None = None
+    parent_dns_name: str | None = None  # from the crossRef's trustParent; None for a tree root
+    functional_level: int | None = None  # msDS-Behavior-Version: 0 = 2000, 2 = 2003, 3 = 2008, ...
+
+
+@dataclass(frozen=True, slots=True)
+class DomainController:
+    """A domain controller and the operating system it reports."""
+
+    dn: str
+    name: str
+    operating_system: str | None = None
+    operating_system_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A user, group, computer or foreign security principal.
+
+    ``domain_dn`` is the naming context that holds the object. BUILTIN aliases
+    (S-1-5-32-x) exist once per domain, so their identity is the DN, not the SID.
+    """
+
+    dn: str
+    sid: Sid
+    kind: PrincipalKind
+    domain_dn: str | None = None
+    name: str | None = None  # sAMAccountName
+    display_name: str | None = None
+    primary_group_id: int | None = None
+    group_type: int | None = None
+    legacy_exchange_dn: str | None = None
+    members: tuple[str, ...] = ()  # member DNs, as the directory lists them (groups only)
+
+    @property
+    def label(self) -> str:
+        """A short human name: sAMAccountName, else display name, else the SID."""
+        return self.name or self.display_name or str(self.sid)
+
+
+_EXCHANGE_SERIAL = re.compile(
+    r"Version\s+(\d+)\.(\d+)\s*\(Build\s+(\d+)(?:\.(\d+))?(?::\s*Service Pack\s+(\d+))?\)", re.IGNORECASE
+)
+_PRODUCTS = {(6, 0): "Exchange 2000", (6, 5): "Exchange 2003", (8, 0): "Exchange 2007", (8, 1): "Exchange 2007",
+             (8, 2): "Exchange 2007", (8, 3): "Exchange 2007", (14, 0): "Exchange 2010", (14, 1): "Exchange 2010",
+             (14, 2): "Exchange 2010", (14, 3): "Exchange 2010", (15, 0): "Exchange 2013", (15, 1): "Exchange 2016",
+             (15, 2): "Exchange 2019"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ExchangeBuild:
+    """An Exchange server build as its serialNumber states it (service packs update it; hotfixes do not)."""
+
+    major: int
+    minor: int
+    build: int
+    revision: int = 0
+    service_pack: int = 0
+
+    @classmethod
+    def parse(cls, serial_number: str) -> ExchangeBuild | None:
+        """Read ``Version 6.5 (Build 7226.6: Service Pack 1)``; None if the text has another shape."""
+        match = _EXCHANGE_SERIAL.search(serial_number)
+        if not match:
+            return None
+        major, minor, build, revision, service_pack = match.groups()
+        return cls(int(major), int(minor), int(build), int(revision or 0), int(service_pack or 0))
+
+    @property
+    def product(self) -> str:
+        return _PRODUCTS.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
+
+    def __str__(self) -> str:
+        service_pack = f" SP{self.service_pack}" if self.service_pack else ""
+        return f"{self.product}{service_pack} (build {self.major}.{self.minor}.{self.build}.{self.revision})"
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeServer:
+    """An msExchExchangeServer object."""
+
+    dn: str
+    name: str
+    serial_number: str | None = None
+
+    @property
+    def build(self) -> ExchangeBuild | None:
+        return ExchangeBuild.parse(self.serial_number) if self.serial_number else None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStore:
+    """An msExchPublicMDB: the public store of one server, serving one folder tree."""
+
+    dn: str
+    server_dn: str | None  # the msExchExchangeServer above it in the DN
+    tree_dn: str | None  # msExchOwningPFTree
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFolderTree:
+    """An msExchPFTree (type 1 is the MAPI "Public Folders" tree)."""
+
+    dn: str
+    name: str
+    tree_type: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFolder:
+    """A public folder: the mail-enabled publicFolder object in AD, a store path, or both."""
+
+    name: str
+    dn: str | None = None
+    path: str | None = None  # the folder path in the store, as exports give it ("/Sales/Orders")
+    home_mdb: str | None = None
+    legacy_exchange_dn: str | None = None
+    descriptor: bytes | None = field(default=None, repr=False)  # nTSecurityDescriptor, self-relative
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionEntry:
+    """One entry of a folder's permissions: a trustee and what it is allowed."""
+
+    trustee: str  # as the source names it: a SID, DOMAIN\\account, a legacyExchangeDN, "Default"
+    trustee_sid: Sid | None  # resolved; None when it could not be resolved
+    rights: int
+    rights_kind: RightsKind
+    allowed: bool = True
+    location: str | None = None  # "perms.txt:12", for messages
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPermissions:
+    """The permission entries of one folder, from one source."""
+
+    folder: str  # the folder's path, or its DN for directory rights
+    source: AclSource
+    entries: tuple[PermissionEntry, ...]
+    origin: str | None = None  # the file or server they were read from
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Everything a reader learned: the forest, its principals, and the Exchange organisation."""
+
+    forest_root_dn: str | None = None
+    domains: tuple[Domain, ...] = ()
+    domain_controllers: tuple[DomainController, ...] = ()
+    principals: tuple[Principal, ...] = ()
+    exchange_servers: tuple[ExchangeServer, ...] = ()
+    public_stores: tuple[PublicStore, ...] = ()
+    folder_trees: tuple[PublicFolderTree, ...] = ()
+    public_folders: tuple[PublicFolder, ...] = ()
+    permissions: tuple[FolderPermissions, ...] = ()
+    gaps: tuple[str, ...] = ()  # what could not be read (an unreachable domain, ...), in words
+
+    @cached_property
+    def by_dn(self) -> dict[str, Principal]:
+        """Principals by :func:`dn_key` of their DN."""
+        return {dn_key(p.dn): p for p in self.principals}
+
+    @cached_property
+    def by_sid(self) -> dict[Sid, tuple[Principal, ...]]:
+        """Principals by SID; a BUILTIN SID maps to one alias per domain."""
+        index: dict[Sid, list[Principal]] = {}
+        for principal in self.principals:
+            index.setdefault(principal.sid, []).append(principal)
+        return {sid: tuple(found) for sid, found in index.items()}
+
+    @cached_property
+    def domains_by_sid(self) -> dict[Sid, Domain]:
+        return {domain.sid: domain for domain in self.domains if domain.sid is not None}
+
+    @cached_property
+    def domains_by_dn(self) -> dict[str, Domain]:
+        return {dn_key(domain.dn): domain for domain in self.domains}
+
+    def principal(self, dn: str) -> Principal | None:
+        """The principal with this DN, matched case- and escape-insensitively."""
+        return self.by_dn.get(dn_key(dn))
+
+    def merged(self, other: Directory) -> Directory:
+        """This model plus another reader's (a directory dump plus a permission export, say)."""
+        return Directory(
+            forest_root_dn=self.forest_root_dn or other.forest_root_dn,
+            domains=_union(self.domains, other.domains),
+            domain_controllers=_union(self.domain_controllers, other.domain_controllers),
+            principals=_union(self.principals, other.principals),
+            exchange_servers=_union(self.exchange_servers, other.exchange_servers),
+            public_stores=_union(self.public_stores, other.public_stores),
+            folder_trees=_union(self.folder_trees, other.folder_trees),
+            public_folders=self.public_folders + other.public_folders,
+            permissions=self.permissions + other.permissions,
+            gaps=self.gaps + other.gaps,
+        )
+
+
+def _union(first: Iterable, second: Iterable) -> tuple:
+    """Items of both, the first reader winning where both have an object with the same DN."""
+    seen: dict[str, object] = {}
+    for item in (*first, *second):
+        seen.setdefault(dn_key(item.dn), item)
+    return tuple(seen.values())

@@ -1,0 +1,239 @@
+"""Directory entries (as LDAP returns them, or an LDIF export holds them) into the model.
+
+Both the LDAP reader and the LDIF reader produce entries: a DN and attributes
+with lower-case names and raw byte values. :class:`DirectoryBuilder` sorts them
+into domains, principals and the Exchange organisation by objectClass. It keeps
+every entry that names a SID or an Exchange object and ignores the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
+
+from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
+from sidtool.errors import InputError, SidError
+from sidtool.model import (
+    Directory,
+    Domain,
+    DomainController,
+    ExchangeServer,
+    Principal,
+    PrincipalKind,
+    PublicFolder,
+    PublicFolderTree,
+    PublicStore,
+)
+from sidtool.security.sid import Sid
+
+SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)
+
+
+class Entry(Protocol):
+    """What a reader hands over: a DN, attributes by lower-case name, and where it was read."""
+
+    dn: str
+    attributes: dict[str, list[bytes]]
+    line: int
+
+
+class DirectoryBuilder:
+    """Collects entries, then builds one :class:`Directory`."""
+
+    def __init__(self, source: str, on_problem: Callable[[InputError], None]) -> None:
+        self.source = source
+        self.on_problem = on_problem
+        self._cross_refs: dict[str, dict[str, str | None]] = {}
+        self._domains: dict[str, Domain] = {}
+        self._controllers: list[DomainController] = []
+        self._principals: dict[str, Principal] = {}
+        self._servers: list[ExchangeServer] = []
+        self._stores: list[PublicStore] = []
+        self._trees: list[PublicFolderTree] = []
+        self._folders: list[PublicFolder] = []
+        self._forest_root: str | None = None
+
+    def add(self, entry: Entry) -> None:
+        """Take one entry; a malformed one is reported and skipped."""
+        try:
+            self._add(entry)
+        except InputError as error:
+            self.on_problem(InputError(error.message, source=self.source, location=f"line {entry.line}"))
+
+    def _add(self, entry: Entry) -> None:
+        classes = {value.decode("ascii", "replace").lower() for value in entry.attributes.get("objectclass", ())}
+        values = entry.attributes
+        dn = entry.dn
+        split_rdns(dn)  # a DN that cannot be read is reported here, once
+        name = _text(values, "name") or rdn_value(dn)
+        if "crossref" in classes:
+            if _text(values, "ncname"):
+                self._cross_refs[dn_key(_text(values, "ncname"))] = {
+                    "dns_name": _text(values, "dnsroot"),
+                    "netbios_name": _text(values, "netbiosname"),
+                    "trust_parent": _text(values, "trustparent"),
+                }
+        elif "domaindns" in classes or "domain" in classes:
+            level = _int(values, "msds-behavior-version")
+            self._domains[dn_key(dn)] = Domain(dn, _sid(values), domain_dns_name(dn), functional_level=level)
+        elif "msexchexchangeserver" in classes:
+            self._servers.append(ExchangeServer(dn, name, _text(values, "serialnumber")))
+        elif "msexchpublicmdb" in classes:
+            self._stores.append(PublicStore(dn, _server_of(dn), _text(values, "msexchowningpftree")))
+        elif "msexchpftree" in classes:
+            self._trees.append(PublicFolderTree(dn, name, _int(values, "msexchpftreetype")))
+        elif "publicfolder" in classes:
+            self._folders.append(
+                PublicFolder(
+                    name=_text(values, "displayname") or rdn_value(dn),
+                    dn=dn,
+                    home_mdb=_text(values, "homemdb"),
+                    legacy_exchange_dn=_text(values, "legacyexchangedn"),
+                    descriptor=_binary(values, "ntsecuritydescriptor"),
+                )
+            )
+        elif classes & {"group", "user", "computer", "foreignsecurityprincipal"}:
+            self._add_principal(dn, classes, values)
+        if "configuration" in classes and self._forest_root is None:
+            self._forest_root = parent_dn(dn)
+
+    def _add_principal(self, dn: str, classes: set[str], values: dict[str, list[bytes]]) -> None:
+        sid = _sid(values)
+        if sid is None:
+            raise InputError(f"{dn}: no objectSid")
+        if "foreignsecurityprincipal" in classes:
+            kind = PrincipalKind.FOREIGN
+        elif "group" in classes:
+            kind = PrincipalKind.GROUP
+        elif "computer" in classes:
+            kind = PrincipalKind.COMPUTER
+        else:
+            kind = PrincipalKind.USER
+        principal = Principal(
+            dn=dn,
+            sid=sid,
+            kind=kind,
+            domain_dn=_naming_context(dn),
+            name=_text(values, "samaccountname"),
+            display_name=_text(values, "displayname"),
+            primary_group_id=_int(values, "primarygroupid"),
+            group_type=_int(values, "grouptype"),
+            legacy_exchange_dn=_text(values, "legacyexchangedn"),
+            members=tuple(value.decode("utf-8", "replace") for value in values.get("member", ())),
+        )
+        key = dn_key(dn)
+        earlier = self._principals.get(key)
+        if earlier is not None:
+            if earlier.sid != sid:
+                raise InputError(f"{dn} appears twice with different SIDs ({earlier.sid} and {sid})")
+            # ldifde writes large member lists as follow-up records of the same DN: merge them.
+            principal = replace(earlier, members=earlier.members + principal.members)
+        self._principals[key] = principal
+        user_account_control = _int(values, "useraccountcontrol") or 0
+        if kind is PrincipalKind.COMPUTER and user_account_control & SERVER_TRUST_ACCOUNT:
+            self._controllers.append(
+                DomainController(
+                    dn=dn,
+                    name=_text(values, "dnshostname") or rdn_value(dn),
+                    operating_system=_text(values, "operatingsystem"),
+                    operating_system_version=_text(values, "operatingsystemversion"),
+                )
+            )
+
+    def add_members(self, dn: str, members: list[bytes], line: int) -> None:
+        """Members from a ``changetype: modify`` / ``add: member`` record of an earlier group."""
+        key = dn_key(dn)
+        earlier = self._principals.get(key)
+        if earlier is None:
+            message = f"member values for {dn}, which was not read before"
+            self.on_problem(InputError(message, source=self.source, location=f"line {line}"))
+            return
+        extra = tuple(value.decode("utf-8", "replace") for value in members)
+        self._principals[key] = replace(earlier, members=earlier.members + extra)
+
+    def build(self) -> Directory:
+        """The model of everything added so far."""
+        domains = []
+        for key, domain in self._domains.items():
+            cross_ref = self._cross_refs.get(key, {})
+            domains.append(
+                replace(
+                    domain,
+                    dns_name=cross_ref.get("dns_name") or domain.dns_name,
+                    netbios_name=cross_ref.get("netbios_name"),
+                    parent_dns_name=_dns_of(cross_ref.get("trust_parent")),
+                )
+            )
+        return Directory(
+            forest_root_dn=self._forest_root,
+            domains=tuple(domains),
+            domain_controllers=tuple(self._controllers),
+            principals=tuple(self._principals.values()),
+            exchange_servers=tuple(self._servers),
+            public_stores=tuple(self._stores),
+            folder_trees=tuple(self._trees),
+            public_folders=tuple(self._folders),
+        )
+
+
+def _text(values: dict[str, list[bytes]], name: str) -> str | None:
+    found = values.get(name)
+    return found[0].decode("utf-8", "replace") if found else None
+
+
+def _binary(values: dict[str, list[bytes]], name: str) -> bytes | None:
+    found = values.get(name)
+    return found[0] if found else None
+
+
+def _int(values: dict[str, list[bytes]], name: str) -> int | None:
+    text = _text(values, name)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name} {text!r} is not a number") from None
+
+
+def _sid(values: dict[str, list[bytes]]) -> Sid | None:
+    raw = _binary(values, "objectsid")
+    if raw is None:
+        return None
+    try:
+        if raw[:2].upper() == b"S-":  # some exports write SIDs as text
+            return Sid.parse(raw.decode("ascii"))
+        return Sid.from_bytes(raw)
+    except (SidError, UnicodeDecodeError) as error:
+        raise InputError(f"objectSid: {error}") from None
+
+
+def _naming_context(dn: str) -> str | None:
+    """The domain DN (the trailing run of DC= components) of an object."""
+    rdns = split_rdns(dn)
+    index = len(rdns)
+    while index > 0 and rdns[index - 1][0].casefold() == "dc":
+        index -= 1
+    if index == len(rdns):
+        return None
+    # Re-slice the original text so that the domain DN keeps its spelling.
+    tail = dn
+    for _ in range(index):
+        tail = parent_dn(tail) or ""
+    return tail or None
+
+
+def _server_of(store_dn: str) -> str | None:
+    """The server DN above a store: ``...,CN=InformationStore,CN=<server>,CN=Servers,...``."""
+    current: str | None = store_dn
+    while current:
+        parent = parent_dn(current)
+        if parent and split_rdns(parent)[0][1].casefold() == "servers":
+            return current
+        current = parent
+    return None
+
+
+def _dns_of(domain_dn: str | None) -> str | None:
+    return domain_dns_name(domain_dn) if domain_dn else None
