@@ -1,0 +1,250 @@
+"""The KB 870585 risk engine: which public-folder permission entries expose senders to NDR 5.2.1.
+
+Exchange 2000, and Exchange 2003 before SP2, refuse delivery to a public folder
+when (a) the forest runs Windows Server 2003 domain controllers, (b) it has
+child domains, and (c) the sender is in a BUILTIN group that Windows Server 2003
+introduced; unless the server has the Store.exe hotfix (Microsoft KB 870585).
+The at-risk groups are not listed here: they are the catalog's BUILTIN aliases
+introduced after the baseline release (Windows 2000 for the Exchange store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+
+from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
+from sidtool.exchange import ServerStatus, server_status, servers_for_folder
+from sidtool.membership import Membership, MembershipGraph
+from sidtool.model import AclSource, Directory, PrincipalKind, PublicFolder, RightsKind
+from sidtool.security.descriptor import DescriptorError, decode_descriptor
+from sidtool.security.rights import ad_right_names, can_post_items, format_access_rights
+from sidtool.security.sid import Sid
+
+EVERYONE = Sid.parse("S-1-1-0")  # the store export's "Default"
+ANONYMOUS = Sid.parse("S-1-5-7")  # the store export's "Anonymous"
+AUTHENTICATED_USERS = Sid.parse("S-1-5-11")
+BROAD_TRUSTEES = frozenset({EVERYONE, ANONYMOUS, AUTHENTICATED_USERS})
+
+
+class RiskLevel(IntEnum):
+    """How likely an entry is to cause a 5.2.1 refusal."""
+
+    NONE = 0
+    LOW = 1  # membership risk, but a condition is false (one domain, or every server fixed)
+    MEDIUM = 2  # membership risk, and a condition is unknown, or only directory rights show it
+    HIGH = 3  # membership risk, and every condition holds
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> RiskLevel:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown risk level {text!r}; expected none, low, medium or high") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One environment condition of KB 870585: true, false or unknown, with its evidence."""
+
+    name: str
+    holds: bool | None
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEntry:
+    """A permission entry that grants access, reduced to what the risk check needs."""
+
+    folder: str
+    folder_dn: str | None
+    acl_source: AclSource
+    trustee: str
+    trustee_sid: Sid | None
+    rights: str
+    public_folder: PublicFolder | None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A permission entry at risk, with why it is rated as it is."""
+
+    entry: CheckedEntry
+    risk: RiskLevel
+    builtin_sids: tuple[Sid, ...]
+    affected: tuple[Membership, ...]
+    servers: tuple[ServerStatus, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The whole answer: conditions, servers, findings, and the counts for the summary."""
+
+    baseline: str
+    conditions: tuple[Condition, ...]
+    servers: tuple[ServerStatus, ...]
+    findings: tuple[Finding, ...]
+    folders_scanned: int
+    entries_checked: int
+    senders_at_risk: tuple[Membership, ...]
+    notes: tuple[str, ...] = ()
+
+
+def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assessment:
+    """Rate every permission entry of every public folder in ``directory``."""
+    graph = MembershipGraph(directory, lambda p: is_builtin_alias(p.sid) and unknown_to(p.sid, baseline))
+    senders = tuple(graph.at_risk())
+    statuses = {server.dn: server_status(server) for server in directory.exchange_servers}
+    conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
+    notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
+    findings = []
+    entries = 0
+    folders: set[str] = set()
+    for entry in checked_entries(directory, notes):
+        entries += 1
+        folders.add(entry.folder)
+        finding = _rate(entry, directory, graph, senders, statuses, conditions, baseline)
+        if finding is not None:
+            findings.append(finding)
+    findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
+    return Assessment(
+        baseline=baseline,
+        conditions=conditions,
+        servers=tuple(statuses.values()),
+        findings=tuple(findings),
+        folders_scanned=len(folders),
+        entries_checked=entries,
+        senders_at_risk=senders,
+        notes=tuple(notes),
+    )
+
+
+def checked_entries(directory: Directory, notes: list[str]) -> Iterator[CheckedEntry]:
+    """Entries that grant access: store entries that allow posting, and allow ACEs of folder objects."""
+    by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
+    for permissions in directory.permissions:
+        folder = by_path.get(permissions.folder)
+        for entry in permissions.entries:
+            if not entry.allowed:
+                continue
+            if entry.rights_kind is RightsKind.MAPI and not can_post_items(entry.rights):
+                continue
+            rights = format_access_rights(entry.rights) if entry.rights_kind is RightsKind.MAPI else hex(entry.rights)
+            yield CheckedEntry(
+                permissions.folder, folder.dn if folder else None, permissions.source, entry.trustee,
+                entry.trustee_sid, rights, folder, entry.location,
+            )  # fmt: skip
+    for folder in directory.public_folders:
+        if folder.descriptor is None or folder.dn is None:
+            continue
+        try:
+            descriptor = decode_descriptor(folder.descriptor)
+        except DescriptorError as error:
+            notes.append(f"{folder.dn}: nTSecurityDescriptor not readable: {error}")
+            continue
+        for ace in descriptor.dacl or ():
+            if ace.is_allow and ace.sid is not None and not ace.inherit_only:
+                rights = ", ".join(ad_right_names(ace.mask or 0))
+                yield CheckedEntry(folder.path or folder.name, folder.dn, AclSource.DIRECTORY, str(ace.sid), ace.sid,
+                                   rights, folder)  # fmt: skip
+
+
+def windows_2003_condition(directory: Directory, graph: MembershipGraph) -> Condition:
+    """(a) a Windows Server 2003 (or later) domain environment."""
+    systems = [dc.operating_system for dc in directory.domain_controllers if dc.operating_system]
+    newer = [s for s in systems if "2000" not in s]
+    levels = [d.functional_level for d in directory.domains if d.functional_level is not None]
+    if newer:
+        return Condition("windows-2003", True, f"domain controllers run {', '.join(sorted(set(newer)))}")
+    if any(level >= 1 for level in levels):
+        return Condition("windows-2003", True, f"domain functional level {max(levels)} (Windows Server 2003 or later)")
+    if graph.targets:
+        return Condition("windows-2003", True, "the Windows Server 2003 built-in groups exist in the directory")
+    if systems:
+        return Condition("windows-2003", False, f"every domain controller runs {', '.join(sorted(set(systems)))}")
+    return Condition("windows-2003", None, "no domain controller, functional level or 2003 built-in group was read")
+
+
+def multi_domain_condition(directory: Directory) -> Condition:
+    """(b) a forest root domain with child domains."""
+    children = [d for d in directory.domains if d.parent_dns_name]
+    if children:
+        names = ", ".join(sorted(d.dns_name or d.dn for d in children))
+        return Condition("multi-domain", True, f"child domains: {names}")
+    if len(directory.domains) == 1:
+        only = directory.domains[0]
+        return Condition("multi-domain", False, f"one domain: {only.dns_name or only.dn}")
+    if len(directory.domains) > 1:
+        return Condition("multi-domain", True, f"{len(directory.domains)} domains in the forest")
+    return Condition("multi-domain", None, "no domain information was read")
+
+
+def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> Finding | None:
+    sid = entry.trustee_sid
+    if sid is None:
+        return None
+    if is_builtin_alias(sid) and unknown_to(sid, baseline):
+        affected = _unique(m for p in directory.by_sid.get(sid, ()) for m in graph.at_risk_within(p))
+        why = f"names {entry.trustee} ({sid}), a built-in group unknown to a Windows {baseline} consumer"
+    elif sid in BROAD_TRUSTEES:
+        if not senders:
+            return None
+        affected = senders
+        why = f"grants {entry.trustee} ({sid}), which includes {len(senders)} sender(s) in at-risk built-in groups"
+    else:
+        trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
+        affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
+        if not affected:
+            return None
+        why = f"{entry.trustee} contains {len(affected)} sender(s) in at-risk built-in groups"
+    builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) and unknown_to(sid, baseline) else
+                                {g.sid for m in affected for g in m.groups}))  # fmt: skip
+    servers = tuple(statuses[s.dn] for s in servers_for_folder(directory, entry.public_folder) if s.dn in statuses)
+    server_condition = _server_condition(servers)
+    states = [c.holds for c in conditions] + [server_condition]
+    if False in states:
+        risk = RiskLevel.LOW
+    elif None in states or entry.acl_source is AclSource.DIRECTORY:
+        risk = RiskLevel.MEDIUM
+    else:
+        risk = RiskLevel.HIGH
+    return Finding(entry, risk, builtin_sids, tuple(affected), servers, why + _reason_tail(conditions, servers))
+
+
+def _server_condition(servers: tuple[ServerStatus, ...]) -> bool | None:
+    if any(s.vulnerable for s in servers):
+        return True
+    if servers and all(s.vulnerable is False for s in servers):
+        return False
+    return None
+
+
+def _reason_tail(conditions: tuple[Condition, ...], servers: tuple[ServerStatus, ...]) -> str:
+    false = [c.name for c in conditions if c.holds is False]
+    unknown = [c.name for c in conditions if c.holds is None]
+    exposed = [s.server.name for s in servers if s.vulnerable]
+    parts = []
+    if exposed:
+        parts.append(f"pre-SP2 store on {', '.join(exposed)}")
+    elif servers and all(s.vulnerable is False for s in servers):
+        parts.append("every server concerned has the fix")
+    else:
+        parts.append("server builds unknown")
+    if false:
+        parts.append(f"not applicable: {', '.join(false)}")
+    if unknown:
+        parts.append(f"unknown: {', '.join(unknown)}")
+    return "; " + "; ".join(parts)
+
+
+def _unique(memberships: Iterable[Membership]) -> tuple[Membership, ...]:
+    seen: dict[str, Membership] = {}
+    for membership in memberships:
+        seen.setdefault(membership.principal.dn, membership)
+    return tuple(seen.values())
