@@ -541,15 +541,15 @@ def _read_acl(data: bytes, offset: int, limit: int, what: str = "ACL") -> Acl:
                 f"{what} announces {count} ACEs but its {size} bytes end after {index}",
                 position,
             )
-        ace_size = data[position + 2] | (data[position + 3] << 8)
-        ace_end = position + ace_size
-        key = data[position:ace_end]
-        ace = cache.get(key)
+        ace_end = position + (data[position + 2] | (data[position + 3] << 8))
+        # An interned ACE is reused only when its bytes lie wholly inside this ACL.
+        key = data[position:ace_end] if ace_end <= acl_end else None
+        ace = cache.get(key) if key is not None else None
         if ace is None:
             ace, ace_end = _read_ace(data, position, acl_end)
             if len(cache) >= _INTERN_LIMIT:
                 cache.clear()
-            cache[key] = ace
+            cache[data[position:ace_end]] = ace
         aces.append(ace)
         position = ace_end
     padding = data[position:acl_end]
