@@ -28,6 +28,9 @@ one of those, else as two-letter codes lowest bit first, else as lower-case
 hexadecimal; an empty mask as an empty field; GUIDs in lower case; SIDs as
 aliases where one exists. SDDL carries no other control bits: parsing sets
 SE_SELF_RELATIVE and the DACL/SACL present bits, formatting ignores the rest.
+SDDL has no ACL revision either: parsing gives revision 4 unless told
+otherwise (see :func:`parse_sddl`). With these defaults SDDL -> bytes matches
+Samba's ``ndr_pack(descriptor.from_sddl(...))`` byte for byte.
 
 Errors raise DescriptorError with the character offset of the fault.
 """
@@ -199,18 +202,27 @@ def sid_from_alias(alias: str, domain_sid: Sid | str | None = None) -> Sid:
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def parse_sddl(text: str, domain_sid: Sid | str | None = None) -> SecurityDescriptor:
-    """Parse an SDDL string into a :class:`SecurityDescriptor`."""
+def parse_sddl(text: str, domain_sid: Sid | str | None = None, *, acl_revision: int = 4) -> SecurityDescriptor:
+    """Parse an SDDL string into a :class:`SecurityDescriptor`.
+
+    SDDL has no ACL revision. By default every ACL gets revision 4
+    (ACL_REVISION_DS), as the directory and Samba write them; with
+    ``acl_revision=2`` ACLs get 2 unless they hold object ACEs, as Windows'
+    ConvertStringSecurityDescriptorToSecurityDescriptor does.
+    """
     if not isinstance(text, str):
         raise DescriptorError(f"expected SDDL text, got {type(text).__name__}")
-    return _Parser(text, _domain(domain_sid)).descriptor()
+    if acl_revision not in (2, 4):
+        raise ValueError(f"ACL revision {acl_revision} does not exist (valid: 2 and 4)")
+    return _Parser(text, _domain(domain_sid), acl_revision).descriptor()
 
 
 class _Parser:
-    def __init__(self, text: str, domain: Sid | None) -> None:
+    def __init__(self, text: str, domain: Sid | None, acl_revision: int = 4) -> None:
         self.text = text
         self.position = 0
         self.domain = domain
+        self.acl_revision = acl_revision
 
     def _skip_space(self) -> None:
         text = self.text
@@ -221,9 +233,6 @@ class _Parser:
         text = self.text
         control = Control.SELF_RELATIVE
         found: dict[str, object] = {}
-        self._skip_space()
-        if self.position == len(text):
-            raise _error("empty SDDL: expected O:, G:, D: or S:", self.position)
         while True:
             self._skip_space()
             if self.position >= len(text):
@@ -305,7 +314,7 @@ class _Parser:
                 break
         if null:
             return flags, None
-        revision = 4 if any(ace.type in OBJECT_ACE_TYPES for ace in aces) else 2
+        revision = 4 if any(ace.type in OBJECT_ACE_TYPES for ace in aces) else self.acl_revision
         return flags, Acl(revision, tuple(aces))
 
     def _field(self) -> tuple[str, int]:
