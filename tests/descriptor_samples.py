@@ -42,8 +42,8 @@ def samba_blobs() -> list[bytes]:
 
 
 def real_blobs() -> list[bytes]:
-    """Samba's real descriptors when available, plus the SDDL samples."""
-    return samba_blobs() + sample_blobs()
+    """Samba's distinct real descriptors when available, plus the SDDL samples."""
+    return list(dict.fromkeys(samba_blobs() + sample_blobs()))
 
 
 def windows_layout(descriptor_bytes: bytes, *, gap: bytes = b"") -> bytes:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from descriptor_samples import DOMAIN_SID, sample_sddl
+from descriptor_samples import DOMAIN_SID, samba_blobs, sample_sddl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -259,3 +260,16 @@ def test_sddl_to_binary_agrees_with_samba():
                 assert mine.aces == samba.aces, text
         assert theirs.to_sddl(DOMAIN_SID) == text
         assert bytes(ours) == blob, text
+
+
+def test_samba_descriptors_survive_binary_sddl_binary():
+    blobs = list(dict.fromkeys(samba_blobs()))
+    if not blobs:
+        pytest.skip("tests/data/descriptors/samba_fixture_dc.ldif has not been dropped in yet")
+    # SDDL carries no OWNER_DEFAULTED/GROUP_DEFAULTED (nor other non-ACL control bits): put them back.
+    for blob in blobs:
+        descriptor = SecurityDescriptor.from_bytes(blob)
+        again = parse_sddl(descriptor.to_sddl())
+        implied = descriptor.control & 0x0003
+        assert again.control | implied == descriptor.control
+        assert bytes(dataclasses.replace(again, control=descriptor.control)) == blob
