@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_parser.add_argument("--scope", choices=wellknown.SCOPES, help="only SIDs of this scope")
     _add_format(catalog_parser)
     catalog_parser.set_defaults(handler=_run_catalog)
+    _add_sd_commands(commands)
     return parser
 
 
@@ -142,3 +143,94 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _warn(f"internal error: {type(error).__name__}: {error} (set SIDTOOL_DEBUG=1 for details; please report it)")
         return EXIT_INTERNAL
+
+
+SD_DECODE_EXAMPLES = """\
+examples:
+  sidtool sd decode 'O:DAG:DAD:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)' --domain-sid S-1-5-21-1-2-3
+  sidtool sd decode AQAEgBQAAAAgAAAAAAAAACwAAAABAQAAAAAABRIAAAABAQAAAAAABRIAAAACABwAAQAAAAAAFAD/AQ8AAQEAAAAAAAEAAAAA
+  ldapsearch -LLL ... nTSecurityDescriptor | sidtool sd decode -
+  sidtool sd decode --lines --format json - < descriptors.txt
+"""
+
+
+def _add_sd_commands(commands: argparse._SubParsersAction) -> None:
+    """``sidtool sd decode``: security descriptors from base64, hex or SDDL."""
+    from sidtool.descriptor_view import INPUT_KINDS, RIGHTS_VOCABULARIES
+
+    sd_parser = commands.add_parser("sd", help="security descriptors", description="Work with security descriptors.")
+    sd_commands = sd_parser.add_subparsers(dest="sd_command", metavar="SUBCOMMAND", required=True)
+    decode_parser = sd_commands.add_parser(
+        "decode",
+        help="decode a security descriptor (base64, hex or SDDL)",
+        description="Decode a security descriptor given as base64 (as ldapsearch prints nTSecurityDescriptor), "
+        "hex (also PR_NT_SECURITY_DESCRIPTOR with its Exchange store header) or SDDL. Prints owner, group, "
+        "control flags and the ACEs. Exit 2 when a value cannot be decoded (with --lines: after decoding the rest).",
+        epilog=SD_DECODE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    decode_parser.add_argument("value", metavar="VALUE|-", help="the descriptor, or - to read standard input")
+    decode_parser.add_argument("--input", choices=INPUT_KINDS, default="auto", help="input encoding (default: auto)")
+    decode_parser.add_argument("--lines", action="store_true", help="standard input holds one value per line")
+    decode_parser.add_argument("--domain-sid", metavar="SID", help="domain SID for SDDL aliases such as DA and DU")
+    decode_parser.add_argument(
+        "--rights", choices=RIGHTS_VOCABULARIES, default="ad", help="name rights as AD or Exchange store rights"
+    )
+    decode_parser.add_argument(
+        "--format", choices=(*FORMATS, "sddl"), default="table", help="output format (default: table)"
+    )
+    decode_parser.set_defaults(handler=_run_sd_decode)
+
+
+def _run_sd_decode(args: argparse.Namespace) -> int:
+    from sidtool.descriptor_view import (
+        ACE_COLUMNS,
+        ace_records,
+        descriptor_record,
+        read_descriptor,
+        sddl_text,
+        stdin_values,
+        summary_lines,
+    )
+    from sidtool.security.sid import Sid
+
+    if args.domain_sid:
+        Sid.parse(args.domain_sid)  # a malformed domain SID is a usage error, reported as such
+    if args.value == "-":
+        values = stdin_values(sys.stdin.read(), lines=args.lines)
+    elif args.lines:
+        raise InputError("--lines reads standard input: give - as the value")
+    else:
+        values = [(None, args.value)]
+    status = EXIT_OK
+    decoded = []
+    for line, text in values:
+        try:
+            descriptor = read_descriptor(text, args.input, args.domain_sid)
+            if args.format == "sddl":
+                decoded.append((line, descriptor, sddl_text(descriptor, args.domain_sid)))
+            else:
+                decoded.append((line, descriptor, None))
+        except InputError as error:
+            if line is None:
+                raise
+            _warn(f"line {line}: {error}")
+            status = EXIT_USAGE
+    if args.format == "sddl":
+        _emit("".join(text + "\n" for _, _, text in decoded))
+    elif args.format == "json":
+        records = [{"line": line, **descriptor_record(d, args.rights)} for line, d, _ in decoded]
+        _emit(render(records if args.lines else records[:1] if records else [], ACE_COLUMNS, "json"))
+    elif args.format == "csv":
+        rows = [{"line": line, **row} for line, d, _ in decoded for row in ace_records(d, args.rights)]
+        _emit(render(rows, ACE_COLUMNS, "csv"))
+    else:
+        blocks = []
+        for line, descriptor, _ in decoded:
+            head = ([f"Line {line}:"] if line is not None else []) + summary_lines(descriptor)
+            if args.format == "markdown":
+                head = [f"- {item}" for item in head]
+            table = render(ace_records(descriptor, args.rights), ACE_COLUMNS, args.format)
+            blocks.append("\n".join(head) + "\n\n" + table)
+        _emit("\n".join(blocks))
+    return status

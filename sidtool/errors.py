@@ -36,3 +36,25 @@ class InputError(SidtoolError, ValueError):
 
 class SidError(InputError):
     """A SID that is malformed, as text or as bytes."""
+
+
+class DescriptorError(InputError):
+    """A security descriptor, ACL or ACE that is malformed, as bytes or as SDDL.
+
+    ``offset`` is where the problem is: a byte offset into the binary input, or
+    a character offset into SDDL text (``unit`` says which); the message names
+    it too, so the one line the CLI prints is enough to find the fault.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int | None = None,
+        unit: str = "byte",
+        source: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message, source=source, location=location)
+        self.offset = offset
+        self.unit = unit

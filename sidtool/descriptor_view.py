@@ -1,0 +1,234 @@
+"""Answers for ``sidtool sd decode``: a descriptor from pasted text, as report rows.
+
+Input is one value as a user pastes it: base64 (an ``ldapsearch``/ldifde line,
+with or without its ``nTSecurityDescriptor::`` prefix and LDIF folding), hex
+(with or without spaces or colons), or SDDL. Binary values may carry the
+Exchange store header of PR_NT_SECURITY_DESCRIPTOR; it is recognised and
+skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from functools import lru_cache
+from typing import Any
+
+import wellknown
+from sidtool.errors import DescriptorError
+from sidtool.security.descriptor import Ace, AceFlag, Control, SecurityDescriptor
+from sidtool.security.rights import guid_name, right_names
+from sidtool.security.sddl import format_sddl, parse_sddl
+from sidtool.security.sid import Sid
+
+INPUT_KINDS = ("auto", "base64", "hex", "sddl")
+RIGHTS_VOCABULARIES = ("ad", "exchange")
+ACE_COLUMNS = (
+    ("acl", "ACL"),
+    ("type", "Type"),
+    ("trustee", "Trustee"),
+    ("trustee_name", "Name"),
+    ("rights", "Rights"),
+    ("flags", "Flags"),
+    ("object_type_name", "Object type"),
+    ("inherited_object_type_name", "Inherited object type"),
+)
+
+_ATTRIBUTE_PREFIX = re.compile(r"\A\s*[A-Za-z][A-Za-z0-9;-]*::\s*")
+_HEX = re.compile(r"\A(?:0x)?[0-9A-Fa-f]+\Z")
+_SDDL_START = re.compile(r"\A\s*[OGDSogds]:")
+_FLAG_CODES = (("OI", 0x01), ("CI", 0x02), ("NP", 0x04), ("IO", 0x08), ("ID", 0x10), ("SA", 0x40), ("FA", 0x80))
+# Short names for ACE types as a table shows them.
+_TYPE_LABELS = {
+    0x00: "allow",
+    0x01: "deny",
+    0x02: "audit",
+    0x03: "alarm",
+    0x05: "allow object",
+    0x06: "deny object",
+    0x07: "audit object",
+    0x08: "alarm object",
+    0x09: "allow callback",
+    0x0A: "deny callback",
+    0x0B: "allow callback object",
+    0x0C: "deny callback object",
+    0x0D: "audit callback",
+    0x0E: "alarm callback",
+    0x0F: "audit callback object",
+    0x10: "alarm callback object",
+    0x11: "mandatory label",
+    0x12: "resource attribute",
+    0x13: "scoped policy",
+}
+
+
+def detect_kind(text: str) -> str:
+    """``"sddl"``, ``"hex"`` or ``"base64"`` for a pasted value (prefix and white space ignored)."""
+    if _SDDL_START.match(text):
+        return "sddl"
+    compact = _compact(text)
+    # A binary descriptor in base64 starts "AQ" (revision 1), never all hex digits.
+    if _HEX.match(compact) and len(compact.removeprefix("0x")) % 2 == 0:
+        return "hex"
+    return "base64"
+
+
+def _compact(text: str) -> str:
+    text = _ATTRIBUTE_PREFIX.sub("", text, count=1)
+    return re.sub(r"[\s:]", "", text) if not _SDDL_START.match(text) else text.strip()
+
+
+def read_descriptor(text: str, kind: str = "auto", domain_sid: str | None = None) -> SecurityDescriptor:
+    """The descriptor in ``text``; raises DescriptorError saying what is wrong with it."""
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"unknown input kind {kind!r}")
+    if not text.strip():
+        raise DescriptorError("empty value: expected base64, hex or SDDL")
+    if kind == "auto":
+        kind = detect_kind(text)
+    if kind == "sddl":
+        return parse_sddl(text.strip(), domain_sid)
+    compact = _compact(text)
+    if kind == "hex":
+        try:
+            data = bytes.fromhex(compact.removeprefix("0x"))
+        except ValueError:
+            raise DescriptorError("not hexadecimal: expected pairs of hex digits") from None
+    else:
+        try:
+            data = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise DescriptorError(f"not base64: {error}") from None
+    return read_binary(data)
+
+
+def stdin_values(text: str, *, lines: bool) -> list[tuple[int | None, str]]:
+    """Values from standard input: one (the ``nTSecurityDescriptor::`` of an LDIF entry, or all of it),
+    or with ``lines`` one per line, with line numbers; LDIF folding is undone, blank, ``#`` and
+    ``dn:`` lines are skipped."""
+    logical: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(" ") and logical:
+            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
+        else:
+            logical.append((number, line))
+    if not lines:
+        for _, line in logical:
+            if line.lower().startswith("ntsecuritydescriptor::"):
+                return [(None, line)]
+        return [(None, text)]
+    return [
+        (number, line)
+        for number, line in logical
+        if line.strip() and not line.startswith("#") and not line.lower().startswith(("dn:", "version:"))
+    ]
+
+
+def read_binary(data: bytes) -> SecurityDescriptor:
+    """A self-relative descriptor, or a PR_NT_SECURITY_DESCRIPTOR value with its store header."""
+    # A descriptor starts with revision 1. The store header starts with its own
+    # length (a WORD) followed by the transfer version 3 (edkmdb.h).
+    if len(data) >= 4 and data[0] != 1 and data[2:4] == b"\x03\x00":
+        return SecurityDescriptor.from_store_property(data)
+    return SecurityDescriptor.from_bytes(data)
+
+
+@lru_cache(maxsize=4096)
+def trustee_name(sid: Sid) -> str | None:
+    """The catalog name of a well-known SID, or None."""
+    try:
+        entry = wellknown.lookup(str(sid))
+    except (OSError, wellknown.CatalogError):
+        return None
+    return entry.name if entry else None
+
+
+def control_names(control: int) -> list[str]:
+    return [flag.name for flag in Control if control & flag.value and flag.name]
+
+
+def ace_flag_codes(flags: int) -> list[str]:
+    codes = [code for code, bit in _FLAG_CODES if flags & bit]
+    rest = flags & ~sum(bit for _, bit in _FLAG_CODES)
+    if rest:
+        codes.append(f"0x{rest:02X}")
+    return codes
+
+
+def ace_record(which: str, index: int, ace: Ace, rights: str = "ad") -> dict[str, Any]:
+    """One ACE as a report row."""
+    return {
+        "acl": which,
+        "index": index,
+        "type": _TYPE_LABELS.get(ace.type, f"raw 0x{ace.type:02X}"),
+        "ace_type": ace.type,
+        "trustee": str(ace.sid) if ace.sid is not None else None,
+        "trustee_name": trustee_name(ace.sid) if ace.sid is not None else None,
+        "mask": f"0x{ace.mask:08X}" if ace.mask is not None else None,
+        "rights": right_names(ace, rights),
+        "flags": ace_flag_codes(ace.flags),
+        "inherited": bool(ace.flags & AceFlag.INHERITED),
+        "object_type": str(ace.object_type) if ace.object_type else None,
+        "object_type_name": guid_name(ace.object_type) or (str(ace.object_type) if ace.object_type else None),
+        "inherited_object_type": str(ace.inherited_object_type) if ace.inherited_object_type else None,
+        "inherited_object_type_name": guid_name(ace.inherited_object_type)
+        or (str(ace.inherited_object_type) if ace.inherited_object_type else None),
+        "condition": ace.condition,
+        "application_data": ace.application_data.hex() if ace.application_data else None,
+        "raw_body": ace.body.hex() if ace.mask is None else None,
+    }
+
+
+def ace_records(descriptor: SecurityDescriptor, rights: str = "ad") -> list[dict[str, Any]]:
+    records = []
+    counters = {"DACL": 0, "SACL": 0}
+    for which, ace in descriptor.aces():
+        records.append(ace_record(which, counters[which], ace, rights))
+        counters[which] += 1
+    return records
+
+
+def descriptor_record(descriptor: SecurityDescriptor, rights: str = "ad") -> dict[str, Any]:
+    """The whole descriptor as one JSON-ready dict."""
+    return {
+        "owner": str(descriptor.owner) if descriptor.owner else None,
+        "owner_name": trustee_name(descriptor.owner) if descriptor.owner else None,
+        "group": str(descriptor.group) if descriptor.group else None,
+        "group_name": trustee_name(descriptor.group) if descriptor.group else None,
+        "control": f"0x{descriptor.control:04X}",
+        "control_flags": control_names(descriptor.control),
+        "dacl": _acl_state(descriptor.dacl, descriptor.dacl_present),
+        "sacl": _acl_state(descriptor.sacl, descriptor.sacl_present),
+        "aces": ace_records(descriptor, rights),
+    }
+
+
+def _acl_state(acl: object, present: bool) -> str:
+    if acl is None:
+        return "null" if present else "absent"
+    return "present"
+
+
+def summary_lines(descriptor: SecurityDescriptor) -> list[str]:
+    """Owner, group and control flags, for the head of a table."""
+
+    def who(sid: Sid | None) -> str:
+        if sid is None:
+            return "-"
+        name = trustee_name(sid)
+        return f"{sid} ({name})" if name else str(sid)
+
+    flags = ", ".join(control_names(descriptor.control)) or "none"
+    dacl = _acl_state(descriptor.dacl, descriptor.dacl_present)
+    sacl = _acl_state(descriptor.sacl, descriptor.sacl_present)
+    return [
+        f"Owner:   {who(descriptor.owner)}",
+        f"Group:   {who(descriptor.group)}",
+        f"Control: 0x{descriptor.control:04X} {flags}",
+        f"DACL:    {dacl}, {len(descriptor.dacl or ())} ACEs; SACL: {sacl}, {len(descriptor.sacl or ())} ACEs",
+    ]
+
+
+def sddl_text(descriptor: SecurityDescriptor, domain_sid: str | None = None) -> str:
+    return format_sddl(descriptor, domain_sid)

@@ -1,0 +1,527 @@
+"""SDDL, the Security Descriptor Definition Language of [MS-DTYP] 2.5.1, both ways.
+
+``O:owner G:group D:flags(ace)(ace)... S:flags(ace)...``, each part optional,
+with ACEs written ``(type;flags;rights;object_guid;inherited_object_guid;sid[;extra])``.
+
+What is covered:
+
+* every SID alias of [MS-DTYP] 2.5.1.1; the domain-relative ones (DA, DU, EA,
+  ...) need the domain SID and are an error without it (EA, SA, EK and RO
+  belong to the forest root domain: the one domain SID given stands for it);
+* rights as hexadecimal (``0x1F``), octal (``017``) or decimal numbers, or as
+  two-letter codes (GA GR GW GX RC SD WD WO RP WP CC DC LC SW LO DT CR FA FR FW
+  FX KA KR KW KX NR NW NX);
+* ACE flags OI CI NP IO ID SA FA, ACL flags P AI AR and NO_ACCESS_CONTROL;
+* object GUIDs.
+
+What is kept opaque: the conditional expression of callback ACEs (XA, XD, ZA,
+XU) and the attribute of resource attribute ACEs (RA) are kept as text in
+``Ace.condition`` and written back verbatim, but not compiled to the binary
+form of [MS-DTYP] 2.4.4.17; turning such an ACE into bytes raises
+DescriptorError, and so does writing SDDL for a binary callback ACE that
+carries application data.
+
+Canonical form, which formatting produces and which round-trips exactly:
+parts in the order O G D S; ACL flags in the order P AR AI; ACE flags in bit
+order (OI CI NP IO ID SA FA); rights as FA/FR/FW/FX when the mask is exactly
+one of those, else as two-letter codes lowest bit first, else as lower-case
+hexadecimal; an empty mask as an empty field; GUIDs in lower case; SIDs as
+aliases where one exists. SDDL carries no other control bits: parsing sets
+SE_SELF_RELATIVE and the DACL/SACL present bits, formatting ignores the rest.
+SDDL has no ACL revision either: parsing gives revision 4 unless told
+otherwise (see :func:`parse_sddl`). With these defaults SDDL -> bytes matches
+Samba's ``ndr_pack(descriptor.from_sddl(...))`` byte for byte.
+
+Errors raise DescriptorError with the character offset of the fault.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sidtool.errors import DescriptorError, SidError
+from sidtool.security.descriptor import (
+    CALLBACK_ACE_TYPES,
+    OBJECT_ACE_TYPES,
+    Ace,
+    Acl,
+    Control,
+    SecurityDescriptor,
+)
+from sidtool.security.rights import AD_SDDL_CODES, COMPOSITE_SDDL_CODES, LABEL_SDDL_CODES, SYNCHRONIZE
+from sidtool.security.sid import Sid
+
+__all__ = ["DOMAIN_ALIASES", "UNIVERSAL_ALIASES", "format_sddl", "parse_sddl", "sid_from_alias"]
+
+# [MS-DTYP] 2.5.1.1: aliases for SIDs that are the same everywhere.
+UNIVERSAL_ALIASES: dict[str, str] = {
+    "AA": "S-1-5-32-579",  # Access Control Assistance Operators
+    "AC": "S-1-15-2-1",  # All application packages
+    "AN": "S-1-5-7",  # Anonymous
+    "AO": "S-1-5-32-548",  # Account Operators
+    "AS": "S-1-18-1",  # Authentication authority asserted identity
+    "AU": "S-1-5-11",  # Authenticated Users
+    "BA": "S-1-5-32-544",  # Administrators
+    "BG": "S-1-5-32-546",  # Guests
+    "BO": "S-1-5-32-551",  # Backup Operators
+    "BU": "S-1-5-32-545",  # Users
+    "CD": "S-1-5-32-574",  # Certificate Service DCOM Access
+    "CG": "S-1-3-1",  # Creator Group
+    "CO": "S-1-3-0",  # Creator Owner
+    "CY": "S-1-5-32-569",  # Cryptographic Operators
+    "ED": "S-1-5-9",  # Enterprise Domain Controllers
+    "ER": "S-1-5-32-573",  # Event Log Readers
+    "ES": "S-1-5-32-576",  # RDS Endpoint Servers
+    "HA": "S-1-5-32-578",  # Hyper-V Administrators
+    "HI": "S-1-16-12288",  # High integrity level
+    "IS": "S-1-5-32-568",  # IIS_IUSRS
+    "IU": "S-1-5-4",  # Interactive
+    "LS": "S-1-5-19",  # Local Service
+    "LU": "S-1-5-32-559",  # Performance Log Users
+    "LW": "S-1-16-4096",  # Low integrity level
+    "ME": "S-1-16-8192",  # Medium integrity level
+    "MP": "S-1-16-8448",  # Medium plus integrity level
+    "MS": "S-1-5-32-577",  # RDS Management Servers
+    "MU": "S-1-5-32-558",  # Performance Monitor Users
+    "NO": "S-1-5-32-556",  # Network Configuration Operators
+    "NS": "S-1-5-20",  # Network Service
+    "NU": "S-1-5-2",  # Network
+    "OW": "S-1-3-4",  # Owner Rights
+    "PO": "S-1-5-32-550",  # Print Operators
+    "PS": "S-1-5-10",  # Principal Self
+    "PU": "S-1-5-32-547",  # Power Users
+    "RA": "S-1-5-32-575",  # RDS Remote Access Servers
+    "RC": "S-1-5-12",  # Restricted Code
+    "RD": "S-1-5-32-555",  # Remote Desktop Users
+    "RE": "S-1-5-32-552",  # Replicator
+    "RM": "S-1-5-32-580",  # Remote Management Users
+    "RU": "S-1-5-32-554",  # Pre-Windows 2000 Compatible Access
+    "SI": "S-1-16-16384",  # System integrity level
+    "SO": "S-1-5-32-549",  # Server Operators
+    "SS": "S-1-18-2",  # Service asserted identity
+    "SU": "S-1-5-6",  # Service
+    "SY": "S-1-5-18",  # Local System
+    "UD": "S-1-5-84-0-0-0-0-0",  # User-mode drivers
+    "WD": "S-1-1-0",  # Everyone
+    "WR": "S-1-5-33",  # Write Restricted Code
+}
+
+# [MS-DTYP] 2.5.1.1: aliases relative to a domain SID, by RID.
+DOMAIN_ALIASES: dict[str, int] = {
+    "LA": 500,  # Administrator
+    "LG": 501,  # Guest
+    "RO": 498,  # Enterprise Read-only Domain Controllers (forest root)
+    "DA": 512,  # Domain Admins
+    "DU": 513,  # Domain Users
+    "DG": 514,  # Domain Guests
+    "DC": 515,  # Domain Computers
+    "DD": 516,  # Domain Controllers
+    "CA": 517,  # Cert Publishers
+    "SA": 518,  # Schema Admins (forest root)
+    "EA": 519,  # Enterprise Admins (forest root)
+    "PA": 520,  # Group Policy Creator Owners
+    "CN": 522,  # Cloneable Domain Controllers
+    "AP": 525,  # Protected Users
+    "KA": 526,  # Key Admins
+    "EK": 527,  # Enterprise Key Admins (forest root)
+    "RS": 553,  # RAS and IAS Servers
+}
+
+ACE_TYPE_CODES: dict[str, int] = {
+    "A": 0x00,
+    "D": 0x01,
+    "AU": 0x02,
+    "AL": 0x03,
+    "OA": 0x05,
+    "OD": 0x06,
+    "OU": 0x07,
+    "OL": 0x08,
+    "XA": 0x09,
+    "XD": 0x0A,
+    "ZA": 0x0B,
+    "XU": 0x0D,
+    "ML": 0x11,
+    "RA": 0x12,
+    "SP": 0x13,
+}
+ACE_FLAG_CODES: tuple[tuple[str, int], ...] = (
+    ("OI", 0x01),
+    ("CI", 0x02),
+    ("NP", 0x04),
+    ("IO", 0x08),
+    ("ID", 0x10),
+    ("SA", 0x40),
+    ("FA", 0x80),
+)
+# ACL flags -> control bits, for the DACL and the SACL.
+_ACL_FLAGS = {
+    "D": (
+        ("P", Control.DACL_PROTECTED),
+        ("AR", Control.DACL_AUTO_INHERIT_REQUIRED),
+        ("AI", Control.DACL_AUTO_INHERITED),
+    ),
+    "S": (
+        ("P", Control.SACL_PROTECTED),
+        ("AR", Control.SACL_AUTO_INHERIT_REQUIRED),
+        ("AI", Control.SACL_AUTO_INHERITED),
+    ),
+}
+_NULL_ACL = "NO_ACCESS_CONTROL"
+_TYPE_BY_CODE = {value: code for code, value in ACE_TYPE_CODES.items()}
+_UNIVERSAL_BY_SID = {Sid.parse(text): alias for alias, text in UNIVERSAL_ALIASES.items()}
+_ALIAS_BY_RID = {rid: alias for alias, rid in DOMAIN_ALIASES.items()}
+_RIGHT_CODES = dict(AD_SDDL_CODES) | dict(COMPOSITE_SDDL_CODES) | dict(LABEL_SDDL_CODES)
+_SID_TEXT = re.compile(r"[Ss]-1-(?:0[xX][0-9A-Fa-f]+|[0-9]+)(?:-[0-9]+)*")
+_ML_TYPE = 0x11
+
+
+def _error(message: str, offset: int) -> DescriptorError:
+    return DescriptorError(f"{message} (at character {offset})", offset=offset, unit="character")
+
+
+def _domain(domain_sid: Sid | str | None) -> Sid | None:
+    if domain_sid is None or isinstance(domain_sid, Sid):
+        return domain_sid
+    return Sid.parse(domain_sid)
+
+
+def sid_from_alias(alias: str, domain_sid: Sid | str | None = None) -> Sid:
+    """The SID an SDDL alias stands for; domain-relative aliases need ``domain_sid``."""
+    key = alias.upper()
+    if key in UNIVERSAL_ALIASES:
+        return Sid.parse(UNIVERSAL_ALIASES[key])
+    if key in DOMAIN_ALIASES:
+        domain = _domain(domain_sid)
+        if domain is None:
+            raise DescriptorError(f"SID alias {alias!r} is relative to a domain: give the domain SID")
+        return Sid(1, domain.authority, (*domain.sub_authorities, DOMAIN_ALIASES[key]))
+    raise DescriptorError(f"unknown SID alias {alias!r}")
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def parse_sddl(text: str, domain_sid: Sid | str | None = None, *, acl_revision: int = 4) -> SecurityDescriptor:
+    """Parse an SDDL string into a :class:`SecurityDescriptor`.
+
+    SDDL has no ACL revision. By default every ACL gets revision 4
+    (ACL_REVISION_DS), as the directory and Samba write them; with
+    ``acl_revision=2`` ACLs get 2 unless they hold object ACEs, as Windows'
+    ConvertStringSecurityDescriptorToSecurityDescriptor does.
+    """
+    if not isinstance(text, str):
+        raise DescriptorError(f"expected SDDL text, got {type(text).__name__}")
+    if acl_revision not in (2, 4):
+        raise ValueError(f"ACL revision {acl_revision} does not exist (valid: 2 and 4)")
+    return _Parser(text, _domain(domain_sid), acl_revision).descriptor()
+
+
+class _Parser:
+    def __init__(self, text: str, domain: Sid | None, acl_revision: int = 4) -> None:
+        self.text = text
+        self.position = 0
+        self.domain = domain
+        self.acl_revision = acl_revision
+
+    def _skip_space(self) -> None:
+        text = self.text
+        while self.position < len(text) and text[self.position].isspace():
+            self.position += 1
+
+    def descriptor(self) -> SecurityDescriptor:
+        text = self.text
+        control = Control.SELF_RELATIVE
+        found: dict[str, object] = {}
+        while True:
+            self._skip_space()
+            if self.position >= len(text):
+                break
+            start = self.position
+            part = text[start : start + 2].upper()
+            if part not in ("O:", "G:", "D:", "S:"):
+                raise _error(f"expected O:, G:, D: or S:, found {text[start : start + 2]!r}", start)
+            letter = part[0]
+            if letter in found:
+                raise _error(f"{letter}: appears twice", start)
+            self.position += 2
+            if letter in "OG":
+                found[letter] = self._sid_part()
+            else:
+                flags, acl = self._acl(letter)
+                control |= flags | (Control.DACL_PRESENT if letter == "D" else Control.SACL_PRESENT)
+                found[letter] = acl
+        return SecurityDescriptor(
+            int(control),
+            owner=found.get("O"),  # type: ignore[arg-type]
+            group=found.get("G"),  # type: ignore[arg-type]
+            sacl=found.get("S"),  # type: ignore[arg-type]
+            dacl=found.get("D"),  # type: ignore[arg-type]
+        )
+
+    def _sid_part(self) -> Sid:
+        text, start = self.text, self.position
+        match = _SID_TEXT.match(text, start)
+        if match:
+            self.position = match.end()
+            return self._resolve(match.group(), start)
+        token = text[start : start + 2]
+        if len(token) < 2 or not token.isalpha():
+            raise _error("expected a SID or a two-letter SID alias", start)
+        self.position += 2
+        return self._resolve(token, start)
+
+    def _resolve(self, token: str, offset: int) -> Sid:
+        token = token.strip()
+        if token[:2].upper() == "S-":
+            try:
+                return Sid.parse(token)
+            except SidError as error:
+                raise _error(f"bad SID {token!r}: {error.message}", offset) from None
+        key = token.upper()
+        if key in DOMAIN_ALIASES and self.domain is None:
+            raise _error(f"SID alias {token!r} is relative to a domain: give the domain SID (--domain-sid)", offset)
+        if key not in UNIVERSAL_ALIASES and key not in DOMAIN_ALIASES:
+            raise _error(f"unknown SID alias {token!r}", offset)
+        return sid_from_alias(key, self.domain)
+
+    def _acl(self, letter: str) -> tuple[int, Acl | None]:
+        text = self.text
+        flags = 0
+        null = False
+        codes = _ACL_FLAGS[letter]
+        while self.position < len(text):
+            rest = text[self.position :]
+            if rest[: len(_NULL_ACL)].upper() == _NULL_ACL:
+                null = True
+                self.position += len(_NULL_ACL)
+                continue
+            for code, bit in codes[1:] + codes[:1]:  # AR and AI before P
+                if rest[: len(code)].upper() == code:
+                    flags |= bit
+                    self.position += len(code)
+                    break
+            else:
+                break
+        aces = []
+        while True:
+            self._skip_space()
+            if self.position < len(text) and text[self.position] == "(":
+                if null:
+                    raise _error(f"{letter}:{_NULL_ACL} cannot be followed by ACEs", self.position)
+                aces.append(self._ace())
+            else:
+                break
+        if null:
+            return flags, None
+        revision = 4 if any(ace.type in OBJECT_ACE_TYPES for ace in aces) else self.acl_revision
+        return flags, Acl(revision, tuple(aces))
+
+    def _field(self) -> tuple[str, int]:
+        text, start = self.text, self.position
+        end = start
+        while end < len(text) and text[end] not in ";)":
+            if text[end] == "(":
+                raise _error("unexpected '(' inside an ACE", end)
+            end += 1
+        if end >= len(text):
+            raise _error("unterminated ACE: missing ')'", start)
+        self.position = end
+        return text[start:end], start
+
+    def _ace(self) -> Ace:
+        text = self.text
+        opening = self.position
+        self.position += 1
+        fields = []
+        for number in range(6):
+            value, offset = self._field()
+            fields.append((value.strip(), offset))
+            separator = text[self.position]
+            if number < 5:
+                if separator != ";":
+                    raise _error(f"ACE has {number + 1} fields, expected 6", self.position)
+                self.position += 1
+        (type_text, type_at), (flags_text, flags_at), (rights_text, rights_at) = fields[:3]
+        (guid_text, guid_at), (inherited_text, inherited_at), (sid_text, sid_at) = fields[3:]
+        ace_type = ACE_TYPE_CODES.get(type_text.upper())
+        if ace_type is None:
+            raise _error(f"unknown ACE type {type_text!r}", type_at)
+        flags = self._ace_flags(flags_text, flags_at)
+        mask = self._rights(rights_text, rights_at)
+        object_type = self._guid(guid_text, guid_at, ace_type)
+        inherited = self._guid(inherited_text, inherited_at, ace_type)
+        if not sid_text:
+            raise _error("ACE has no trustee SID", sid_at)
+        sid = self._resolve(sid_text, sid_at)
+        condition = None
+        if text[self.position] == ";":
+            self.position += 1
+            condition = self._condition()
+            if ace_type not in CALLBACK_ACE_TYPES and ace_type != 0x12:
+                raise _error("only callback and resource attribute ACEs take a seventh field", opening)
+        if self.position >= len(text) or text[self.position] != ")":
+            raise _error("expected ')' to close the ACE", self.position)
+        self.position += 1
+        object_flags = None
+        if ace_type in OBJECT_ACE_TYPES:
+            object_flags = (1 if object_type else 0) | (2 if inherited else 0)
+        return Ace(ace_type, flags, mask, sid, object_type, inherited, object_flags, condition=condition)
+
+    def _condition(self) -> str:
+        text, start = self.text, self.position
+        self._skip_space()
+        if self.position >= len(text) or text[self.position] != "(":
+            raise _error("expected '(' to open the condition or attribute", self.position)
+        depth = 0
+        quoted = False
+        position = self.position
+        while position < len(text):
+            char = text[position]
+            if quoted:
+                if char == '"':
+                    quoted = False
+            elif char == '"':
+                quoted = True
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    self.position = position + 1
+                    return text[start : position + 1].strip()
+            position += 1
+        raise _error("unterminated condition or attribute: missing ')'", start)
+
+    def _ace_flags(self, text: str, offset: int) -> int:
+        flags = 0
+        codes = dict(ACE_FLAG_CODES)
+        for index in range(0, len(text), 2):
+            code = text[index : index + 2].upper()
+            if code not in codes:
+                raise _error(f"unknown ACE flag {text[index : index + 2]!r}", offset + index)
+            flags |= codes[code]
+        return flags
+
+    def _rights(self, text: str, offset: int) -> int:
+        if not text:
+            return 0
+        if text[0].isdigit():
+            try:
+                if text[:2].lower() == "0x":
+                    value = int(text[2:], 16)
+                elif len(text) > 1 and text[0] == "0":
+                    value = int(text[1:], 8)
+                else:
+                    value = int(text, 10)
+            except ValueError:
+                raise _error(f"rights {text!r} are not a hexadecimal, octal or decimal number", offset) from None
+            if value > 0xFFFFFFFF:
+                raise _error(f"rights {text!r} do not fit in 32 bits", offset)
+            return value
+        mask = 0
+        for index in range(0, len(text), 2):
+            code = text[index : index + 2].upper()
+            if code not in _RIGHT_CODES:
+                raise _error(f"unknown right {text[index : index + 2]!r}", offset + index)
+            mask |= _RIGHT_CODES[code]
+        return mask
+
+    def _guid(self, text: str, offset: int, ace_type: int) -> uuid.UUID | None:
+        if not text:
+            return None
+        if ace_type not in OBJECT_ACE_TYPES:
+            raise _error("only object ACEs (OA, OD, OU, OL, ZA) take object GUIDs", offset)
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            raise _error(f"{text!r} is not a GUID", offset) from None
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def format_sddl(descriptor: SecurityDescriptor, domain_sid: Sid | str | None = None) -> str:
+    """The canonical SDDL of ``descriptor`` (see the module docstring)."""
+    domain = _domain(domain_sid)
+    parts = []
+    if descriptor.owner is not None:
+        parts.append("O:" + _sid_text(descriptor.owner, domain))
+    if descriptor.group is not None:
+        parts.append("G:" + _sid_text(descriptor.group, domain))
+    for letter, acl, present in (
+        ("D", descriptor.dacl, descriptor.dacl_present),
+        ("S", descriptor.sacl, descriptor.sacl_present),
+    ):
+        if acl is None and not present:
+            continue
+        flags = "".join(code for code, bit in _ACL_FLAGS[letter] if descriptor.control & bit)
+        if acl is None:
+            parts.append(f"{letter}:{flags}{_NULL_ACL}")
+        else:
+            parts.append(f"{letter}:{flags}" + "".join(format_ace(ace, domain) for ace in acl.aces))
+    return "".join(parts)
+
+
+def format_ace(ace: Ace, domain_sid: Sid | str | None = None) -> str:
+    """One ACE in SDDL: ``(type;flags;rights;guid;guid;sid[;condition])``."""
+    code = _TYPE_BY_CODE.get(ace.type)
+    if code is None or ace.mask is None or ace.sid is None:
+        raise DescriptorError(f"{ace.type_name} ACE (type 0x{ace.type:02X}) has no SDDL form")
+    flags = []
+    rest = ace.flags
+    for flag_code, bit in ACE_FLAG_CODES:
+        if rest & bit:
+            flags.append(flag_code)
+            rest &= ~bit
+    if rest:
+        raise DescriptorError(f"ACE flag bits 0x{rest:02X} have no SDDL form")
+    fields = [
+        code,
+        "".join(flags),
+        _rights_text(ace.mask, ace.type),
+        str(ace.object_type) if ace.object_type else "",
+        str(ace.inherited_object_type) if ace.inherited_object_type else "",
+        _sid_text(ace.sid, _domain(domain_sid)),
+    ]
+    if ace.condition is not None:
+        fields.append(ace.condition)
+    elif ace.application_data and (ace.type in CALLBACK_ACE_TYPES or ace.type == 0x12):
+        raise DescriptorError(
+            f"{ace.type_name} ACE carries {len(ace.application_data)} bytes of binary condition or attribute; "
+            "decompiling them to SDDL is not supported"
+        )
+    return "(" + ";".join(fields) + ")"
+
+
+def _rights_text(mask: int, ace_type: int) -> str:
+    if mask == 0:
+        return ""
+    if ace_type == _ML_TYPE:
+        table: tuple[tuple[str, int], ...] = LABEL_SDDL_CODES
+    else:
+        if mask & SYNCHRONIZE:
+            for code, value in COMPOSITE_SDDL_CODES[:4]:  # FA FR FW FX: the file rights
+                if mask == value:
+                    return code
+        table = AD_SDDL_CODES
+    codes = []
+    rest = mask
+    for code, bit in table:
+        if rest & bit:
+            codes.append(code)
+            rest &= ~bit
+    if rest:
+        return f"0x{mask:x}"
+    return "".join(codes)
+
+
+def _sid_text(sid: Sid, domain: Sid | None) -> str:
+    alias = _UNIVERSAL_BY_SID.get(sid)
+    if alias is not None:
+        return alias
+    if domain is not None and len(sid.sub_authorities) == len(domain.sub_authorities) + 1 and sid.is_under(domain):
+        alias = _ALIAS_BY_RID.get(sid.sub_authorities[-1])
+        if alias is not None:
+            return alias
+    return str(sid)
