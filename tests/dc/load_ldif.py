@@ -78,14 +78,17 @@ def load_file(samdb: SamDB, path: str, schema: bool) -> int:
     samdb.transaction_start()
     try:
         for changetype, message in samdb.parse_ldif(text):
-            if changetype == ldb.CHANGETYPE_MODIFY:
-                samdb.modify(message)
-            else:
-                samdb.add(message)
+            try:
+                if changetype == ldb.CHANGETYPE_MODIFY:
+                    samdb.modify(message)
+                else:
+                    samdb.add(message)
+            except ldb.LdbError as error:
+                raise SystemExit(f"load_ldif: {path}: {message.dn}: {error.args[-1]}") from error
             count += 1
             if schema:
                 samdb.modify_ldif(SCHEMA_UPDATE_NOW)
-    except Exception:
+    except BaseException:
         samdb.transaction_cancel()
         raise
     samdb.transaction_commit()
