@@ -70,7 +70,7 @@ def test_ldaps_rejects_a_certificate_from_another_ca(test_dc, tmp_path):
     other_ca.write_text(ssl.get_server_certificate((test_dc.host, test_dc.ldaps_port)))  # self as CA: not a CA
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(other_ca))
     server = Server(test_dc.host, port=test_dc.ldaps_port, use_ssl=True, tls=tls, get_info=None)
-    with pytest.raises(Exception, match="(?i)certificate|ssl|socket"):
+    with pytest.raises(Exception, match=r"(?i)certificate|ssl|socket"):
         Connection(server, user=test_dc.admin_user, password=test_dc.password, raise_exceptions=True).bind()
 
 
@@ -217,7 +217,8 @@ def test_exchange_servers_and_stores(test_dc, ldap):
             owning = read(ldap, store["dn"], "msExchOwningPFTree")["msExchOwningPFTree"]
             assert owning == [store["msExchOwningPFTree"].encode()]
     for tree in test_dc.expected["exchange"]["pf_trees"]:
-        assert read(ldap, tree["dn"], "msExchPFTreeType")["msExchPFTreeType"] == [str(tree["msExchPFTreeType"]).encode()]
+        tree_type = read(ldap, tree["dn"], "msExchPFTreeType")["msExchPFTreeType"]
+        assert tree_type == [str(tree["msExchPFTreeType"]).encode()]
     folder = test_dc.expected["public_folders"]["items"][0]
     assert read(ldap, folder["dn"], "homeMDB")["homeMDB"] == [folder["homeMDB"].encode()]
 
