@@ -53,8 +53,21 @@ class TestDomainController:
 
     def ldapsearch(self, *arguments: str, base: str | None = None) -> str:
         """Run ldapsearch over LDAPS as the administrator (password from a file); return its LDIF."""
-        command = ["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-H", self.ldaps_uri, "-D", self.admin_user,
-                   "-y", str(self.directory / "password"), "-b", base or self.base_dn, *arguments]
+        command = [
+            "ldapsearch",
+            "-LLL",
+            "-o",
+            "ldif-wrap=no",
+            "-H",
+            self.ldaps_uri,
+            "-D",
+            self.admin_user,
+            "-y",
+            str(self.directory / "password"),
+            "-b",
+            base or self.base_dn,
+            *arguments,
+        ]
         environment = {**os.environ, "LDAPTLS_CACERT": str(self.ca_file)}
         return subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout
 
@@ -89,11 +102,21 @@ def read_environment(directory: Path) -> dict[str, str]:
 def controller_from(directory: Path) -> TestDomainController:
     values = read_environment(directory)
     return TestDomainController(
-        host=values["DC_HOST"], hostname=values["DC_HOSTNAME"], ldap_port=int(values["DC_LDAP_PORT"]),
-        ldaps_port=int(values["DC_LDAPS_PORT"]), ldap_uri=values["DC_LDAP_URI"], ldaps_uri=values["DC_LDAPS_URI"],
-        base_dn=values["DC_BASE_DN"], realm=values["DC_REALM"], netbios_name=values["DC_NETBIOS_NAME"],
-        admin_user=values["DC_ADMIN_USER"], password=values["DC_ADMIN_PASSWORD"], ca_file=Path(values["DC_CA_FILE"]),
-        pid=int(values["DC_PID"]), directory=directory, sam_ldb=Path(values["DC_SAM_LDB"]),
+        host=values["DC_HOST"],
+        hostname=values["DC_HOSTNAME"],
+        ldap_port=int(values["DC_LDAP_PORT"]),
+        ldaps_port=int(values["DC_LDAPS_PORT"]),
+        ldap_uri=values["DC_LDAP_URI"],
+        ldaps_uri=values["DC_LDAPS_URI"],
+        base_dn=values["DC_BASE_DN"],
+        realm=values["DC_REALM"],
+        netbios_name=values["DC_NETBIOS_NAME"],
+        admin_user=values["DC_ADMIN_USER"],
+        password=values["DC_ADMIN_PASSWORD"],
+        ca_file=Path(values["DC_CA_FILE"]),
+        pid=int(values["DC_PID"]),
+        directory=directory,
+        sam_ldb=Path(values["DC_SAM_LDB"]),
         expected=json.loads((DC_DIR / "fixture_expected.json").read_text(encoding="utf-8")),
     )
 
@@ -119,8 +142,9 @@ def test_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDomainCont
         host = free_loopback_address()
     except RuntimeError as error:
         unavailable(str(error))
-    result = subprocess.run([sys.executable, str(RUN_DC), "start", str(directory), "--host", host],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(RUN_DC), "start", str(directory), "--host", host], capture_output=True, text=True
+    )
     if result.returncode != 0:
         subprocess.run([sys.executable, str(RUN_DC), "stop", str(directory)], capture_output=True)
         unavailable("\n".join(result.stderr.strip().splitlines()[-15:]) or "run-dc start failed")

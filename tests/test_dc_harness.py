@@ -32,8 +32,14 @@ def connect(test_dc) -> Connection:
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(test_dc.ca_file))
     server = Server(test_dc.host, port=test_dc.ldaps_port, use_ssl=True, tls=tls, get_info=None)
     # return_empty_attributes=False: ldap3 2.9.1 raises KeyError on 'attr;range=...' replies otherwise.
-    connection = Connection(server, user=test_dc.admin_user, password=test_dc.password, auto_range=False,
-                            return_empty_attributes=False, raise_exceptions=True)
+    connection = Connection(
+        server,
+        user=test_dc.admin_user,
+        password=test_dc.password,
+        auto_range=False,
+        return_empty_attributes=False,
+        raise_exceptions=True,
+    )
     connection.bind()
     return connection
 
@@ -101,8 +107,9 @@ def test_every_fixture_object_exists(test_dc, ldap):
         found = read(ldap, user["dn"], "sAMAccountName", "displayName")
         assert found["sAMAccountName"] == [user["sAMAccountName"].encode()]
         assert found["displayName"] == [user["displayName"].encode()]
-    ldap.search(expected["public_folders"]["container"], "(objectClass=publicFolder)", LEVEL, attributes=["cn"],
-                paged_size=1000)
+    ldap.search(
+        expected["public_folders"]["container"], "(objectClass=publicFolder)", LEVEL, attributes=["cn"], paged_size=1000
+    )
     assert len(ldap.response) == expected["public_folders"]["count"]
 
 
@@ -122,7 +129,7 @@ def ranged_members(ldap: Connection, dn: str, step: int) -> tuple[list[bytes], i
     while True:
         requests += 1
         attribute = read(ldap, dn, f"member;range={start}-{start + step - 1}")
-        (name, values), = ((key, value) for key, value in attribute.items() if key.lower().startswith("member;"))
+        ((name, values),) = ((key, value) for key, value in attribute.items() if key.lower().startswith("member;"))
         members += values
         end = name.rsplit("-", 1)[1]
         if end == "*":
@@ -186,8 +193,14 @@ def explicit_trustees(descriptor: bytes) -> set[str]:
 def test_public_folder_descriptors_name_the_2003_builtins(test_dc, ldap):
     folders = test_dc.expected["public_folders"]
     templates = folders["descriptor_templates"]
-    ldap.search(folders["container"], "(objectClass=publicFolder)", LEVEL, attributes=["nTSecurityDescriptor"],
-                controls=[SD_FLAGS_OWNER_GROUP_DACL], paged_size=1000)
+    ldap.search(
+        folders["container"],
+        "(objectClass=publicFolder)",
+        LEVEL,
+        attributes=["nTSecurityDescriptor"],
+        controls=[SD_FLAGS_OWNER_GROUP_DACL],
+        paged_size=1000,
+    )
     descriptors = {entry["dn"]: entry["raw_attributes"]["nTSecurityDescriptor"][0] for entry in ldap.response}
     naming_555 = 0
     for folder in folders["items"]:
@@ -200,11 +213,15 @@ def test_public_folder_descriptors_name_the_2003_builtins(test_dc, ldap):
 
 @pytest.mark.dc
 def test_public_folder_descriptor_names_a_nested_group_by_sid(test_dc, ldap):
-    folder = next(item for item in test_dc.expected["public_folders"]["items"]
-                  if item["descriptor_template"] == "nested_group_sid")
+    folder = next(
+        item
+        for item in test_dc.expected["public_folders"]["items"]
+        if item["descriptor_template"] == "nested_group_sid"
+    )
     group = read(ldap, f"CN=DL-IT-Remote-L1,OU=Groups,{test_dc.base_dn}", "objectSid")
-    ldap.search(folder["dn"], "(objectClass=*)", BASE, attributes=["nTSecurityDescriptor"],
-                controls=[SD_FLAGS_OWNER_GROUP_DACL])
+    ldap.search(
+        folder["dn"], "(objectClass=*)", BASE, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_OWNER_GROUP_DACL]
+    )
     descriptor = ldap.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
     assert format_sid(group["objectSid"][0]) in explicit_trustees(descriptor)
 
@@ -226,9 +243,12 @@ def test_exchange_servers_and_stores(test_dc, ldap):
 @pytest.mark.dc
 def test_schema_extension_uses_the_real_oids(test_dc, ldap):
     schema = f"CN=Schema,CN=Configuration,{test_dc.base_dn}"
-    expected = {"publicFolder": "1.2.840.113556.1.3.15", "msExchPFTree": "1.2.840.113556.1.5.7000.62.11003",
-                "msExchPublicMDB": "1.2.840.113556.1.5.7000.62.11005",
-                "msExchExchangeServer": "1.2.840.113556.1.5.7000.62.50009"}
+    expected = {
+        "publicFolder": "1.2.840.113556.1.3.15",
+        "msExchPFTree": "1.2.840.113556.1.5.7000.62.11003",
+        "msExchPublicMDB": "1.2.840.113556.1.5.7000.62.11005",
+        "msExchExchangeServer": "1.2.840.113556.1.5.7000.62.50009",
+    }
     for name, oid in expected.items():
         ldap.search(schema, f"(lDAPDisplayName={escape_filter_chars(name)})", LEVEL, attributes=["governsID"])
         assert ldap.response[0]["raw_attributes"]["governsID"] == [oid.encode()]
@@ -242,8 +262,11 @@ def test_ldbsearch_reads_the_database_directly(test_dc):
 
 def test_descriptor_corpus_parses():
     corpus = Path(__file__).resolve().parent / "data" / "descriptors" / "samba_fixture_dc.ldif"
-    values = [line.split(":: ", 1)[1] for line in corpus.read_text().splitlines()
-              if line.startswith("nTSecurityDescriptor:: ")]
+    values = [
+        line.split(":: ", 1)[1]
+        for line in corpus.read_text().splitlines()
+        if line.startswith("nTSecurityDescriptor:: ")
+    ]
     assert len(values) > 3000
     for value in values[:500]:
         assert SR_SECURITY_DESCRIPTOR(data=base64.b64decode(value))["Dacl"]

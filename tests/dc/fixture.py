@@ -112,8 +112,12 @@ GROUPS: tuple[Group, ...] = (
     Group("DL-Outer", DOMAIN_LOCAL, ("DL-Inner",)),
     Group("GG-NetOps", GLOBAL, ("hnetops",)),
     Group("GG-Kiosk", GLOBAL, (), description="primary group of the kiosk accounts; in no BUILTIN group"),
-    Group("GG-Bulk-1600", GLOBAL, tuple(f"bulk{number:04d}" for number in range(1, BULK_COUNT + 1)),
-          description="1,600 members: needs ranged retrieval"),
+    Group(
+        "GG-Bulk-1600",
+        GLOBAL,
+        tuple(f"bulk{number:04d}" for number in range(1, BULK_COUNT + 1)),
+        description="1,600 members: needs ranged retrieval",
+    ),
 )
 
 # Members added to the BUILTIN groups (cn -> members).  Domain Users in Remote
@@ -138,13 +142,24 @@ PF_TREES = (  # (admin group, tree cn, msExchPFTreeType)
     ("Branch Administrative Group", "Project Folders", 0),
 )
 SERVERS: tuple[ExchangeServer, ...] = (
-    ExchangeServer("EXCH01", "First Administrative Group", "Version 6.5 (Build 7226.6: Service Pack 1)",
-                   (("Public Folder Store (EXCH01)", "Public Folders"),)),
-    ExchangeServer("EXCH02", "First Administrative Group", "Version 6.5 (Build 7638.2: Service Pack 2)",
-                   (("Public Folder Store (EXCH02)", "Public Folders"),
-                    ("Project Folder Store (EXCH02)", "Project Folders"))),
-    ExchangeServer("EXCH00", "Branch Administrative Group", "Version 6.0 (Build 6249.4: Service Pack 3)",
-                   (("Public Folder Store (EXCH00)", "Public Folders"),)),
+    ExchangeServer(
+        "EXCH01",
+        "First Administrative Group",
+        "Version 6.5 (Build 7226.6: Service Pack 1)",
+        (("Public Folder Store (EXCH01)", "Public Folders"),),
+    ),
+    ExchangeServer(
+        "EXCH02",
+        "First Administrative Group",
+        "Version 6.5 (Build 7638.2: Service Pack 2)",
+        (("Public Folder Store (EXCH02)", "Public Folders"), ("Project Folder Store (EXCH02)", "Project Folders")),
+    ),
+    ExchangeServer(
+        "EXCH00",
+        "Branch Administrative Group",
+        "Version 6.0 (Build 6249.4: Service Pack 3)",
+        (("Public Folder Store (EXCH00)", "Public Folders"),),
+    ),
 )
 SYSTEM_OBJECTS_DN = f"CN=Microsoft Exchange System Objects,{DOMAIN_DN}"
 FOLDER_COUNT = 300
@@ -155,7 +170,7 @@ DESCRIPTOR_TEMPLATES: dict[str, str] = {  # name -> SDDL; ${SID:x} filled in at 
     "monitor_users_everyone": f"{OWNER}D:{FULL}(A;;RPLCLORC;;;MU)(A;;RPLCLORC;;;WD)",
     "nested_group_sid": f"{OWNER}D:{FULL}(A;;RPWPLCLORC;;;${{SID:DL-IT-Remote-L1}})(A;;RPLCLORC;;;BA)",
     "pre2000_object_ace": f"{OWNER}D:{FULL}(A;;RPLCLORC;;;RU)"
-                          "(OA;;RP;bf967a86-0de6-11d0-a285-00aa003049e2;;RD)(A;;RPLCLORC;;;AU)",
+    "(OA;;RP;bf967a86-0de6-11d0-a285-00aa003049e2;;RD)(A;;RPLCLORC;;;AU)",
     "deny_remote_desktop_cycle": f"{OWNER}D:{FULL}(D;;WP;;;RD)(A;;RPLCLORC;;;${{SID:UG-Cycle-A}})(A;;RPLCLORC;;;AU)",
     "administrators_only": f"{OWNER}D:{FULL}(A;;RPLCLORC;;;BA)(A;;RPLCLORC;;;AU)",
 }
@@ -173,6 +188,7 @@ TEMPLATE_GROUPS = {"nested_group_sid": ["DL-IT-Remote-L1"], "deny_remote_desktop
 
 # ---------------------------------------------------------------- derived names
 
+
 def common_name(user: User) -> str:
     return f"{user.surname}, {user.given_name}" if user.account in COMMA_NAMES else f"{user.given_name} {user.surname}"
 
@@ -182,8 +198,10 @@ def dn_of_user(user: User) -> str:
 
 
 def bulk_users() -> list[User]:
-    return [User(f"bulk{number:04d}", "Bulk", f"User {number:04d}", container="OU=Bulk")
-            for number in range(1, BULK_COUNT + 1)]
+    return [
+        User(f"bulk{number:04d}", "Bulk", f"User {number:04d}", container="OU=Bulk")
+        for number in range(1, BULK_COUNT + 1)
+    ]
 
 
 def all_users() -> list[User]:
@@ -261,6 +279,7 @@ def folder(number: int) -> dict[str, str]:
 
 # ---------------------------------------------------------------- LDIF
 
+
 def ldif_value(attribute: str, value: str | int) -> str:
     """One attribute line; base64 when the value is not plain ASCII."""
     text = str(value)
@@ -284,14 +303,23 @@ def add_members(dn: str, members: list[str]) -> str:
 
 def directory_ldif() -> str:
     """Phase 1: OUs, users, groups, memberships, the Exchange organisation."""
-    records = [entry(f"{ou},{DOMAIN_DN}", ("objectClass", "organizationalUnit"))
-               for ou in ("OU=Staff", "OU=Kiosks", "OU=Bulk", "OU=Groups")]
+    records = [
+        entry(f"{ou},{DOMAIN_DN}", ("objectClass", "organizationalUnit"))
+        for ou in ("OU=Staff", "OU=Kiosks", "OU=Bulk", "OU=Groups")
+    ]
     for user in all_users():
-        records.append(entry(
-            dn_of_user(user), ("objectClass", "user"), ("sAMAccountName", user.account),
-            ("givenName", user.given_name), ("sn", user.surname), ("displayName", common_name(user)),
-            ("userPrincipalName", f"{user.account}@{REALM.lower()}"), ("mail", f"{user.account}@{MAIL_DOMAIN}"),
-        ))
+        records.append(
+            entry(
+                dn_of_user(user),
+                ("objectClass", "user"),
+                ("sAMAccountName", user.account),
+                ("givenName", user.given_name),
+                ("sn", user.surname),
+                ("displayName", common_name(user)),
+                ("userPrincipalName", f"{user.account}@{REALM.lower()}"),
+                ("mail", f"{user.account}@{MAIL_DOMAIN}"),
+            )
+        )
     for group in GROUPS:
         attributes = [("objectClass", "group"), ("sAMAccountName", group.account), ("groupType", group.scope)]
         if group.description:
@@ -318,26 +346,50 @@ def exchange_records() -> list[str]:
     ]
     for admin_group in ADMIN_GROUPS:
         records += [
-            entry(admin_group_dn(admin_group), ("objectClass", "msExchAdminGroup"),
-                  ("legacyExchangeDN", legacy_dn(admin_group))),
+            entry(
+                admin_group_dn(admin_group),
+                ("objectClass", "msExchAdminGroup"),
+                ("legacyExchangeDN", legacy_dn(admin_group)),
+            ),
             entry(f"CN=Servers,{admin_group_dn(admin_group)}", ("objectClass", "msExchServersContainer")),
-            entry(f"CN=Folder Hierarchies,{admin_group_dn(admin_group)}",
-                  ("objectClass", "msExchPublicFolderTreeContainer")),
+            entry(
+                f"CN=Folder Hierarchies,{admin_group_dn(admin_group)}",
+                ("objectClass", "msExchPublicFolderTreeContainer"),
+            ),
         ]
     for admin_group, tree, tree_type in PF_TREES:
-        records.append(entry(tree_dn(tree), ("objectClass", "msExchPFTree"), ("msExchPFTreeType", tree_type),
-                             ("displayName", tree), ("legacyExchangeDN", legacy_dn(admin_group, f"cn={tree}"))))
+        records.append(
+            entry(
+                tree_dn(tree),
+                ("objectClass", "msExchPFTree"),
+                ("msExchPFTreeType", tree_type),
+                ("displayName", tree),
+                ("legacyExchangeDN", legacy_dn(admin_group, f"cn={tree}")),
+            )
+        )
     for server in SERVERS:
         records += [
-            entry(server_dn(server), ("objectClass", "msExchExchangeServer"), ("serialNumber", server.serial_number),
-                  ("legacyExchangeDN", legacy_dn(server.admin_group, "cn=Configuration", "cn=Servers",
-                                                 f"cn={server.name}"))),
+            entry(
+                server_dn(server),
+                ("objectClass", "msExchExchangeServer"),
+                ("serialNumber", server.serial_number),
+                (
+                    "legacyExchangeDN",
+                    legacy_dn(server.admin_group, "cn=Configuration", "cn=Servers", f"cn={server.name}"),
+                ),
+            ),
             entry(f"CN=InformationStore,{server_dn(server)}", ("objectClass", "msExchInformationStore")),
             entry(storage_group_dn(server), ("objectClass", "msExchStorageGroup")),
         ]
         for store, tree in server.stores:
-            records.append(entry(store_dn(server, store), ("objectClass", "msExchPublicMDB"),
-                                 ("displayName", store), ("msExchOwningPFTree", tree_dn(tree))))
+            records.append(
+                entry(
+                    store_dn(server, store),
+                    ("objectClass", "msExchPublicMDB"),
+                    ("displayName", store),
+                    ("msExchOwningPFTree", tree_dn(tree)),
+                )
+            )
     return records
 
 
@@ -346,26 +398,49 @@ def links_ldif() -> str:
     records = []
     for user in USERS:
         if user.primary_group != "Domain Users":
-            records.append("\n".join([ldif_value("dn", dn_of_user(user)), "changetype: modify",
-                                      "replace: primaryGroupID", f"primaryGroupID: ${{RID:{user.primary_group}}}",
-                                      "-"]))
+            records.append(
+                "\n".join(
+                    [
+                        ldif_value("dn", dn_of_user(user)),
+                        "changetype: modify",
+                        "replace: primaryGroupID",
+                        f"primaryGroupID: ${{RID:{user.primary_group}}}",
+                        "-",
+                    ]
+                )
+            )
             # Changing the primary group makes the old one (Domain Users) an explicit
             # member value, as on Windows; remove it so the account is really out.
-            records.append("\n".join([ldif_value("dn", dn_of_group("Domain Users")), "changetype: modify",
-                                      "delete: member", ldif_value("member", dn_of_user(user)), "-"]))
+            records.append(
+                "\n".join(
+                    [
+                        ldif_value("dn", dn_of_group("Domain Users")),
+                        "changetype: modify",
+                        "delete: member",
+                        ldif_value("member", dn_of_user(user)),
+                        "-",
+                    ]
+                )
+            )
     for number in range(1, FOLDER_COUNT + 1):
         facts = folder(number)
-        records.append(entry(
-            facts["dn"], ("objectClass", "publicFolder"), ("displayName", facts["displayName"]),
-            ("mailNickname", facts["mailNickname"]), ("homeMDB", facts["homeMDB"]),
-            ("legacyExchangeDN", legacy_dn(ADMIN_GROUPS[0], "cn=Recipients", f"cn={facts['mailNickname']}")),
-            ("proxyAddresses", f"SMTP:{facts['mailNickname']}@{MAIL_DOMAIN}"),
-            ("nTSecurityDescriptor", DESCRIPTOR_TEMPLATES[facts["descriptor_template"]]),
-        ))
+        records.append(
+            entry(
+                facts["dn"],
+                ("objectClass", "publicFolder"),
+                ("displayName", facts["displayName"]),
+                ("mailNickname", facts["mailNickname"]),
+                ("homeMDB", facts["homeMDB"]),
+                ("legacyExchangeDN", legacy_dn(ADMIN_GROUPS[0], "cn=Recipients", f"cn={facts['mailNickname']}")),
+                ("proxyAddresses", f"SMTP:{facts['mailNickname']}@{MAIL_DOMAIN}"),
+                ("nTSecurityDescriptor", DESCRIPTOR_TEMPLATES[facts["descriptor_template"]]),
+            )
+        )
     return "\n\n".join(records) + "\n"
 
 
 # ---------------------------------------------------------------- expected facts
+
 
 def group_edges() -> dict[str, list[str]]:
     """member name -> names of the groups it is a direct member of."""
@@ -403,47 +478,87 @@ def expected_facts() -> dict[str, object]:
     edges = group_edges()
     users = []
     for user in USERS:
-        users.append({
-            "sAMAccountName": user.account, "dn": dn_of_user(user), "displayName": common_name(user),
-            "primary_group": user.primary_group, "builtin_2003": routes_of(user, edges),
-        })
+        users.append(
+            {
+                "sAMAccountName": user.account,
+                "dn": dn_of_user(user),
+                "displayName": common_name(user),
+                "primary_group": user.primary_group,
+                "builtin_2003": routes_of(user, edges),
+            }
+        )
     bulk = bulk_users()
     return {
-        "realm": REALM, "netbios_name": NETBIOS, "base_dn": DOMAIN_DN,
+        "realm": REALM,
+        "netbios_name": NETBIOS,
+        "base_dn": DOMAIN_DN,
         "builtin_2003": BUILTIN_2003,
         "users": users,
         "bulk_users": {
-            "count": len(bulk), "sAMAccountName_format": "bulk%04d", "first_dn": dn_of_user(bulk[0]),
-            "last_dn": dn_of_user(bulk[-1]), "primary_group": "Domain Users",
-            "builtin_2003": routes_of(bulk[0], edges), "group": dn_of_group("GG-Bulk-1600"),
+            "count": len(bulk),
+            "sAMAccountName_format": "bulk%04d",
+            "first_dn": dn_of_user(bulk[0]),
+            "last_dn": dn_of_user(bulk[-1]),
+            "primary_group": "Domain Users",
+            "builtin_2003": routes_of(bulk[0], edges),
+            "group": dn_of_group("GG-Bulk-1600"),
         },
-        "groups": [{"sAMAccountName": group.account, "dn": dn_of_group(group.account),
-                    "scope": SCOPE_NAMES[group.scope], "member_count": len(group.members),
-                    "members": [dn_of_account(m) for m in group.members] if len(group.members) < 50 else None}
-                   for group in GROUPS],
-        "builtin_members": {name: {"sid": BUILTIN_2003.get(name), "dn": dn_of_group(name),
-                                   "members": [member_value(m) if m.startswith("S-1-") else dn_of_account(m)
-                                               for m in members]}
-                            for name, members in BUILTIN_MEMBERS.items()},
+        "groups": [
+            {
+                "sAMAccountName": group.account,
+                "dn": dn_of_group(group.account),
+                "scope": SCOPE_NAMES[group.scope],
+                "member_count": len(group.members),
+                "members": [dn_of_account(m) for m in group.members] if len(group.members) < 50 else None,
+            }
+            for group in GROUPS
+        ],
+        "builtin_members": {
+            name: {
+                "sid": BUILTIN_2003.get(name),
+                "dn": dn_of_group(name),
+                "members": [member_value(m) if m.startswith("S-1-") else dn_of_account(m) for m in members],
+            }
+            for name, members in BUILTIN_MEMBERS.items()
+        },
         "provisioned_builtin_members": PROVISIONED_BUILTIN_MEMBERS,
-        "foreign_principals": [{"sid": FOREIGN_SID,
-                                "dn": f"CN={FOREIGN_SID},CN=ForeignSecurityPrincipals,{DOMAIN_DN}",
-                                "builtin_2003": ["S-1-5-32-558"]}],
+        "foreign_principals": [
+            {
+                "sid": FOREIGN_SID,
+                "dn": f"CN={FOREIGN_SID},CN=ForeignSecurityPrincipals,{DOMAIN_DN}",
+                "builtin_2003": ["S-1-5-32-558"],
+            }
+        ],
         "unaffected_users": sorted(u["sAMAccountName"] for u in users if not u["builtin_2003"]),
         "exchange": {
-            "organization": ORGANISATION, "organization_dn": ORGANISATION_DN,
+            "organization": ORGANISATION,
+            "organization_dn": ORGANISATION_DN,
             "admin_groups": [admin_group_dn(group) for group in ADMIN_GROUPS],
             "pf_trees": [{"dn": tree_dn(tree), "msExchPFTreeType": kind} for _, tree, kind in PF_TREES],
-            "servers": [{"name": server.name, "dn": server_dn(server), "serialNumber": server.serial_number,
-                         "public_stores": [{"dn": store_dn(server, store), "msExchOwningPFTree": tree_dn(tree)}
-                                           for store, tree in server.stores]}
-                        for server in SERVERS],
+            "servers": [
+                {
+                    "name": server.name,
+                    "dn": server_dn(server),
+                    "serialNumber": server.serial_number,
+                    "public_stores": [
+                        {"dn": store_dn(server, store), "msExchOwningPFTree": tree_dn(tree)}
+                        for store, tree in server.stores
+                    ],
+                }
+                for server in SERVERS
+            ],
         },
         "public_folders": {
-            "container": SYSTEM_OBJECTS_DN, "count": FOLDER_COUNT,
-            "descriptor_templates": {name: {"sddl": sddl, "builtin_2003": TEMPLATE_BUILTINS[name],
-                                            "fixture_groups": TEMPLATE_GROUPS.get(name, [])}
-                                     for name, sddl in DESCRIPTOR_TEMPLATES.items()},
+            "container": SYSTEM_OBJECTS_DN,
+            "count": FOLDER_COUNT,
+            "descriptor_templates": {
+                name: {
+                    "sddl": sddl,
+                    "builtin_2003": TEMPLATE_BUILTINS[name],
+                    "fixture_groups": TEMPLATE_GROUPS.get(name, []),
+                }
+                for name, sddl in DESCRIPTOR_TEMPLATES.items()
+            },
             "items": [folder(number) for number in range(1, FOLDER_COUNT + 1)],
         },
     }
