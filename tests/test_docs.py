@@ -31,7 +31,7 @@ def test_readme_console_examples_are_real_output(command, expected):
 
 def test_readme_has_console_examples_of_every_command():
     commands = {shlex.split(command)[1] for command, _ in console_examples()}
-    assert {"lookup", "catalog"} <= commands
+    assert {"lookup", "catalog", "sd"} <= commands
 
 
 def test_ci_runs_exactly_the_readme_test_command():
