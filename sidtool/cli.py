@@ -14,9 +14,17 @@ from collections.abc import Callable, Sequence
 
 import wellknown
 from sidtool import __version__
+from sidtool.descriptor_view import (
+    INPUT_KINDS,
+    RIGHTS_VOCABULARIES,
+    read_descriptor,
+    render_descriptors,
+    stdin_values,
+)
 from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, SidtoolError
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, render
+from sidtool.security.sid import Sid
 
 EXIT_INTERNAL = 4
 
@@ -156,8 +164,6 @@ examples:
 
 def _add_sd_commands(commands: argparse._SubParsersAction) -> None:
     """``sidtool sd decode``: security descriptors from base64, hex or SDDL."""
-    from sidtool.descriptor_view import INPUT_KINDS, RIGHTS_VOCABULARIES
-
     sd_parser = commands.add_parser("sd", help="security descriptors", description="Work with security descriptors.")
     sd_commands = sd_parser.add_subparsers(dest="sd_command", metavar="SUBCOMMAND", required=True)
     decode_parser = sd_commands.add_parser(
@@ -183,17 +189,6 @@ def _add_sd_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_sd_decode(args: argparse.Namespace) -> int:
-    from sidtool.descriptor_view import (
-        ACE_COLUMNS,
-        ace_records,
-        descriptor_record,
-        read_descriptor,
-        sddl_text,
-        stdin_values,
-        summary_lines,
-    )
-    from sidtool.security.sid import Sid
-
     if args.domain_sid:
         Sid.parse(args.domain_sid)  # a malformed domain SID is a usage error, reported as such
     if args.value == "-":
@@ -206,31 +201,11 @@ def _run_sd_decode(args: argparse.Namespace) -> int:
     decoded = []
     for line, text in values:
         try:
-            descriptor = read_descriptor(text, args.input, args.domain_sid)
-            if args.format == "sddl":
-                decoded.append((line, descriptor, sddl_text(descriptor, args.domain_sid)))
-            else:
-                decoded.append((line, descriptor, None))
+            decoded.append((line, read_descriptor(text, args.input, args.domain_sid)))
         except InputError as error:
             if line is None:
                 raise
             _warn(f"line {line}: {error}")
             status = EXIT_USAGE
-    if args.format == "sddl":
-        _emit("".join(text + "\n" for _, _, text in decoded))
-    elif args.format == "json":
-        records = [{"line": line, **descriptor_record(d, args.rights)} for line, d, _ in decoded]
-        _emit(render(records if args.lines else records[:1] if records else [], ACE_COLUMNS, "json"))
-    elif args.format == "csv":
-        rows = [{"line": line, **row} for line, d, _ in decoded for row in ace_records(d, args.rights)]
-        _emit(render(rows, ACE_COLUMNS, "csv"))
-    else:
-        blocks = []
-        for line, descriptor, _ in decoded:
-            head = ([f"Line {line}:"] if line is not None else []) + summary_lines(descriptor)
-            if args.format == "markdown":
-                head = [f"- {item}" for item in head]
-            table = render(ace_records(descriptor, args.rights), ACE_COLUMNS, args.format)
-            blocks.append("\n".join(head) + "\n\n" + table)
-        _emit("\n".join(blocks))
+    _emit(render_descriptors(decoded, args.format, args.rights, args.domain_sid, many=args.lines))
     return status

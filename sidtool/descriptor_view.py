@@ -17,6 +17,7 @@ from typing import Any
 
 import wellknown
 from sidtool.errors import DescriptorError
+from sidtool.output import render
 from sidtool.security.descriptor import Ace, AceFlag, Control, SecurityDescriptor
 from sidtool.security.rights import guid_name, right_names
 from sidtool.security.sddl import format_sddl, parse_sddl
@@ -232,3 +233,24 @@ def summary_lines(descriptor: SecurityDescriptor) -> list[str]:
 
 def sddl_text(descriptor: SecurityDescriptor, domain_sid: str | None = None) -> str:
     return format_sddl(descriptor, domain_sid)
+
+
+def render_descriptors(
+    decoded: list[tuple[int | None, SecurityDescriptor]], fmt: str, rights: str, domain_sid: str | None, *, many: bool
+) -> str:
+    """The ``sd decode`` output: per descriptor a summary and an ACE table, or JSON, CSV or SDDL for all."""
+    if fmt == "sddl":
+        return "".join(sddl_text(descriptor, domain_sid) + "\n" for _, descriptor in decoded)
+    if fmt == "json":
+        records = [{"line": line, **descriptor_record(descriptor, rights)} for line, descriptor in decoded]
+        return render(records if many else records[:1], ACE_COLUMNS, "json")
+    if fmt == "csv":
+        rows = [{"line": line, **row} for line, descriptor in decoded for row in ace_records(descriptor, rights)]
+        return render(rows, ACE_COLUMNS, "csv")
+    blocks = []
+    for line, descriptor in decoded:
+        head = ([f"Line {line}:"] if line is not None else []) + summary_lines(descriptor)
+        if fmt == "markdown":
+            head = [f"- {item}" for item in head]
+        blocks.append("\n".join(head) + "\n\n" + render(ace_records(descriptor, rights), ACE_COLUMNS, fmt))
+    return "\n".join(blocks)
