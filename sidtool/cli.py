@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import wellknown
 from sidtool import __version__
+from sidtool.baseline import LEGACY_STORE_RELEASE
 from sidtool.descriptor_view import (
     INPUT_KINDS,
     RIGHTS_VOCABULARIES,
@@ -21,10 +22,14 @@ from sidtool.descriptor_view import (
     render_descriptors,
     stdin_values,
 )
-from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, SidtoolError
+from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, InputError, SidtoolError, UsageError
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
-from sidtool.output import FORMATS, render
+from sidtool.output import FORMATS, render, write_atomic
+from sidtool.remediation import removal_ldif
+from sidtool.report import VIEWS, render_view, visible
+from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
+from sidtool.sources import READERS, read_inputs
 
 EXIT_INTERNAL = 4
 
@@ -79,7 +84,88 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(catalog_parser)
     catalog_parser.set_defaults(handler=_run_catalog)
     _add_sd_commands(commands)
+    _add_report_command(commands)
     return parser
+
+
+REPORT_EXAMPLES = """\
+examples:
+  sidtool report examples/corp-forest.ldif
+  sidtool report examples/corp-forest.ldif --format json > findings.json
+  sidtool report forest.ldif --view senders --all
+  sidtool report forest.ldif --remediation ldif remove-memberships.ldif
+"""
+
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="list the public-folder permission entries at risk of NDR 5.2.1 (KB 870585)",
+        description="Read directory data and folder permissions, compute who is in the built-in groups the "
+        "pre-SP2 Exchange store does not know, and rate every public-folder permission entry. Exit 0 when no "
+        "finding reaches --fail-on, 1 when some do, 2 on a usage or input error, 3 when input was partly unreadable.",
+        epilog=REPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="LDIF export(s); - reads standard input")
+    parser.add_argument("--input-format", choices=sorted(READERS), help="skip format detection")
+    parser.add_argument(
+        "--baseline", type=_release, default=LEGACY_STORE_RELEASE,
+        help="flag built-ins introduced after this release (default: 2000, what the pre-SP2 store knows)",
+    )  # fmt: skip
+    parser.add_argument("--view", choices=VIEWS, default="entries", help="what to list (default: entries)")
+    _add_format(parser)
+    parser.add_argument("--all", action="store_true", help="also list low-risk findings")
+    parser.add_argument(
+        "--fail-on", type=RiskLevel.parse, default=RiskLevel.MEDIUM, metavar="LEVEL",
+        help="exit 1 when a finding is at or above LEVEL: low, medium (default) or high",
+    )  # fmt: skip
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument(
+        "--remediation", nargs=2, metavar=("ldif", "FILE"),
+        help="also write an LDIF that removes the offending memberships, for review (never applied)",
+    )  # fmt: skip
+    parser.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    if args.remediation and args.remediation[0] != "ldif":
+        raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
+    problems = ProblemLog()
+    directory = read_inputs(args.inputs, args.input_format, problems)
+    assessment = assess(directory, args.baseline)
+    findings = visible(assessment, args.all)
+    text = render_view(assessment, findings, args.view, args.format)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        _emit(text)
+    if args.remediation:
+        write_atomic(args.remediation[1], removal_ldif(findings))
+    for note in assessment.notes:
+        _warn(f"note: {note}")
+    if problems.count:
+        problems.close()
+        return EXIT_PARTIAL
+    return EXIT_FINDINGS if any(f.risk >= args.fail_on for f in assessment.findings) else EXIT_OK
+
+
+class ProblemLog:
+    """Reports skipped records on stderr as they are met; after the first 20, only counts them."""
+
+    LIMIT = 20
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, error: InputError) -> None:
+        self.count += 1
+        if self.count <= self.LIMIT:
+            _warn(f"{error} (skipped)")
+
+    def close(self) -> None:
+        hidden = f", {self.count - self.LIMIT} not shown" if self.count > self.LIMIT else ""
+        _warn(f"{self.count} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:

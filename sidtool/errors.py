@@ -20,6 +20,10 @@ class SidtoolError(Exception):
     exit_code = EXIT_USAGE
 
 
+class UsageError(SidtoolError):
+    """Options that do not fit together."""
+
+
 class InputError(SidtoolError, ValueError):
     """Input that cannot be read: names the source and the location in it."""
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from sidtool.errors import InputError
 
 FORMATS = ("table", "json", "csv", "markdown")
 # A column is (record key, header) or (record key, header, function that formats the record's value).
@@ -83,3 +88,25 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "|".join(str(item) for item in value)
     return str(value)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file, and an earlier file stays intact when
+    writing fails (a full disk, a permission error).
+    """
+    target = Path(path)
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror or error}", source=path) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write: {error.strerror or error}", source=path) from None

@@ -23,6 +23,7 @@ from sidtool.model import Directory
 from sidtool.sources.entries import DirectoryBuilder
 
 Problem = Callable[[InputError], None]
+NAME = "ldif"
 
 
 @dataclass(slots=True)
@@ -205,3 +206,18 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
         else:
             builder.add(record)
     return builder.build()
+
+
+def sniff(head: bytes) -> bool:
+    """Does the input start like LDIF: ``version:`` or ``dn:`` after comments and blank lines?"""
+    for encoding in ("utf-16", "utf-8"):
+        if encoding == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            continue
+        text = head.decode(encoding, "ignore").lstrip("\ufeff")
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("#"):
+                return line.lower().startswith(("version:", "dn:", "dn::"))
+    return False
+
+
+load = load_ldif

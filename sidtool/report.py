@@ -1,0 +1,190 @@
+"""What the user sees of an assessment: the findings table, other views, and the JSON for scripts.
+
+The JSON keys of a finding (``folder``, ``folder_dn``, ``acl_source``,
+``trustee_sid``, ``trustee``, ``risk``, ``builtin_sids``, ``affected_sids``,
+``paths``, ``reason``, ...) are a stable interface: scripts rely on them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import wellknown
+from sidtool.membership import Membership
+from sidtool.output import render
+from sidtool.remediation import options
+from sidtool.risk import Assessment, Finding, RiskLevel
+
+VIEWS = ("entries", "senders", "servers", "summary")
+_LIST_IN_TABLE = 3  # how many senders or built-ins a table cell names before "+N more"
+
+ENTRY_COLUMNS = (
+    ("risk", "Risk"),
+    ("folder", "Folder"),
+    ("acl_source", "ACL"),
+    ("trustee", "Trustee"),
+    ("builtin_names", "At-risk built-ins", lambda names: _shorten(names)),
+    ("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}" if names else "0"),
+    ("server_names", "Servers", lambda names: _shorten(names)),
+    ("reason", "Why"),
+)
+SENDER_COLUMNS = (
+    ("sender", "Sender"),
+    ("sid", "SID"),
+    ("groups", "At-risk built-ins", lambda names: ", ".join(names)),
+    ("path", "Route", lambda path: " → ".join(path)),
+)
+SERVER_COLUMNS = (
+    ("server", "Server"),
+    ("build", "Build"),
+    ("vulnerable", "Exposed", lambda value: {True: "yes, unless hotfix", False: "no", None: "unknown"}[value]),
+    ("hotfix", "Store.exe with the fix"),
+    ("evidence", "Evidence"),
+)
+SUMMARY_COLUMNS = (("item", "Item"), ("value", "Value"))
+
+
+def visible(assessment: Assessment, show_all: bool) -> list[Finding]:
+    """Findings to show: low ones only with ``--all``; none-rated ones never."""
+    floor = RiskLevel.LOW if show_all else RiskLevel.MEDIUM
+    return [f for f in assessment.findings if f.risk >= floor]
+
+
+def finding_record(finding: Finding) -> dict[str, Any]:
+    """One finding as a JSON-ready record."""
+    entry = finding.entry
+    return {
+        "folder": entry.folder,
+        "folder_dn": entry.folder_dn,
+        "acl_source": entry.acl_source.value,
+        "trustee_sid": str(entry.trustee_sid) if entry.trustee_sid else None,
+        "trustee": entry.trustee,
+        "trustee_name": _sid_name(entry.trustee_sid),
+        "rights": entry.rights,
+        "risk": str(finding.risk),
+        "builtin_sids": [str(sid) for sid in finding.builtin_sids],
+        "builtin_names": [_sid_name(sid) or str(sid) for sid in finding.builtin_sids],
+        "affected_sids": [str(m.principal.sid) for m in finding.affected],
+        "affected_names": [m.principal.label for m in finding.affected],
+        "paths": [_path(m) for m in finding.affected],
+        "server_names": [s.server.name for s in finding.servers],
+        "servers": [_server(s) for s in finding.servers],
+        "reason": finding.reason,
+        "remediation": list(options(finding)),
+        "location": entry.location,
+    }
+
+
+def assessment_json(assessment: Assessment, findings: list[Finding]) -> str:
+    """The JSON document: ``conditions``, ``servers``, ``findings`` and ``summary``."""
+    document = {
+        "baseline": assessment.baseline,
+        "conditions": [{"name": c.name, "holds": c.holds, "evidence": c.evidence} for c in assessment.conditions],
+        "servers": [_server(s) for s in assessment.servers],
+        "findings": [finding_record(f) for f in findings],
+        "summary": dict(summary_items(assessment, findings)),
+        "notes": list(assessment.notes),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt: str) -> str:
+    """One view of the assessment in a table, CSV, Markdown or JSON."""
+    if fmt == "json" and view == "entries":
+        return assessment_json(assessment, findings)
+    if view == "entries":
+        records, columns = [finding_record(f) for f in findings], ENTRY_COLUMNS
+    elif view == "senders":
+        records, columns = _sender_records(findings), SENDER_COLUMNS
+    elif view == "servers":
+        records, columns = [_server(s) for s in assessment.servers], SERVER_COLUMNS
+    else:
+        records = [{"item": item, "value": value} for item, value in summary_items(assessment, findings)]
+        columns = SUMMARY_COLUMNS
+    body = render(records, columns, fmt)
+    if fmt != "table" or view == "summary":
+        return body
+    return _header(assessment) + "\n" + (body if records else "No findings.\n") + "\n" + _footer(assessment, findings)
+
+
+def summary_items(assessment: Assessment, findings: list[Finding]) -> list[tuple[str, Any]]:
+    counts = {str(level): sum(1 for f in findings if f.risk is level) for level in reversed(RiskLevel)}
+    return [
+        ("folders_scanned", assessment.folders_scanned),
+        ("entries_checked", assessment.entries_checked),
+        ("entries_at_risk", len(findings)),
+        *((f"risk_{level}", count) for level, count in counts.items() if level != "none"),
+        ("senders_at_risk", len(assessment.senders_at_risk)),
+    ]
+
+
+def _header(assessment: Assessment) -> str:
+    lines = [f"KB 870585 conditions (baseline: built-ins introduced after Windows {assessment.baseline}):"]
+    for condition in assessment.conditions:
+        state = {True: "yes", False: "no", None: "unknown"}[condition.holds]
+        lines.append(f"  {condition.name:<14} {state:<8} {condition.evidence}")
+    exposed = [s.server.name for s in assessment.servers if s.vulnerable]
+    unknown = [s.server.name for s in assessment.servers if s.vulnerable is None]
+    servers = f"{len(assessment.servers)} Exchange server(s); pre-SP2: {', '.join(exposed) or 'none'}"
+    if unknown:
+        servers += f"; build unknown: {', '.join(unknown)}"
+    lines.append(f"  {'servers':<14} {'yes' if exposed else 'unknown' if unknown else 'no':<8} {servers}")
+    return "\n".join(lines) + "\n"
+
+
+def _footer(assessment: Assessment, findings: list[Finding]) -> str:
+    items = dict(summary_items(assessment, findings))
+    hidden = len(assessment.findings) - len(findings)
+    text = (
+        f"{items['folders_scanned']} folders scanned, {items['entries_checked']} entries checked, "
+        f"{items['entries_at_risk']} at risk, {items['senders_at_risk']} senders at risk"
+    )
+    if hidden:
+        text += f" ({hidden} low-risk entries hidden; --all shows them)"
+    return text + "\n"
+
+
+def _sender_records(findings: list[Finding]) -> list[dict[str, Any]]:
+    senders: dict[str, Membership] = {}
+    for finding in findings:
+        for membership in finding.affected:
+            senders.setdefault(membership.principal.dn, membership)
+    return [
+        {
+            "sender": m.principal.label,
+            "sid": str(m.principal.sid),
+            "dn": m.principal.dn,
+            "groups": [f"{g.label} ({g.domain_dn or '?'})" for g in m.groups],
+            "path": [p.label for p in m.path],
+        }
+        for m in sorted(senders.values(), key=lambda m: m.principal.label.casefold())
+    ]
+
+
+def _server(status) -> dict[str, Any]:
+    return {
+        "server": status.server.name,
+        "dn": status.server.dn,
+        "serial_number": status.server.serial_number,
+        "build": str(status.build) if status.build else None,
+        "vulnerable": status.vulnerable,
+        "hotfix": status.hotfix,
+        "evidence": status.evidence,
+    }
+
+
+def _path(membership: Membership) -> list[dict[str, Any]]:
+    return [{"sid": str(p.sid), "name": p.label, "dn": p.dn} for p in membership.path]
+
+
+def _sid_name(sid) -> str | None:
+    if sid is None:
+        return None
+    entry = wellknown.lookup(str(sid))
+    return entry.name if entry else None
+
+
+def _shorten(names: list[str]) -> str:
+    shown = ", ".join(names[:_LIST_IN_TABLE])
+    return shown + (f" +{len(names) - _LIST_IN_TABLE} more" if len(names) > _LIST_IN_TABLE else "")
