@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,20 @@ from tabulate import tabulate
 from sidtool.errors import InputError
 
 FORMATS = ("table", "json", "csv", "markdown")
-# A column is (record key, header) or (record key, header, function that formats the record's value).
-Columns = Sequence[tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: the record key, its header, how to show the value, and where to wrap."""
+
+    key: str
+    header: str
+    show: Callable[[Any], str] | None = None
+    width: int = 60
+
+
+# A column is a Column, or the short forms (key, header) and (key, header, show).
+Columns = Sequence[Column | tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
 
 # C0 and C1 controls, DEL, and the Unicode bidi embedding/override/isolate marks.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -48,12 +61,14 @@ def render(records: list[dict[str, Any]], columns: Columns, fmt: str) -> str:
         return _csv(records)
     if fmt not in ("table", "markdown"):
         raise ValueError(f"unknown format {fmt!r}")
-    headers = [column[1] for column in columns]
-    rows = [[_cell(record.get(column[0]), *column[2:]) for column in columns] for record in records]
+    specs = [column if isinstance(column, Column) else Column(*column) for column in columns]
+    headers = [column.header for column in specs]
+    rows = [[_cell(record.get(column.key), column.show) for column in specs] for record in records]
     if fmt == "markdown":
         rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
-    return tabulate(rows, headers, tablefmt="simple", disable_numparse=True, maxcolwidths=60) + "\n"
+    widths = [column.width for column in specs]
+    return tabulate(rows, headers, tablefmt="simple", disable_numparse=True, maxcolwidths=widths) + "\n"
 
 
 def _cell(value: Any, formatter: Callable[[Any], str] | None = None) -> str:

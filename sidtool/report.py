@@ -12,12 +12,12 @@ from typing import Any
 
 import wellknown
 from sidtool.membership import Membership
-from sidtool.output import render
+from sidtool.output import Column, render
 from sidtool.remediation import options
 from sidtool.risk import Assessment, Finding, RiskLevel
 
 VIEWS = ("entries", "senders", "servers", "summary")
-_LIST_IN_TABLE = 3  # how many senders or built-ins a table cell names before "+N more"
+_LIST_IN_TABLE = 2  # how many senders or built-ins a table cell names before "+N more"
 
 ENTRY_COLUMNS = (
     ("risk", "Risk"),
@@ -26,8 +26,8 @@ ENTRY_COLUMNS = (
     ("trustee", "Trustee"),
     ("builtin_names", "At-risk built-ins", lambda names: _shorten(names)),
     ("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}" if names else "0"),
-    ("server_names", "Servers", lambda names: _shorten(names)),
-    ("reason", "Why"),
+    ("exposed_servers", "Pre-SP2 servers", lambda names: _shorten(names) or "none"),
+    Column("reason", "Why", width=48),
 )
 SENDER_COLUMNS = (
     ("sender", "Sender"),
@@ -69,6 +69,7 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "affected_names": [m.principal.label for m in finding.affected],
         "paths": [_path(m) for m in finding.affected],
         "server_names": [s.server.name for s in finding.servers],
+        "exposed_servers": [s.server.name for s in finding.servers if s.vulnerable],
         "servers": [_server(s) for s in finding.servers],
         "reason": finding.reason,
         "remediation": list(options(finding)),

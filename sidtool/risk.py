@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
+import wellknown
 from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
+from sidtool.dn import dn_key
 from sidtool.exchange import ServerStatus, server_status, servers_for_folder
 from sidtool.membership import Membership, MembershipGraph
 from sidtool.model import AclSource, Directory, PrincipalKind, PublicFolder, RightsKind
@@ -151,8 +153,21 @@ def checked_entries(directory: Directory, notes: list[str]) -> Iterator[CheckedE
         for ace in descriptor.dacl or ():
             if ace.is_allow and ace.sid is not None and not ace.inherit_only:
                 rights = ", ".join(ad_right_names(ace.mask or 0))
-                yield CheckedEntry(folder.path or folder.name, folder.dn, AclSource.DIRECTORY, str(ace.sid), ace.sid,
+                trustee = sid_label(directory, ace.sid)
+                yield CheckedEntry(folder.path or folder.name, folder.dn, AclSource.DIRECTORY, trustee, ace.sid,
                                    rights, folder)  # fmt: skip
+
+
+def sid_label(directory: Directory, sid: Sid) -> str:
+    """How a person names a SID: ``CORP\\Sales`` for a principal read, the catalog name if well-known."""
+    for principal in directory.by_sid.get(sid, ()):
+        if principal.kind is not PrincipalKind.FOREIGN and principal.name:
+            domain = directory.domains_by_dn.get(dn_key(principal.domain_dn)) if principal.domain_dn else None
+            if is_builtin_alias(sid):
+                return f"BUILTIN\\{principal.name}"
+            return f"{domain.netbios_name}\\{principal.name}" if domain and domain.netbios_name else principal.name
+    entry = wellknown.lookup(str(sid))
+    return entry.name if entry else str(sid)
 
 
 def windows_2003_condition(directory: Directory, graph: MembershipGraph) -> Condition:
@@ -191,12 +206,12 @@ def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> F
         return None
     if is_builtin_alias(sid) and unknown_to(sid, baseline):
         affected = _unique(m for p in directory.by_sid.get(sid, ()) for m in graph.at_risk_within(p))
-        why = f"names {entry.trustee} ({sid}), a built-in group unknown to a Windows {baseline} consumer"
+        why = f"{entry.trustee} is a built-in group that Windows {baseline} does not define"
     elif sid in BROAD_TRUSTEES:
         if not senders:
             return None
         affected = senders
-        why = f"grants {entry.trustee} ({sid}), which includes {len(senders)} sender(s) in at-risk built-in groups"
+        why = f"{entry.trustee} includes all {len(senders)} sender(s) in at-risk built-in groups"
     else:
         trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
         affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
