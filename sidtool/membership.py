@@ -176,6 +176,21 @@ class MembershipGraph:
             if self._nodes[node].kind in wanted and self._reached[node] and node not in self._target_set
         ]
 
+    def entry_edges(self, membership: Membership) -> list[tuple[Principal, Principal]]:
+        """(at-risk group, direct member) pairs through which the principal is in those groups.
+
+        Removing every one of these member values takes the principal out of all of its
+        at-risk groups (a primary group is never a BUILTIN alias, so ``member`` is the only door).
+        """
+        position = self._index.get(dn_key(membership.principal.dn))
+        edges = []
+        for group in membership.groups:
+            group_position = self._index[dn_key(group.dn)]
+            for member in dict.fromkeys(self._members_of[group_position]):
+                if position in self._closure(member):
+                    edges.append((group, self._nodes[member]))
+        return edges
+
     def _closure(self, position: int) -> frozenset[int]:
         """Every node below ``position`` in the member graph, itself included (memoised)."""
         cached = self._closures.get(position)

@@ -19,7 +19,7 @@ from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
 from sidtool.dn import dn_key
 from sidtool.exchange import ServerStatus, server_status, servers_for_folder
 from sidtool.membership import Membership, MembershipGraph
-from sidtool.model import AclSource, Directory, PrincipalKind, PublicFolder, RightsKind
+from sidtool.model import AclSource, Directory, Principal, PrincipalKind, PublicFolder, RightsKind
 from sidtool.security.descriptor import DescriptorError, decode_descriptor
 from sidtool.security.rights import ad_right_names, can_post_items, format_access_rights
 from sidtool.security.sid import Sid
@@ -82,6 +82,7 @@ class Finding:
     affected: tuple[Membership, ...]
     servers: tuple[ServerStatus, ...]
     reason: str
+    removals: tuple[tuple[Principal, Principal], ...] = ()  # (at-risk group, member) values that let senders in
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,9 @@ def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> F
         risk = RiskLevel.MEDIUM
     else:
         risk = RiskLevel.HIGH
-    return Finding(entry, risk, builtin_sids, tuple(affected), servers, why + _reason_tail(conditions, servers))
+    removals = tuple(dict.fromkeys(edge for m in affected for edge in graph.entry_edges(m)))
+    reason = why + _reason_tail(conditions, servers)
+    return Finding(entry, risk, builtin_sids, tuple(affected), servers, reason, removals)
 
 
 def _server_condition(servers: tuple[ServerStatus, ...]) -> bool | None:
