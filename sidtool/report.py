@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import wellknown
+from sidtool.dn import domain_dns_name
 from sidtool.membership import Membership
 from sidtool.output import Column, render
 from sidtool.remediation import options
@@ -24,15 +25,14 @@ ENTRY_COLUMNS = (
     ("folder", "Folder"),
     ("acl_source", "ACL"),
     ("trustee", "Trustee"),
-    ("builtin_names", "At-risk built-ins", lambda names: _shorten(names)),
-    ("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}" if names else "0"),
-    ("exposed_servers", "Pre-SP2 servers", lambda names: _shorten(names) or "none"),
+    Column("builtin_names", "At-risk built-ins", lambda names: _shorten(names), width=36),
+    Column("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}", width=30),
     Column("reason", "Why", width=48),
 )
 SENDER_COLUMNS = (
     ("sender", "Sender"),
     ("sid", "SID"),
-    ("groups", "At-risk built-ins", lambda names: ", ".join(names)),
+    Column("groups", "At-risk built-ins", lambda names: ", ".join(names), width=44),
     ("path", "Route", lambda path: " → ".join(path)),
 )
 SERVER_COLUMNS = (
@@ -156,7 +156,7 @@ def _sender_records(findings: list[Finding]) -> list[dict[str, Any]]:
             "sender": m.principal.label,
             "sid": str(m.principal.sid),
             "dn": m.principal.dn,
-            "groups": [f"{g.label} ({g.domain_dn or '?'})" for g in m.groups],
+            "groups": [f"{g.label} ({domain_dns_name(g.domain_dn) if g.domain_dn else '?'})" for g in m.groups],
             "path": [p.label for p in m.path],
         }
         for m in sorted(senders.values(), key=lambda m: m.principal.label.casefold())

@@ -31,7 +31,15 @@ def test_readme_console_examples_are_real_output(command, expected):
 
 def test_readme_has_console_examples_of_every_command():
     commands = {shlex.split(command)[1] for command, _ in console_examples()}
-    assert {"lookup", "catalog", "sd"} <= commands
+    assert {"lookup", "catalog", "sd", "report"} <= commands
+
+
+def test_quick_start_runs_the_main_job_on_bundled_data():
+    quick_start = README.split("## Quick start", 1)[1].split("<!-- test-command -->", 1)[0]
+    command = re.search(r"&& (sidtool report \S+)\n", quick_start).group(1)
+    result = run_sidtool(*shlex.split(command)[1:])
+    assert result.returncode == 1, result.stderr  # the example forest has findings
+    assert "Sales Orders" in result.stdout
 
 
 def test_ci_runs_exactly_the_readme_test_command():
