@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from exports import DATA, EXAMPLES, head, read
+
 from sidtool.dn import dn_key
 from sidtool.membership import MembershipGraph
 from sidtool.model import PrincipalKind
