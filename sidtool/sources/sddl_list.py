@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
-from sidtool.dn import rdn_value, split_rdns
+from sidtool.dn import dn_key, rdn_value, split_rdns
 from sidtool.errors import DescriptorError, InputError, SidError
 from sidtool.folders import folder_name, store_path
 from sidtool.model import Directory, PublicFolder
@@ -71,7 +71,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
             message = error.message if isinstance(error, InputError) else str(error)
             on_problem(InputError(message, **where))
             continue
-        key = (folder.dn or folder.path or "").casefold()
+        key = dn_key(folder.dn) if folder.dn else (folder.path or "")
         if key in first_line:
             on_problem(InputError(f"{folder.dn or folder.path} is listed again (first at line {first_line[key]})",
                                   **where))  # fmt: skip
