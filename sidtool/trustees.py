@@ -72,7 +72,8 @@ class TrusteeIndex:
             except SidError as error:
                 raise TrusteeError(str(error)) from None
         if name.startswith("/"):
-            return _one(name, "legacyExchangeDN", self._legacy_dns.get(name.casefold(), []))
+            found = self._legacy_dns.get(name.casefold(), [])
+            return _one(name, "legacyExchangeDN", found) if found else _missing(name, "legacyExchangeDN", self.empty)
         if "\\" in name:
             return self._resolve_account(name)
         for kind, index in (("display name", self._display_names), ("account name", self._names)):
@@ -110,7 +111,7 @@ def _resolved(entry: PermissionEntry, index: TrusteeIndex, on_problem: Callable[
         return replace(entry, trustee_sid=index.resolve(entry.trustee))
     except TrusteeError as error:
         source, location = _split_location(entry.location)
-        on_problem(InputError(f"trustee {entry.trustee!r}: {error}; entry left unresolved", source=source,
+        on_problem(InputError(f"trustee '{entry.trustee}': {error}; entry left unresolved", source=source,
                               location=location))  # fmt: skip
         return entry
 
@@ -126,8 +127,13 @@ def _one(name: str, kind: str, found: Iterable[Principal]) -> Sid:
 
 def _well_known(name: str) -> Sid | None:
     """A well-known principal by name (``Everyone``, ``BUILTIN\\Remote Desktop Users``), if exactly one."""
-    entries = {entry.sid for entry in wellknown.find_name(name)}
-    return Sid.parse(entries.pop()) if len(entries) == 1 else None
+    sids = set()
+    for entry in wellknown.find_name(name):
+        try:
+            sids.add(Sid.parse(entry.sid))
+        except SidError:
+            continue  # a domain-relative pattern (S-1-5-21-*-*-*-512): which domain is what the name must say
+    return sids.pop() if len(sids) == 1 else None
 
 
 def _missing(name: str, kind: str, empty: bool) -> Sid:

@@ -53,7 +53,7 @@ def test_damaged_records_are_reported_by_line_and_skipped():
     name = "pfdavadmin/damaged_records.txt"
     assert problems == [
         f"{name}:line 5: rights of 'Default' are 'Custom', without the rights: cannot tell what they allow",
-        f"{name}:line 6: rights of 'CORP\\\\kiosk01': unknown folder right or role 'Superuser'; known: "
+        f"{name}:line 6: rights of 'CORP\\kiosk01': unknown folder right or role 'Superuser'; known: "
         + ", ".join([*ROLES, *(r.name for r in MapiRight)]),
         f"{name}:line 7: SETACL line without a folder path",
         f"{name}:line 8: folder '/Helpdesk Tickets' is listed again (first at line 4)",
@@ -63,9 +63,7 @@ def test_damaged_records_are_reported_by_line_and_skipped():
 
 def test_truncated_file_keeps_the_complete_lines():
     directory, problems = read(pfdavadmin, "pfdavadmin/truncated.txt")
-    assert problems == [
-        "pfdavadmin/truncated.txt:line 5: trustee 'CORP\\\\Sa' has no rights after it (line cut short?)"
-    ]
+    assert problems == ["pfdavadmin/truncated.txt:line 5: trustee 'CORP\\Sa' has no rights after it (line cut short?)"]
     assert [p.folder for p in directory.permissions] == ["/Helpdesk Tickets"]
 
 

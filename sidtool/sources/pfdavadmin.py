@@ -80,7 +80,7 @@ def _permission_set(line: str, source: str, number: int) -> FolderPermissions:
         raise ValueError("SETACL line without a folder path")
     pairs = fields[2:]
     if len(pairs) % 2:
-        raise ValueError(f"trustee {pairs[-1]!r} has no rights after it (line cut short?)")
+        raise ValueError(f"trustee '{pairs[-1]}' has no rights after it (line cut short?)")
     entries = []
     for position in range(0, len(pairs), 2):
         trustee, rights = pairs[position].strip(), pairs[position + 1]
@@ -101,15 +101,15 @@ def _permission_set(line: str, source: str, number: int) -> FolderPermissions:
 def _rights(text: str, trustee: str) -> int:
     words = [word for word in re.split(r"[\s,;]+", text.strip().strip("{}")) if word]
     if not words:
-        raise ValueError(f"no rights for trustee {trustee!r}")
+        raise ValueError(f"no rights for trustee '{trustee}'")
     if len(words) == 1 and re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", words[0]):
         return int(words[0], 0)
     if [word.casefold() for word in words] == ["custom"]:
-        raise ValueError(f"rights of {trustee!r} are 'Custom', without the rights: cannot tell what they allow")
+        raise ValueError(f"rights of '{trustee}' are 'Custom', without the rights: cannot tell what they allow")
     try:
         return int(parse_access_rights(words))
     except ValueError as error:
-        raise ValueError(f"rights of {trustee!r}: {error}") from None
+        raise ValueError(f"rights of '{trustee}': {error}") from None
 
 
 def _sid_or_none(trustee: str) -> Sid | None:
