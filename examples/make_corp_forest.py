@@ -11,6 +11,7 @@ foreign security principal.
 from __future__ import annotations
 
 import base64
+import codecs
 import sys
 import uuid
 from pathlib import Path
@@ -31,6 +32,7 @@ ADMIN_GROUP = f"CN=First Administrative Group,CN=Administrative Groups,{ORG}"
 SYSTEM_OBJECTS = f"CN=Microsoft Exchange System Objects,{ROOT}"
 MAPI_TREE = f"CN=Public Folders,CN=Folder Hierarchies,{ADMIN_GROUP}"
 PROJECT_TREE = f"CN=Projects,CN=Folder Hierarchies,{ADMIN_GROUP}"
+RECIPIENTS = "/o=CORP/ou=First Administrative Group/cn=Recipients"
 GLOBAL, UNIVERSAL, DOMAIN_LOCAL, BUILTIN_LOCAL = -2147483646, -2147483640, -2147483644, -2147483643
 
 records: list[list[tuple[str, object]]] = []
@@ -51,9 +53,11 @@ def guid(dn: str) -> bytes:
 
 def user(name: str, account: str, domain: str, rid: int, primary: int = 513, container: str = "CN=Users") -> str:
     dn = f"CN={escape_value(name)},{container},{domain}"
+    dns = "corp.example.com" if domain == ROOT else "emea.corp.example.com"
     return add(dn, ("objectClass", ["top", "person", "organizationalPerson", "user"]), ("cn", name),
                ("displayName", name), ("objectGUID", guid(dn)), ("objectSid", sid(domain, rid)),
-               ("sAMAccountName", account), ("primaryGroupID", primary), ("userAccountControl", 512))  # fmt: skip
+               ("sAMAccountName", account), ("primaryGroupID", primary), ("userAccountControl", 512),
+               ("mail", f"{account}@{dns}"), ("legacyExchangeDN", f"{RECIPIENTS}/cn={account}"))  # fmt: skip
 
 
 def group(name: str, domain: str, rid: int, kind: int, members: list[str], container: str = "CN=Users") -> str:
@@ -107,6 +111,8 @@ def build() -> None:
     carol = user("Carol Jones", "carol.jones", ROOT, 1107)
     mueller = user("Müller, Jürgen", "jmueller", ROOT, 1108)
     kiosk = user("Kiosk 01", "kiosk01", ROOT, 1109, primary=514)  # Domain Guests: reaches nothing
+    # A second "Carol Jones" (in no group): her display name alone does not tell the two apart.
+    user("Carol Jones", "carol.jones2", ROOT, 1116, container="OU=Contractors")
     # EMEA users: their primary group is EMEA's Domain Users, which is in EMEA's Remote Desktop Users.
     dave = user("Dave Kowalski", "dave.kowalski", CHILD, 1201)
     erin = user("Erin Larsen", "erin.larsen", CHILD, 1202)
@@ -168,6 +174,55 @@ def build() -> None:
     _ = (staff, sales, dave, erin, kiosk)
 
 
+# The store's client permissions of the MAPI-tree folders (Project Phoenix lives in the Projects tree, which
+# PFDAVAdmin's "Public Folders" export does not cover). Trustees as PFDAVAdmin writes them in account-name
+# format (one in legacyExchangeDN format), and as the cmdlets print them (display names where there are some).
+STORE_PERMISSIONS = [
+    ("Sales Orders", [("Default", "Reviewer", "Default"), ("Anonymous", "None", "Anonymous"),
+                      ("CORP\\Sales", "Author", "CORP\\Sales"),
+                      (f"{RECIPIENTS}/cn=alice.nguyen", "Owner", "Alice Nguyen"),
+                      ("EMEA\\dave.kowalski", "Author", "Dave Kowalski")]),
+    ("Helpdesk Tickets", [("Default", "None", "Default"), ("Anonymous", "None", "Anonymous"),
+                          ("CORP\\Helpdesk", "Author", "CORP\\Helpdesk")]),
+    ("Company Announcements", [("Default", "Author", "Default"), ("Anonymous", "None", "Anonymous"),
+                               ("CORP\\jmueller", "Editor", "Müller, Jürgen")]),
+    ("Performance Reports", [("Default", "None", "Default"), ("Anonymous", "None", "Anonymous"),
+                             ("CORP\\Performance Operations", "ReadItems,CreateItems,FolderVisible",
+                              "CORP\\Performance Operations")]),
+    ("Admin Notices", [("Default", "Reviewer", "Default"), ("Anonymous", "None", "Anonymous"),
+                       ("CORP\\Domain Admins", "Owner", "CORP\\Domain Admins")]),
+    ("Kiosk Drop", [("Default", "None", "Default"), ("Anonymous", "None", "Anonymous"),
+                    ("CORP\\kiosk01", "Contributor", "Kiosk 01")]),
+]  # fmt: skip
+
+
+def pfdavadmin_text() -> str:
+    """The permissions as PFDAVAdmin's Export Permissions writes them: header lines, then SETACL lines.
+
+    The header wording is illustrative (no sample of it was found); readers skip every line before the
+    first SETACL line.
+    """
+    lines = ["PFDAVAdmin 2.8 permissions export", "Server: EX2003A.corp.example.com",
+             "Top folder: Public Folders", "Subfolders: yes", "Trustee format: account name", ""]  # fmt: skip
+    for folder_name, entries in STORE_PERMISSIONS:
+        fields = ["SETACL", f"\\{folder_name}"]
+        for trustee, rights, _ in entries:
+            fields += [trustee, rights]
+        lines.append("\t".join(fields))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def permission_csv() -> str:
+    """The same permissions as Get-PublicFolderClientPermission | Select Identity,User,AccessRights | Export-Csv."""
+    lines = ["#TYPE Selected.Microsoft.Exchange.Management.StoreTasks.PublicFolderClientPermission",
+             '"Identity","User","AccessRights"']  # fmt: skip
+    for folder_name, entries in STORE_PERMISSIONS:
+        for _, rights, user_name in entries:
+            joined = rights.replace(",", ", ")  # @{n='AccessRights';e={$_.AccessRights -join ', '}}
+            lines.append(f'"\\{folder_name}","{user_name}","{joined}"')
+    return "\r\n".join(lines) + "\r\n"
+
+
 def value_lines(name: str, value: object) -> list[str]:
     """ldifde's style: text as is, binary and non-ASCII text base64 (``name::``), folded at 79 columns."""
     if isinstance(value, Sid):
@@ -195,6 +250,11 @@ def main() -> None:
     target = Path(__file__).resolve().parent / "corp-forest.ldif"
     target.write_text("\r\n".join(lines), encoding="utf-8", newline="")  # ldifde writes CRLF
     print(f"{len(records)} records written to {target}")
+    pfdavadmin = target.with_name("corp-forest-pfdavadmin.txt")
+    pfdavadmin.write_bytes(codecs.BOM_UTF16_LE + pfdavadmin_text().encode("utf-16-le"))  # as PFDAVAdmin writes it
+    permissions = target.with_name("corp-forest-permissions.csv")
+    permissions.write_bytes(codecs.BOM_UTF8 + permission_csv().encode("utf-8"))  # Export-Csv -Encoding UTF8
+    print(f"{len(STORE_PERMISSIONS)} folders' permissions written to {pfdavadmin.name} and {permissions.name}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ REPORT_EXAMPLES = """\
 examples:
   sidtool report examples/corp-forest.ldif
   sidtool report examples/corp-forest.ldif --format json > findings.json
+  sidtool report perms.txt --directory forest.ldif
   sidtool report forest.ldif --view senders --all
   sidtool report forest.ldif --remediation ldif remove-memberships.ldif
 """
@@ -107,8 +108,15 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         epilog=REPORT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="LDIF export(s); - reads standard input")
-    parser.add_argument("--input-format", choices=sorted(READERS), help="skip format detection")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="LDIF export, PFDAVAdmin export, permission CSV or descriptor list; - reads standard input",
+    )  # fmt: skip
+    parser.add_argument(
+        "--directory", action="append", default=[], metavar="FILE",
+        help="directory data to resolve the trustee names of permission exports against (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--input-format", choices=sorted(READERS), help="skip format detection for INPUT")
     parser.add_argument(
         "--baseline", type=_release, default=LEGACY_STORE_RELEASE,
         help="flag built-ins introduced after this release (default: 2000, what the pre-SP2 store knows)",
@@ -132,7 +140,7 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
     problems = ProblemLog()
-    directory = read_inputs(args.inputs, args.input_format, problems)
+    directory = read_inputs(args.inputs, args.input_format, problems, args.directory)
     assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
     text = render_view(assessment, findings, args.view, args.format)

@@ -13,33 +13,47 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sidtool.errors import InputError
+from sidtool.folders import link_folders
 from sidtool.model import Directory
-from sidtool.sources import ldif
+from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list
+from sidtool.trustees import resolve_trustees
 
-READERS = {reader.NAME: reader for reader in (ldif,)}
+READERS = {reader.NAME: reader for reader in (ldif, pfdavadmin, permcsv, sddl_list)}
 _HEAD_BYTES = 64 * 1024
 
 
 def detect(head: bytes, source: str) -> str:
     """The name of the reader whose format ``head`` (the first bytes of an input) is in."""
-    if not head.strip():
-        raise InputError(f"empty input; expected one of: {', '.join(READERS)}", source=source)
+    expected = "; ".join(f"{reader.DESCRIPTION} [{name}]" for name, reader in READERS.items())
+    if not head.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
+        raise InputError(f"empty input; expected {expected}", source=source)
     for name, reader in READERS.items():
         if reader.sniff(head):
             return name
-    raise InputError(f"not a format sidtool reads; expected one of: {', '.join(READERS)}", source=source)
+    raise InputError(f"not a format sidtool reads; expected {expected}", source=source)
 
 
-def read_inputs(names: Sequence[str], input_format: str | None, on_problem: Callable[[InputError], None]) -> Directory:
-    """Read every input (a path, or ``-`` for standard input) and merge them into one model."""
+def read_inputs(
+    names: Sequence[str],
+    input_format: str | None,
+    on_problem: Callable[[InputError], None],
+    directories: Sequence[str] = (),
+) -> Directory:
+    """Read every input (a path, or ``-`` for standard input) and merge them into one model.
+
+    ``directories`` are read first, always with format detection (``--directory``);
+    ``input_format`` applies to ``names``. Once everything is merged, folders
+    named by path become :class:`PublicFolder` entries and trustee names are
+    resolved to SIDs against all the directory data read.
+    """
     directory = Directory()
-    for name in names:
+    for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in names)]:
         with _open(name) as stream:
             source = "<stdin>" if name == "-" else name
             head = stream.peek(_HEAD_BYTES)[:_HEAD_BYTES]
-            reader = READERS[input_format or detect(head, source)]
+            reader = READERS[forced or detect(head, source)]
             directory = directory.merged(reader.load(stream, source, on_problem))
-    return directory
+    return resolve_trustees(link_folders(directory), on_problem)
 
 
 def _open(name: str) -> BinaryIO:

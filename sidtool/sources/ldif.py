@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -21,9 +19,11 @@ from typing import BinaryIO
 from sidtool.errors import InputError
 from sidtool.model import Directory
 from sidtool.sources.entries import DirectoryBuilder
+from sidtool.sources.text import head_text, text_lines
 
 Problem = Callable[[InputError], None]
 NAME = "ldif"
+DESCRIPTION = "an LDIF export (ldifde, ldapsearch)"
 
 
 @dataclass(slots=True)
@@ -50,7 +50,7 @@ class LdifRecord:
 
 def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[LdifRecord]:
     """Yield the records of an LDIF stream; report each bad record to ``on_problem`` and go on."""
-    lines = _logical_lines(_text_lines(stream), source)
+    lines = _logical_lines(text_lines(stream), source)
     block: list[tuple[int, str]] = []
     first = True
     for number, line in lines:
@@ -67,53 +67,6 @@ def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[Ld
         record = _record(block, source, on_problem, first)
         if record is not None:
             yield record
-
-
-def _text_lines(stream: BinaryIO) -> Iterator[str]:
-    """Decode lines: UTF-16 when the file starts with a BOM, else UTF-8 with a Windows-1252 fallback."""
-    head = stream.read(4)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = io.TextIOWrapper(_Prefixed(head, stream), encoding="utf-16", newline="")
-        for line in text:
-            yield line.rstrip("\r\n")
-        return
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[3:]
-    pending = head
-    for raw in stream:
-        if pending:
-            raw, pending = pending + raw, b""
-        yield _decode(raw.rstrip(b"\r\n"))
-    if pending:
-        yield _decode(pending.rstrip(b"\r\n"))
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")  # ldifde without -u writes the ANSI code page
-
-
-class _Prefixed(io.RawIOBase):
-    """A binary stream with some already-read bytes put back in front."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
-            return count
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _logical_lines(lines: Iterator[str], source: str) -> Iterator[tuple[int, str]]:
@@ -210,13 +163,9 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
 
 def sniff(head: bytes) -> bool:
     """Does the input start like LDIF: ``version:`` or ``dn:`` after comments and blank lines?"""
-    for encoding in ("utf-16", "utf-8"):
-        if encoding == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            continue
-        text = head.decode(encoding, "ignore").lstrip("\ufeff")
-        for line in text.splitlines():
-            if line.strip() and not line.startswith("#"):
-                return line.lower().startswith(("version:", "dn:", "dn::"))
+    for line in head_text(head).splitlines():
+        if line.strip() and not line.startswith("#"):
+            return line.lower().startswith(("version:", "dn:", "dn::"))
     return False
 
 

@@ -1,0 +1,72 @@
+"""PFDAVAdmin "Export Permissions" files: SETACL lines, every trustee form, encodings, damage."""
+
+from __future__ import annotations
+
+import pytest
+from exports import head, read
+
+from sidtool.model import AclSource, RightsKind
+from sidtool.security.rights import ROLES, MapiRight
+from sidtool.security.sid import Sid
+from sidtool.sources import detect, pfdavadmin
+
+
+def test_header_lines_are_skipped_and_every_trustee_form_is_kept_as_written():
+    directory, problems = read(pfdavadmin, "pfdavadmin/trustee_forms.txt")
+    assert problems == []
+    sales, archive = directory.permissions
+    assert (sales.folder, sales.source, sales.origin) == (
+        "/Sales Orders",
+        AclSource.STORE,
+        "pfdavadmin/trustee_forms.txt",
+    )
+    assert [e.trustee for e in sales.entries] == [
+        "Default", "Anonymous", "CORP\\Sales",
+        "/o=CORP/ou=First Administrative Group/cn=Recipients/cn=alice.nguyen", "EMEA\\dave.kowalski",
+    ]  # fmt: skip
+    assert [e.rights for e in sales.entries] == [ROLES[r] for r in ("Reviewer", "None", "Author", "Owner",
+                                                                     "PublishingEditor")]  # fmt: skip
+    assert all(e.rights_kind is RightsKind.MAPI and e.trustee_sid is None for e in sales.entries)
+    assert sales.entries[0].location == "pfdavadmin/trustee_forms.txt:4"
+    # A subfolder path, a trustee written as a SID (resolved at once), a rights list, a trailing tab.
+    assert archive.folder == "/Sales Orders/Archive"
+    assert archive.entries[1].trustee_sid == Sid.parse("S-1-5-21-1004336348-1177238915-682003330-1107")
+    assert archive.entries[1].rights == MapiRight.ReadItems | MapiRight.CreateItems
+
+
+def test_ansi_file_and_a_hex_rights_mask():
+    directory, problems = read(pfdavadmin, "pfdavadmin/ansi_folder_names.txt")
+    assert problems == []
+    (folder,) = directory.permissions
+    assert folder.folder == "/Bestellungen Köln"
+    assert folder.entries[1].rights == 0x1B
+
+
+def test_utf16_without_bom_is_still_read():
+    assert detect(head("pfdavadmin/utf16_without_bom.txt"), "x") == "pfdavadmin"
+    directory, problems = read(pfdavadmin, "pfdavadmin/utf16_without_bom.txt")
+    assert problems == [] and directory.permissions[0].entries[0].trustee == "CORP\\Helpdesk"
+
+
+def test_damaged_records_are_reported_by_line_and_skipped():
+    directory, problems = read(pfdavadmin, "pfdavadmin/damaged_records.txt")
+    name = "pfdavadmin/damaged_records.txt"
+    assert problems == [
+        f"{name}:line 5: rights of 'Default' are 'Custom', without the rights: cannot tell what they allow",
+        f"{name}:line 6: rights of 'CORP\\kiosk01': unknown folder right or role 'Superuser'; known: "
+        + ", ".join([*ROLES, *(r.name for r in MapiRight)]),
+        f"{name}:line 7: SETACL line without a folder path",
+        f"{name}:line 8: folder '/Helpdesk Tickets' is listed again (first at line 4)",
+    ]
+    assert [p.folder for p in directory.permissions] == ["/Helpdesk Tickets", "/Company Announcements"]
+
+
+def test_truncated_file_keeps_the_complete_lines():
+    directory, problems = read(pfdavadmin, "pfdavadmin/truncated.txt")
+    assert problems == ["pfdavadmin/truncated.txt:line 5: trustee 'CORP\\Sa' has no rights after it (line cut short?)"]
+    assert [p.folder for p in directory.permissions] == ["/Helpdesk Tickets"]
+
+
+@pytest.mark.parametrize("name", ["pfdavadmin/trustee_forms.txt", "pfdavadmin/ansi_folder_names.txt"])
+def test_detected_by_content(name):
+    assert detect(head(name), name) == "pfdavadmin"
