@@ -144,12 +144,12 @@ def checked_entries(directory: Directory, notes: list[str]) -> Iterator[CheckedE
                 entry.trustee_sid, rights, folder, entry.location,
             )  # fmt: skip
     for folder in directory.public_folders:
-        if folder.descriptor is None or folder.dn is None:
+        if folder.descriptor is None:
             continue
         try:
             descriptor = decode_descriptor(folder.descriptor)
         except DescriptorError as error:
-            notes.append(f"{folder.dn}: nTSecurityDescriptor not readable: {error}")
+            notes.append(f"{folder.dn or folder.path or folder.name}: nTSecurityDescriptor not readable: {error}")
             continue
         for ace in descriptor.dacl or ():
             if ace.is_allow and ace.sid is not None and not ace.inherit_only:
@@ -218,7 +218,10 @@ def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> F
         affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
         if not affected:
             return None
-        why = f"{entry.trustee} contains {len(affected)} sender(s) in at-risk built-in groups"
+        if all(p.kind is not PrincipalKind.GROUP for p in trustees):
+            why = f"{entry.trustee} is itself in at-risk built-in groups"
+        else:
+            why = f"{entry.trustee} contains {len(affected)} sender(s) in at-risk built-in groups"
     builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) and unknown_to(sid, baseline) else
                                 {g.sid for m in affected for g in m.groups}))  # fmt: skip
     servers = tuple(statuses[s.dn] for s in servers_for_folder(directory, entry.public_folder) if s.dn in statuses)
