@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import wellknown
 from sidtool import __version__
 from sidtool.baseline import LEGACY_STORE_RELEASE
+from sidtool.credentials import NT_HASH_VARIABLE, read_nt_hash, read_password
 from sidtool.descriptor_view import (
     INPUT_KINDS,
     RIGHTS_VOCABULARIES,
@@ -29,7 +30,8 @@ from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, render_view, visible
 from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
-from sidtool.sources import READERS, read_inputs
+from sidtool.sources import READERS, read_inputs, snapshot
+from sidtool.sources.ldap import Collector, ConnectionOptions
 
 EXIT_INTERNAL = 4
 
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_parser.set_defaults(handler=_run_catalog)
     _add_sd_commands(commands)
     _add_report_command(commands)
+    _add_collect_command(commands)
     return parser
 
 
@@ -109,30 +112,43 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="INPUT",
-        help="LDIF export, PFDAVAdmin export, permission CSV or descriptor list; - reads standard input",
-    )  # fmt: skip
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="snapshot, LDIF export, PFDAVAdmin export, permission CSV, descriptor list, or ldap[s]://HOST to read a DC; - reads standard input",
+    )
     parser.add_argument(
-        "--directory", action="append", default=[], metavar="FILE",
+        "--directory",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="directory data to resolve the trustee names of permission exports against (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument("--input-format", choices=sorted(READERS), help="skip format detection for INPUT")
     parser.add_argument(
-        "--baseline", type=_release, default=LEGACY_STORE_RELEASE,
+        "--baseline",
+        type=_release,
+        default=LEGACY_STORE_RELEASE,
         help="flag built-ins introduced after this release (default: 2000, what the pre-SP2 store knows)",
-    )  # fmt: skip
+    )
     parser.add_argument("--view", choices=VIEWS, default="entries", help="what to list (default: entries)")
     _add_format(parser)
+    _add_connection_options(parser)
     parser.add_argument("--all", action="store_true", help="also list low-risk findings")
     parser.add_argument(
-        "--fail-on", type=RiskLevel.parse, default=RiskLevel.MEDIUM, metavar="LEVEL",
+        "--fail-on",
+        type=RiskLevel.parse,
+        default=RiskLevel.MEDIUM,
+        metavar="LEVEL",
         help="exit 1 when a finding is at or above LEVEL: low, medium (default) or high",
-    )  # fmt: skip
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     parser.add_argument(
-        "--remediation", nargs=2, metavar=("ldif", "FILE"),
+        "--remediation",
+        nargs=2,
+        metavar=("ldif", "FILE"),
         help="also write an LDIF that removes the offending memberships, for review (never applied)",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=_run_report)
 
 
@@ -140,7 +156,15 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
     problems = ProblemLog()
-    directory = read_inputs(args.inputs, args.input_format, problems, args.directory)
+    urls = [name for name in args.inputs if name.lower().startswith(("ldap://", "ldaps://"))]
+    files = [name for name in args.inputs if name not in urls]
+    collected = []
+    for url in urls:
+        collector = Collector(connection_options(args, url))
+        collected.append(collector.run())
+        for problem in collector.problems:
+            problems(problem)
+    directory = read_inputs(files, args.input_format, problems, args.directory, collected)
     assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
     text = render_view(assessment, findings, args.view, args.format)
@@ -174,6 +198,122 @@ class ProblemLog:
     def close(self) -> None:
         hidden = f", {self.count - self.LIMIT} not shown" if self.count > self.LIMIT else ""
         _warn(f"{self.count} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
+
+
+COLLECT_EXAMPLES = """\
+examples:
+  SIDTOOL_PASSWORD=... sidtool collect --server ldaps://dc1.corp.example.com --user 'CORP\\auditor' -o snap.json
+  sidtool collect --server dc1 --starttls --ca-file corp-ca.pem --user auditor@corp.example.com -o snap.json.gz
+  sidtool collect --server dc1 --auth ntlm --user 'CORP\\auditor' --password-file pw.txt -o snap.json
+  sidtool report snap.json
+"""
+
+
+def _add_collect_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "collect",
+        help="read a forest from a domain controller into a snapshot (read-only)",
+        description="Read domains, principals, memberships, the Exchange organisation and the public folders' "
+        "descriptors from a domain controller over LDAP, and write a snapshot for `sidtool report`. sidtool only "
+        "reads: it sends no add, modify or delete. The password comes from --password-file, SIDTOOL_PASSWORD or a "
+        "prompt, never from the command line. Exit 0 when all was read, 2 on a connection, bind or usage error, "
+        "3 when a part could not be read.",
+        epilog=COLLECT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_connection_options(parser)
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="the snapshot to write (JSON; gzip when FILE ends in .gz)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each LDAP operation on stderr (no secrets)")
+    parser.set_defaults(handler=_run_collect)
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--server", metavar="HOST|URL", help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST")
+    group.add_argument("--port", type=int, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
+    group.add_argument("--starttls", action="store_true", help="upgrade plain LDAP with StartTLS")
+    group.add_argument("--user", metavar="USER", help="DOMAIN\\user or user@domain")
+    group.add_argument(
+        "--auth",
+        choices=("simple", "ntlm"),
+        default="simple",
+        help="simple bind (over TLS), or NTLM signed and sealed on port 389 (default: simple)",
+    )
+    group.add_argument("--password-file", metavar="FILE", help="read the password from the first line of FILE")
+    group.add_argument("--nt-hash", action="store_true", help=f"NTLM with the NT hash in ${NT_HASH_VARIABLE}")
+    group.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify the DC's TLS certificate")
+    group.add_argument("--insecure", action="store_true", help="do not verify the DC's certificate (warns)")
+    group.add_argument(
+        "--allow-plaintext",
+        action="store_true",
+        help="allow a simple bind over unencrypted LDAP (the password crosses the network in clear)",
+    )
+    group.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per operation (default: 30)")
+    group.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
+    group.add_argument("--range-size", type=int, help=argparse.SUPPRESS)  # tests: force ranged retrieval
+
+
+def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
+    """ConnectionOptions from the command line; the secret from file, environment or prompt."""
+    target = url or args.server
+    if not target:
+        raise UsageError("--server is required")
+    if not args.user:
+        raise UsageError("--user is required")
+    scheme, _, rest = target.partition("://") if "://" in target else ("", "", target)
+    if scheme.lower() not in ("", "ldap", "ldaps"):
+        raise UsageError(f"{target}: expected a host name, ldap://HOST or ldaps://HOST")
+    host, _, port_text = rest.rstrip("/").partition(":")
+    if not host:
+        raise UsageError(f"{target}: no host name")
+    tls = "ldaps" if scheme.lower() == "ldaps" else "starttls" if args.starttls else "none"
+    if args.auth == "ntlm" and tls != "none":
+        raise UsageError("--auth ntlm runs on plain LDAP, signed and sealed; use it without ldaps:// and --starttls")
+    if args.auth == "simple" and tls == "none" and not args.allow_plaintext:
+        raise UsageError(
+            "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
+            "--auth ntlm, or --allow-plaintext"
+        )
+    port = int(port_text) if port_text.isdigit() else args.port or (636 if tls == "ldaps" else 389)
+    if args.insecure and tls != "none":
+        _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
+    secret = read_nt_hash() if args.nt_hash else read_password(args.password_file, args.user)
+    return ConnectionOptions(
+        host=host,
+        port=port,
+        tls=tls,
+        auth=args.auth,
+        user=args.user,
+        password="" if args.nt_hash else secret,
+        nt_hash=secret if args.nt_hash else "",
+        ca_file=args.ca_file,
+        insecure=args.insecure,
+        timeout=args.timeout,
+        page_size=args.page_size,
+        range_size=args.range_size,
+    )
+
+
+def _run_collect(args: argparse.Namespace) -> int:
+    options = connection_options(args)
+    show_progress = not args.quiet and sys.stderr.isatty()
+    collector = Collector(options, progress=_warn if show_progress else None, log=_warn if args.verbose else None)
+    directory = collector.run()
+    source = {"server": options.address, "tls": options.tls, "auth": options.auth, "user": options.user}
+    snapshot.save(directory, args.output, source)
+    for problem in collector.problems:
+        _warn(f"{problem} (skipped)")
+    for gap in directory.gaps:
+        _warn(f"not collected: {gap}")
+    if not args.quiet:
+        _warn(
+            f"{len(directory.principals)} principals, {len(directory.public_folders)} public folders, "
+            f"{len(directory.exchange_servers)} Exchange servers written to {args.output}"
+        )
+    return EXIT_PARTIAL if collector.problems or directory.gaps else EXIT_OK
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:

@@ -205,7 +205,9 @@ def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> F
     sid = entry.trustee_sid
     if sid is None:
         return None
-    if is_builtin_alias(sid) and unknown_to(sid, baseline):
+    if is_builtin_alias(sid) and not unknown_to(sid, baseline):
+        return None  # a built-in the consumer knows (Administrators, ...): the entry itself is never the fault
+    if is_builtin_alias(sid):
         affected = _unique(m for p in directory.by_sid.get(sid, ()) for m in graph.at_risk_within(p))
         why = f"{entry.trustee} is a built-in group that Windows {baseline} does not define"
     elif sid in BROAD_TRUSTEES:

@@ -82,7 +82,8 @@ def test_empty_file_and_wrong_kind_of_file_get_one_line(tmp_path):
     empty.write_bytes(b"\xff\xfe")  # a UTF-16 BOM and nothing else
     result = run_sidtool("report", str(empty))
     assert result.returncode == 2
-    assert result.stderr.startswith(f"sidtool: {empty}: empty input; expected an LDIF export")
+    assert result.stderr.startswith(f"sidtool: {empty}: empty input; expected a sidtool snapshot")
+    assert "an LDIF export" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     result = run_sidtool("report", "README.md")
     assert result.returncode == 2

@@ -15,10 +15,10 @@ from typing import BinaryIO
 from sidtool.errors import InputError
 from sidtool.folders import link_folders
 from sidtool.model import Directory
-from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list
+from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.trustees import resolve_trustees
 
-READERS = {reader.NAME: reader for reader in (ldif, pfdavadmin, permcsv, sddl_list)}
+READERS = {reader.NAME: reader for reader in (snapshot, ldif, pfdavadmin, permcsv, sddl_list)}
 _HEAD_BYTES = 64 * 1024
 
 
@@ -38,6 +38,7 @@ def read_inputs(
     input_format: str | None,
     on_problem: Callable[[InputError], None],
     directories: Sequence[str] = (),
+    collected: Sequence[Directory] = (),
 ) -> Directory:
     """Read every input (a path, or ``-`` for standard input) and merge them into one model.
 
@@ -47,6 +48,8 @@ def read_inputs(
     resolved to SIDs against all the directory data read.
     """
     directory = Directory()
+    for live in collected:  # what was read from a DC (sidtool report ldaps://HOST)
+        directory = directory.merged(live)
     for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in names)]:
         with _open(name) as stream:
             source = "<stdin>" if name == "-" else name

@@ -52,7 +52,7 @@ class DirectoryBuilder:
         self._stores: list[PublicStore] = []
         self._trees: list[PublicFolderTree] = []
         self._folders: list[PublicFolder] = []
-        self._forest_root: str | None = None
+        self.forest_root: str | None = None
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -95,8 +95,8 @@ class DirectoryBuilder:
             )
         elif classes & {"group", "user", "computer", "foreignsecurityprincipal"}:
             self._add_principal(dn, classes, values)
-        if "configuration" in classes and self._forest_root is None:
-            self._forest_root = parent_dn(dn)
+        if "configuration" in classes and self.forest_root is None:
+            self.forest_root = parent_dn(dn)
 
     def _add_principal(self, dn: str, classes: set[str], values: dict[str, list[bytes]]) -> None:
         sid = _sid(values)
@@ -166,7 +166,7 @@ class DirectoryBuilder:
                 )
             )
         return Directory(
-            forest_root_dn=self._forest_root,
+            forest_root_dn=self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
             principals=tuple(self._principals.values()),

@@ -1,0 +1,547 @@
+"""The live reader: a read-only LDAP collector for one forest.
+
+One small interface, :class:`DirectoryConnection`, hides the two LDAP stacks:
+
+* ldap3 for simple binds, over LDAPS or StartTLS, with the certificate checked
+  against the system store or ``--ca-file`` (``--insecure`` opts out);
+* impacket for NTLM (a password or an NT hash) on port 389, signed and sealed,
+  which DCs that require LDAP signing (Samba's default, Windows Server 2025)
+  accept. impacket's reader assumes one TCP read holds one SASL frame; large
+  replies (descriptors) span several, so :class:`_SealedLdap` reads them frame by frame.
+
+Neither exposes anything but search: sidtool never adds, modifies or deletes.
+Every search is paged (1.2.840.113556.1.4.319); descriptors are read with the SD
+flags control (1.2.840.113556.1.4.801) set to owner, group and DACL, which
+accounts that are not administrators may read ([MS-ADTS] 3.1.1.3.4.1.11);
+``member`` values past the server's MaxValRange are fetched by ranged retrieval
+([MS-ADTS] 3.1.1.3.1.3.3). A connection that breaks is reopened with bounded
+exponential backoff, and the search it broke is run again, skipping what was read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sidtool.dn import dn_key
+from sidtool.errors import InputError, SidtoolError
+from sidtool.model import Directory
+from sidtool.sources.entries import DirectoryBuilder
+
+SD_OWNER_GROUP_DACL = 0x07  # OWNER_SECURITY_INFORMATION | GROUP_... | DACL_... ([MS-DTYP] 2.4.7)
+_RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
+PRINCIPAL_ATTRIBUTES = (
+    "objectClass",
+    "objectSid",
+    "sAMAccountName",
+    "displayName",
+    "groupType",
+    "primaryGroupID",
+    "legacyExchangeDN",
+    "userAccountControl",
+    "dNSHostName",
+    "operatingSystem",
+    "operatingSystemVersion",
+)
+FOLDER_ATTRIBUTES = (
+    "objectClass",
+    "cn",
+    "displayName",
+    "homeMDB",
+    "legacyExchangeDN",
+    "mailNickname",
+    "nTSecurityDescriptor",
+)
+EXCHANGE_ATTRIBUTES = ("objectClass", "cn", "name", "serialNumber", "msExchOwningPFTree", "msExchPFTreeType")
+
+
+class CollectError(SidtoolError):
+    """The DC could not be reached, would not let us in, or broke off."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """How to reach and authenticate to one DC. The secret never appears in repr or logs."""
+
+    host: str
+    port: int
+    tls: str  # "ldaps", "starttls" or "none"
+    auth: str  # "simple" or "ntlm"
+    user: str
+    password: str = field(default="", repr=False)
+    nt_hash: str = field(default="", repr=False)
+    ca_file: str | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+    page_size: int = 1000
+    range_size: int | None = None  # ask for member;range=0-(N-1) from the start (the DC's MaxValRange otherwise)
+    retries: int = 3
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(slots=True)
+class RawEntry:
+    """One search result: DN and attributes by lower-case name, raw values."""
+
+    dn: str
+    attributes: dict[str, list[bytes]]
+    line: int = 0
+
+
+class DirectoryConnection(Protocol):
+    """The only thing collection needs from LDAP: paged, read-only search."""
+
+    def search(
+        self,
+        base: str,
+        scope: str,
+        query: str,
+        attributes: Iterable[str],
+        on_entry: Callable[[RawEntry], None],
+        *,
+        sd_flags: int | None = None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# -- ldap3: simple binds over TLS ------------------------------------------------------------------
+
+
+class Ldap3Connection:
+    """Simple bind with ldap3; certificate verification on unless ``insecure``."""
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        import ldap3
+        from ldap3.core import exceptions
+
+        self._ldap3 = ldap3
+        self._errors = exceptions
+        tls = ldap3.Tls(
+            validate=ssl.CERT_NONE if options.insecure else ssl.CERT_REQUIRED,
+            ca_certs_file=options.ca_file,
+        )
+        server = ldap3.Server(
+            options.host,
+            port=options.port,
+            use_ssl=options.tls == "ldaps",
+            tls=tls,
+            connect_timeout=max(1, math.ceil(options.timeout)),
+            get_info=ldap3.NONE,
+        )
+        self._connection = ldap3.Connection(
+            server,
+            user=options.user,
+            password=options.password,
+            authentication=ldap3.SIMPLE,
+            receive_timeout=max(1, math.ceil(options.timeout)),
+            auto_range=False,
+            return_empty_attributes=False,
+            read_only=True,
+            raise_exceptions=False,
+        )
+        try:
+            self._connection.open()
+            if options.tls == "starttls" and not self._connection.start_tls():
+                raise CollectError(f"{options.address}: StartTLS refused: {self._description()}")
+            if not self._connection.bind():
+                raise _bind_error(
+                    options, self._connection.result.get("description", ""), self._connection.result.get("message", "")
+                )
+        except exceptions.LDAPException as error:
+            raise _connect_error(options, error) from None
+
+    def _description(self) -> str:
+        return str(self._connection.result.get("description") or self._connection.result)
+
+    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None) -> None:
+        from ldap3.protocol.microsoft import security_descriptor_control
+
+        controls = security_descriptor_control(criticality=True, sdflags=sd_flags) if sd_flags is not None else None
+        scopes = {"base": self._ldap3.BASE, "subtree": self._ldap3.SUBTREE}
+        try:
+            results = self._connection.extend.standard.paged_search(
+                base,
+                query,
+                search_scope=scopes[scope],
+                attributes=list(attributes),
+                controls=controls,
+                paged_size=self._page_size,
+                generator=True,
+            )
+            for item in results:
+                if item.get("type") == "searchResEntry":
+                    raw = item["raw_attributes"]
+                    on_entry(RawEntry(item["dn"], {name.lower(): list(values) for name, values in raw.items()}))
+        except self._errors.LDAPOperationResult as error:
+            raise _search_error(base, str(error.description), str(error.message)) from None
+        except (
+            self._errors.LDAPSocketReceiveError,
+            self._errors.LDAPSocketSendError,
+            self._errors.LDAPSessionTerminatedByServerError,
+            self._errors.LDAPSocketOpenError,
+        ) as error:
+            raise ConnectionLost(str(error)) from None
+        result = self._connection.result
+        if result and result.get("result") not in (0, None):
+            raise _search_error(base, result.get("description", ""), result.get("message", ""))
+
+    _page_size = 1000
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
+            self._connection.unbind()
+
+
+# -- impacket: NTLM, signed and sealed ------------------------------------------------------------------
+
+
+def _sealed_class():
+    from impacket.ldap import ldap as impacket_ldap
+
+    class _SealedLdap(impacket_ldap.LDAPConnection):
+        """impacket's connection, reading sealed SASL frames one at a time (4-byte length, then the frame)."""
+
+        _pending = b""
+
+        def recv_raw(self) -> bytes:
+            if not (self._LDAPConnection__binded and self._LDAPConnection__signing):
+                return super().recv_raw()
+            while not self._frame_ready():
+                chunk = self._socket.recv(65536)
+                if not chunk:
+                    raise ConnectionLost("the server closed the connection")
+                self._pending += chunk
+            clear = []
+            while self._frame_ready():
+                size = 4 + int.from_bytes(self._pending[:4], "big")
+                frame, self._pending = self._pending[:size], self._pending[size:]
+                clear.append(self.decrypt(frame))
+            return b"".join(clear)
+
+        def _frame_ready(self) -> bool:
+            return len(self._pending) >= 4 and len(self._pending) >= 4 + int.from_bytes(self._pending[:4], "big")
+
+    return _SealedLdap
+
+
+class NtlmConnection:
+    """NTLM with impacket on plain LDAP, signed and sealed (integrity and confidentiality without TLS)."""
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        from impacket.ldap import ldap as impacket_ldap
+        from impacket.ldap import ldapasn1
+
+        self._asn1 = ldapasn1
+        self._errors = impacket_ldap
+        domain, _, user = options.user.rpartition("\\")
+        if not domain and "@" in user:
+            user, _, domain = user.partition("@")
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(options.timeout)  # impacket connects in its constructor
+        try:
+            self._connection = _sealed_class()(f"ldap://{options.host}:{options.port}", "", options.host)
+            self._connection.login(user, options.password, domain, "", options.nt_hash)
+        except impacket_ldap.LDAPSessionError as error:
+            text = str(error)
+            if "invalidCredentials" in text or "data 52e" in text:
+                raise CollectError(f"{options.address}: invalid credentials for {options.user}") from None
+            raise CollectError(
+                f"{options.address}: NTLM bind refused ({_short(text)}); "
+                "try LDAPS with a simple bind (--server ldaps://HOST)"
+            ) from None
+        except OSError as error:
+            raise _connect_error(options, error) from None
+        finally:
+            socket.setdefaulttimeout(previous)
+        self._page_size = options.page_size
+
+    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None) -> None:
+        asn1 = self._asn1
+        controls = [asn1.SimplePagedResultsControl(criticality=True, size=self._page_size)]
+        if sd_flags is not None:
+            controls.append(asn1.SDFlagsControl(criticality=True, flags=sd_flags))
+        scopes = {"base": asn1.Scope("baseObject"), "subtree": asn1.Scope("wholeSubtree")}
+
+        def entry(item) -> None:
+            if isinstance(item, asn1.SearchResultEntry):
+                values = {str(a["type"]).lower(): [bytes(v) for v in a["vals"]] for a in item["attributes"]}
+                on_entry(RawEntry(str(item["objectName"]), values))
+
+        try:
+            self._connection.search(
+                searchBase=base,
+                scope=scopes[scope],
+                searchFilter=query,
+                attributes=list(attributes),
+                searchControls=controls,
+                perRecordCallback=entry,
+            )
+        except self._errors.LDAPSearchError as error:
+            raise _search_error(base, str(error), "") from None
+        except (OSError, ConnectionLost) as error:
+            raise ConnectionLost(str(error)) from None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # see Ldap3Connection.close
+            self._connection.close()
+
+
+class ConnectionLost(Exception):
+    """The connection broke in the middle of an operation (retried by the collector)."""
+
+
+def connect(options: ConnectionOptions) -> DirectoryConnection:
+    """Open and bind a connection of the kind ``options`` ask for."""
+    if options.auth == "ntlm":
+        return NtlmConnection(options)
+    connection = Ldap3Connection(options)
+    connection._page_size = options.page_size
+    return connection
+
+
+def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError:
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        reason = text.split("certificate verify failed:", 1)[-1].split("(_ssl")[0].strip(" :'\"")
+        return CollectError(
+            f"{options.address}: the DC's TLS certificate is not trusted ({reason}); "
+            "give its CA with --ca-file, or --insecure to skip the check"
+        )
+    if isinstance(error, TimeoutError) or "timed out" in text:
+        return CollectError(f"{options.address}: no answer within {options.timeout:g} s")
+    return CollectError(f"cannot connect to {options.address}: {_short(text)}")
+
+
+def _bind_error(options: ConnectionOptions, description: str, message: str) -> CollectError:
+    if description == "invalidCredentials":
+        return CollectError(f"{options.address}: invalid credentials for {options.user}")
+    if description == "strongerAuthRequired":
+        return CollectError(
+            f"{options.address}: the DC requires a protected connection for this bind "
+            f"({_short(message)}); use LDAPS (--server ldaps://HOST), --starttls or --auth ntlm"
+        )
+    return CollectError(f"{options.address}: bind refused: {description} {_short(message)}".rstrip())
+
+
+def _search_error(base: str, description: str, message: str) -> CollectError:
+    if "sizeLimitExceeded" in description or "adminLimitExceeded" in description:
+        return CollectError(f"search under {base} stopped by the server: {description} ({_short(message)})")
+    return CollectError(f"search under {base} failed: {description} {_short(message)}".rstrip())
+
+
+def _short(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+# -- what collection reads -------------------------------------------------------------------------------
+
+
+Progress = Callable[[str], None]
+
+
+class Collector:
+    """Reads one forest through one DC into the model, retrying broken connections."""
+
+    def __init__(
+        self, options: ConnectionOptions, progress: Progress | None = None, log: Progress | None = None
+    ) -> None:
+        self.options = options
+        self.progress = progress or (lambda message: None)
+        self.log = log or (lambda message: None)
+        self._connection: DirectoryConnection | None = None
+        self.problems: list[InputError] = []
+        self.builder = DirectoryBuilder(f"ldap://{options.address}", self.problems.append)
+
+    def run(self) -> Directory:
+        """Collect everything the analysis needs; raise CollectError when the DC cannot be read."""
+        try:
+            root = self._one(
+                "",
+                "base",
+                "(objectClass=*)",
+                ("defaultNamingContext", "configurationNamingContext", "rootDomainNamingContext", "dnsHostName"),
+            )
+            if root is None:
+                raise CollectError(f"{self.options.address}: the rootDSE could not be read")
+            default_nc = _text(root, "defaultnamingcontext")
+            config_nc = _text(root, "configurationnamingcontext")
+            self.builder.forest_root = _text(root, "rootdomainnamingcontext")
+            self._read(
+                f"CN=Partitions,{config_nc}",
+                "(objectClass=crossRef)",
+                ("objectClass", "nCName", "dnsRoot", "nETBIOSName", "trustParent", "systemFlags"),
+                "partitions",
+            )
+            self._read(
+                f"CN=Microsoft Exchange,CN=Services,{config_nc}",
+                "(|(objectClass=msExchExchangeServer)(objectClass=msExchPublicMDB)(objectClass=msExchPFTree))",
+                EXCHANGE_ATTRIBUTES,
+                "Exchange configuration",
+                missing_ok=True,
+            )
+            self._read_domain(default_nc)
+        finally:
+            self.close()
+        return self.builder.build()
+
+    def _read_domain(self, naming_context: str) -> None:
+        self._read(
+            naming_context,
+            "(objectClass=domain)",
+            ("objectClass", "objectSid", "msDS-Behavior-Version"),
+            naming_context,
+            scope="base",
+        )
+        member = f"member;range=0-{self.options.range_size - 1}" if self.options.range_size else "member"
+        query = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
+        self._read(naming_context, query, (*PRINCIPAL_ATTRIBUTES, member), f"principals of {naming_context}")
+        self._read(
+            naming_context,
+            "(objectClass=publicFolder)",
+            FOLDER_ATTRIBUTES,
+            f"public folders of {naming_context}",
+            sd_flags=SD_OWNER_GROUP_DACL,
+        )
+
+    # -- searching with retries ----------------------------------------------------------------------------
+
+    def _connect(self) -> DirectoryConnection:
+        if self._connection is None:
+            self.log(
+                f"connect {self.options.address} ({self.options.tls}, {self.options.auth} bind as {self.options.user})"
+            )
+            self._connection = connect(self.options)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _search(
+        self,
+        base: str,
+        query: str,
+        attributes: Iterable[str],
+        on_entry: Callable[[RawEntry], None],
+        *,
+        scope: str = "subtree",
+        sd_flags: int | None = None,
+    ) -> None:
+        """A paged search; a broken connection is reopened and the search run again, skipping DNs already read."""
+        seen: set[str] = set()
+
+        def once(entry: RawEntry) -> None:
+            key = dn_key(entry.dn) if entry.dn else ""
+            if key not in seen:
+                seen.add(key)
+                on_entry(entry)
+
+        delay = 1.0
+        for attempt in range(self.options.retries + 1):
+            try:
+                self.log(f"search base={base!r} scope={scope} filter={query} attributes={','.join(attributes)}")
+                self._connect().search(base, scope, query, attributes, once, sd_flags=sd_flags)
+                return
+            except ConnectionLost as error:
+                self.close()
+                if attempt == self.options.retries:
+                    raise CollectError(
+                        f"{self.options.address}: connection lost and not regained after "
+                        f"{self.options.retries} retries ({error})"
+                    ) from None
+                self.progress(f"connection lost ({error}); retrying in {delay:g} s")
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except CollectError as error:
+                if self._connection is not None and attempt < self.options.retries and _reconnectable(error):
+                    self.close()
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                raise
+
+    def _one(self, base: str, scope: str, query: str, attributes: Iterable[str]) -> RawEntry | None:
+        found: list[RawEntry] = []
+        self._search(base, query, attributes, found.append, scope=scope)
+        return found[0] if found else None
+
+    def _read(
+        self,
+        base: str,
+        query: str,
+        attributes: Iterable[str],
+        what: str,
+        *,
+        scope: str = "subtree",
+        sd_flags: int | None = None,
+        missing_ok: bool = False,
+    ) -> None:
+        started = time.monotonic()
+        count = 0
+
+        def take(entry: RawEntry) -> None:
+            nonlocal count
+            count += 1
+            self._complete_ranges(entry)
+            entry.line = count
+            self.builder.add(entry)
+            if count % 1000 == 0:
+                self.progress(f"{what}: {count} objects ({count / max(time.monotonic() - started, 1e-6):.0f}/s)")
+
+        try:
+            self._search(base, query, attributes, take, scope=scope, sd_flags=sd_flags)
+        except CollectError as error:
+            if missing_ok and "noSuchObject" in str(error):
+                self.log(f"{base}: not present")
+                return
+            raise
+        self.progress(f"{what}: {count} objects in {time.monotonic() - started:.1f} s")
+
+    def _complete_ranges(self, entry: RawEntry) -> None:
+        """Replace ``member;range=a-b`` values by the whole list, fetching the rest range by range."""
+        for name in [n for n in entry.attributes if ";range=" in n]:
+            match = _RANGE.match(name)
+            if match is None:
+                continue
+            attribute = match.group("name").lower()
+            values = entry.attributes.pop(name)
+            high = match.group("high")
+            while high != "*":
+                start = int(high) + 1
+                size = self.options.range_size
+                wanted = f"{attribute};range={start}-{start + size - 1 if size else '*'}"
+                found = self._one(entry.dn, "base", "(objectClass=*)", (wanted,))
+                chunk = next(
+                    (
+                        (n, v)
+                        for n, v in (found.attributes.items() if found else ())
+                        if n.startswith(attribute + ";range=")
+                    ),
+                    None,
+                )
+                if chunk is None:
+                    break
+                values.extend(chunk[1])
+                high = _RANGE.match(chunk[0]).group("high")
+            entry.attributes[attribute] = entry.attributes.get(attribute, []) + values
+
+
+def _reconnectable(error: CollectError) -> bool:
+    return "busy" in str(error).lower() or "unavailable" in str(error).lower()
+
+
+def _text(entry: RawEntry, name: str) -> str | None:
+    values = entry.attributes.get(name)
+    return values[0].decode("utf-8") if values else None
