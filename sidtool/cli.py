@@ -115,7 +115,8 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="snapshot, LDIF export, PFDAVAdmin export, permission CSV, descriptor list, or ldap[s]://HOST to read a DC; - reads standard input",
+        help="snapshot, LDIF export, PFDAVAdmin export, permission CSV, descriptor list, or ldap[s]://HOST "
+        "to read a DC; - reads standard input",
     )
     parser.add_argument(
         "--directory",
