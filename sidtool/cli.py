@@ -48,9 +48,17 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated options, in every subcommand: "--password X" must not pass for "--password-file X"."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sidtool",
         description="Active Directory SID analysis: which SIDs in ACLs would an older consumer not know?",
     )
