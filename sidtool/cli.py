@@ -169,10 +169,12 @@ def _run_report(args: argparse.Namespace) -> int:
     files = [name for name in args.inputs if name not in urls]
     collected = []
     for url in urls:
-        collector = Collector(connection_options(args, url))
+        collector = Collector(connection_options(args, url), domain_servers=domain_servers(args))
         collected.append(collector.run())
         for problem in collector.problems:
             problems(problem)
+        for gap in collected[-1].gaps:
+            problems(InputError(f"not collected: {gap}", source=url))
     directory = read_inputs(files, args.input_format, problems, args.directory, collected)
     assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
@@ -241,7 +243,14 @@ def _add_collect_command(commands: argparse._SubParsersAction) -> None:
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--server", metavar="HOST|URL", help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST")
+    group.add_argument(
+        "--server",
+        metavar="HOST|URL",
+        action="append",
+        default=[],
+        help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST for the DC of "
+        "another domain of the forest (default: the domain's DNS name)",
+    )
     group.add_argument("--port", type=int, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
     group.add_argument("--starttls", action="store_true", help="upgrade plain LDAP with StartTLS")
     group.add_argument("--user", metavar="USER", help="DOMAIN\\user or user@domain")
@@ -267,7 +276,10 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
     """ConnectionOptions from the command line; the secret from file, environment or prompt."""
-    target = url or args.server
+    main_servers = [server for server in args.server if "=" not in server]
+    if len(main_servers) > 1:
+        raise UsageError("give one --server HOST, plus --server DOMAIN=HOST for other domains")
+    target = url or (main_servers[0] if main_servers else None)
     if not target:
         raise UsageError("--server is required")
     if not args.user:
@@ -306,10 +318,20 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
     )
 
 
+def domain_servers(args: argparse.Namespace) -> dict[str, str]:
+    """``--server DOMAIN=HOST`` values: the DC to read each other domain from."""
+    return dict(server.split("=", 1) for server in args.server if "=" in server)
+
+
 def _run_collect(args: argparse.Namespace) -> int:
     options = connection_options(args)
     show_progress = not args.quiet and sys.stderr.isatty()
-    collector = Collector(options, progress=_warn if show_progress else None, log=_warn if args.verbose else None)
+    collector = Collector(
+        options,
+        progress=_warn if show_progress else None,
+        log=_warn if args.verbose else None,
+        domain_servers=domain_servers(args),
+    )
     directory = collector.run()
     source = {"server": options.address, "tls": options.tls, "auth": options.auth, "user": options.user}
     snapshot.save(directory, args.output, source)

@@ -27,7 +27,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sidtool.dn import dn_key
@@ -35,6 +35,7 @@ from sidtool.errors import InputError, SidtoolError
 from sidtool.model import Directory
 from sidtool.sources.entries import DirectoryBuilder
 
+FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
 SD_OWNER_GROUP_DACL = 0x07  # OWNER_SECURITY_INFORMATION | GROUP_... | DACL_... ([MS-DTYP] 2.4.7)
 _RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
 PRINCIPAL_ATTRIBUTES = (
@@ -354,27 +355,37 @@ class Collector:
     """Reads one forest through one DC into the model, retrying broken connections."""
 
     def __init__(
-        self, options: ConnectionOptions, progress: Progress | None = None, log: Progress | None = None
+        self,
+        options: ConnectionOptions,
+        progress: Progress | None = None,
+        log: Progress | None = None,
+        *,
+        domain_servers: dict[str, str] | None = None,
+        connector: Callable[[ConnectionOptions], DirectoryConnection] | None = None,
     ) -> None:
         self.options = options
         self.progress = progress or (lambda message: None)
         self.log = log or (lambda message: None)
+        self.domain_servers = {name.lower(): host for name, host in (domain_servers or {}).items()}
+        self.connector = connector or connect
         self._connection: DirectoryConnection | None = None
         self.problems: list[InputError] = []
+        self.gaps: list[str] = []
         self.builder = DirectoryBuilder(f"ldap://{options.address}", self.problems.append)
 
     def run(self) -> Directory:
-        """Collect everything the analysis needs; raise CollectError when the DC cannot be read."""
+        """Collect the forest: configuration, the DC's own domain, then every other domain from a DC of its own.
+
+        Other domains are read from their own DCs rather than the global catalog, because the GC holds
+        the members of universal groups only. A domain whose DC cannot be reached is recorded as a gap.
+        """
+        root_attributes = ("defaultNamingContext", "configurationNamingContext", "rootDomainNamingContext")
+        partitions: list[RawEntry] = []
         try:
-            root = self._one(
-                "",
-                "base",
-                "(objectClass=*)",
-                ("defaultNamingContext", "configurationNamingContext", "rootDomainNamingContext", "dnsHostName"),
-            )
+            root = self._one("", "base", "(objectClass=*)", root_attributes)
             if root is None:
                 raise CollectError(f"{self.options.address}: the rootDSE could not be read")
-            default_nc = _text(root, "defaultnamingcontext")
+            default_nc = _text(root, "defaultnamingcontext") or ""
             config_nc = _text(root, "configurationnamingcontext")
             self.builder.forest_root = _text(root, "rootdomainnamingcontext")
             self._read(
@@ -382,6 +393,7 @@ class Collector:
                 "(objectClass=crossRef)",
                 ("objectClass", "nCName", "dnsRoot", "nETBIOSName", "trustParent", "systemFlags"),
                 "partitions",
+                also=partitions.append,
             )
             self._read(
                 f"CN=Microsoft Exchange,CN=Services,{config_nc}",
@@ -393,7 +405,28 @@ class Collector:
             self._read_domain(default_nc)
         finally:
             self.close()
-        return self.builder.build()
+        for partition in partitions:
+            self._read_other_domain(partition, default_nc)
+        return replace(self.builder.build(), gaps=tuple(self.gaps))
+
+    def _read_other_domain(self, partition: RawEntry, default_nc: str) -> None:
+        naming_context = _text(partition, "ncname")
+        flags = int(_text(partition, "systemflags") or 0)
+        if not naming_context or not flags & FLAG_CR_NTDS_DOMAIN or dn_key(naming_context) == dn_key(default_nc):
+            return
+        dns_name = (_text(partition, "dnsroot") or "").lower()
+        netbios = (_text(partition, "netbiosname") or "").lower()
+        host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
+        other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
+        other.builder = self.builder
+        try:
+            other._read_domain(naming_context)
+        except CollectError as error:
+            gap = f"domain {dns_name or naming_context} through {host}: {error}"
+            self.gaps.append(gap)
+            self.progress(f"not collected: {gap}")
+        finally:
+            other.close()
 
     def _read_domain(self, naming_context: str) -> None:
         self._read(
@@ -421,7 +454,7 @@ class Collector:
             self.log(
                 f"connect {self.options.address} ({self.options.tls}, {self.options.auth} bind as {self.options.user})"
             )
-            self._connection = connect(self.options)
+            self._connection = self.connector(self.options)
         return self._connection
 
     def close(self) -> None:
@@ -487,6 +520,7 @@ class Collector:
         scope: str = "subtree",
         sd_flags: int | None = None,
         missing_ok: bool = False,
+        also: Callable[[RawEntry], None] | None = None,
     ) -> None:
         started = time.monotonic()
         count = 0
@@ -497,6 +531,8 @@ class Collector:
             self._complete_ranges(entry)
             entry.line = count
             self.builder.add(entry)
+            if also is not None:
+                also(entry)
             if count % 1000 == 0:
                 self.progress(f"{what}: {count} objects ({count / max(time.monotonic() - started, 1e-6):.0f}/s)")
 
