@@ -226,3 +226,27 @@ def test_an_ldapsearch_export_reads_into_the_same_model(test_dc, tmp_path, ldaps
     assert {(f.dn.lower(), f.descriptor) for f in from_export.public_folders} == {
         (f.dn.lower(), f.descriptor) for f in from_collect.public_folders
     }
+
+
+def highest_usn(test_dc) -> int:
+    text = test_dc.ldapsearch("-b", "", "-s", "base", "(objectClass=*)", "highestCommittedUSN")
+    return int(re.search(r"^highestCommittedUSN: (\d+)$", text, re.M).group(1))
+
+
+def test_collect_and_report_write_nothing(test_dc, tmp_path):
+    """Read-only: the DC's highest committed USN, which every write raises, does not move."""
+    before = highest_usn(test_dc)
+    assert collect(test_dc, tmp_path, "--range-size", "700")[0].returncode == 0
+    assert collect(test_dc, tmp_path, "--server", test_dc.host, "--auth", "ntlm")[0].returncode == 0
+    report = run_sidtool("report", test_dc.ldaps_uri, "--ca-file", str(test_dc.ca_file), "--user", test_dc.admin_user,
+                         env={"SIDTOOL_PASSWORD": test_dc.password})  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert highest_usn(test_dc) == before
+
+
+def test_the_ldap_layer_has_no_write_method():
+    from sidtool.sources.ldap import Ldap3Connection, NtlmConnection
+
+    for kind in (Ldap3Connection, NtlmConnection):
+        public = {name for name in dir(kind) if not name.startswith("_")}
+        assert public == {"search", "close"}, kind

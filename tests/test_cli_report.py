@@ -157,3 +157,19 @@ def test_stdin_and_utf16(tmp_path: Path):
     utf16.write_bytes(text.encode("utf-16"))  # ldifde -u: UTF-16 with a byte-order mark
     result = run_sidtool("report", str(utf16), "--format", "json")
     assert json.loads(result.stdout)["findings"] == json.loads(piped.stdout)["findings"]
+
+
+def test_control_characters_in_directory_data_are_neutralised(tmp_path: Path):
+    text = Path(FOREST).read_text(encoding="utf-8")
+    hostile = "Sales\x1b[2J\x1b]0;owned\x07\u202eevil"
+    encoded = base64.b64encode(hostile.encode()).decode()
+    # The Sales group's sAMAccountName becomes a string with ANSI escapes and a right-to-left override.
+    damaged = text.replace("sAMAccountName: Sales\n", f"sAMAccountName:: {encoded}\n", 1)
+    assert damaged != text
+    path = tmp_path / "hostile.ldif"
+    path.write_text(damaged, encoding="utf-8")
+    table = run_sidtool("report", str(path)).stdout
+    assert "\x1b" not in table and "\u202e" not in table and "\x07" not in table
+    assert "CORP\\Sales\\x1b[2J\\x1b]0;owned\\x07\\u202eevil" in table
+    document = json.loads(run_sidtool("report", str(path), "--format", "json").stdout)
+    assert any(f["trustee"] == f"CORP\\{hostile}" for f in document["findings"])  # JSON keeps the data exact
