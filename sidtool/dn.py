@@ -100,7 +100,10 @@ def parent_dn(dn: str) -> str | None:
 
 def rdn_value(dn: str) -> str:
     """The unescaped value of the leftmost RDN (``Müller, Jürgen`` for ``CN=Müller\\, Jürgen,OU=...``)."""
-    return split_rdns(dn)[0][1]
+    rdns = split_rdns(dn)
+    if not rdns:
+        raise InputError("empty DN")
+    return rdns[0][1]
 
 
 def domain_dns_name(dn: str) -> str | None:

@@ -65,7 +65,8 @@ class DirectoryBuilder:
         classes = {value.decode("ascii", "replace").lower() for value in entry.attributes.get("objectclass", ())}
         values = entry.attributes
         dn = entry.dn
-        split_rdns(dn)  # a DN that cannot be read is reported here, once
+        if not split_rdns(dn):  # a DN that cannot be read is reported here, once
+            raise InputError("empty DN")
         name = _text(values, "name") or rdn_value(dn)
         if "crossref" in classes:
             if _text(values, "ncname"):

@@ -1,0 +1,101 @@
+"""Mutation fuzzing of every reader: any input gives a model or the documented InputError, nothing else.
+
+Seeds are real files (the examples and the test fixtures). Each case applies a few random
+mutations: bit flips, byte insertions and deletions, truncation, duplicated or swapped slices,
+and splices of interesting tokens. CI runs a small budget per reader; the long run is
+
+    SIDTOOL_FUZZ_CASES=100000 python -m pytest tests/test_fuzz_readers.py -q
+
+(its result is recorded in BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from sidtool.errors import InputError
+from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
+from sidtool.sources import read_inputs as read_all
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
+CASES = int(os.environ.get("SIDTOOL_FUZZ_CASES", "400"))
+TOKENS = [b"\n", b"\r\n", b"\n ", b":", b"::", b":<", b"dn: ", b"\t", b",", b'"', b"\\", b"\\2C", b"\xff\xfe",
+          b"\x00", b"=", b"member;range=0-*: ", b"SETACL\t", b"#TYPE x\n", b"{", b"}", b"[", b"null", b"-",
+          b"changetype: modify\n", b"S-1-5-32-555", b"\xc3", b"AAAA", b"O:BAG:BAD:(A;;0x2;;;RD)"]  # fmt: skip
+
+
+def seeds(pattern: str, *extra: Path) -> list[bytes]:
+    return [path.read_bytes() for path in sorted(DATA.glob(pattern))] + [path.read_bytes() for path in extra]
+
+
+def snapshot_seed() -> bytes:
+    directory = read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], None, lambda e: None,
+                         [str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
+    import json
+
+    return json.dumps(snapshot.to_document(directory)).encode()
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    buffer = bytearray(data)
+    for _ in range(rng.randint(1, 6)):
+        if not buffer:
+            buffer.extend(rng.choice(TOKENS))
+            continue
+        position = rng.randrange(len(buffer))
+        action = rng.randrange(7)
+        if action == 0:
+            buffer[position] ^= 1 << rng.randrange(8)
+        elif action == 1:
+            buffer[position:position] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        elif action == 2:
+            del buffer[position : position + rng.randint(1, 64)]
+        elif action == 3:
+            del buffer[position:]
+        elif action == 4:
+            end = min(len(buffer), position + rng.randint(1, 256))
+            buffer[position:position] = buffer[position:end] * rng.randint(1, 4)
+        elif action == 5:
+            buffer[position:position] = rng.choice(TOKENS)
+        else:
+            other = rng.randrange(len(buffer))
+            buffer[position], buffer[other] = buffer[other], buffer[position]
+    return bytes(buffer)
+
+
+READERS = {
+    "ldif": (ldif, lambda: seeds("ldif/*.ldif", REPO / "examples" / "corp-forest.ldif")),
+    "pfdavadmin": (pfdavadmin, lambda: seeds("pfdavadmin/*.txt", REPO / "examples" / "corp-forest-pfdavadmin.txt")),
+    "permcsv": (permcsv, lambda: seeds("permcsv/*.csv", REPO / "examples" / "corp-forest-permissions.csv")),
+    "sddl-list": (sddl_list, lambda: seeds("sddl_list/*.txt")),
+    "snapshot": (snapshot, lambda: [snapshot_seed()]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_mutated_inputs_give_a_model_or_an_input_error(name):
+    reader, make_seeds = READERS[name]
+    corpus = make_seeds()
+    assert corpus
+    rng = random.Random(f"sidtool-fuzz-{name}")
+    outcomes = {"read": 0, "refused": 0}
+    for case in range(CASES):
+        data = mutate(rng.choice(corpus), rng)
+        problems: list[InputError] = []
+        try:
+            reader.load(io.BytesIO(data), f"case{case}", problems.append)
+            outcomes["read"] += 1
+        except InputError:
+            outcomes["refused"] += 1
+        except Exception as error:  # anything else is a bug: show the input that caused it
+            pytest.fail(f"{name} case {case}: {type(error).__name__}: {error}\ninput: {data[:400]!r}")
+        for problem in problems:
+            assert isinstance(problem, InputError)
+            assert problem.source == f"case{case}" and (problem.location or problem.message)
+    assert outcomes["read"] > 0  # mutations must not all be trivially refused
