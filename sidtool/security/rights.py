@@ -111,11 +111,15 @@ LABEL_SDDL_CODES: tuple[tuple[str, int], ...] = (("NW", 0x1), ("NR", 0x2), ("NX"
 
 def ad_right_names(mask: int) -> list[str]:
     """The AD rights in ``mask``, lowest bit first; full control reads "FullControl"; leftovers as hex."""
-    names = []
     if mask & AD_FULL_CONTROL == AD_FULL_CONTROL:
-        names.append("FullControl")
-        mask &= ~AD_FULL_CONTROL
-    for right in AdRight:
+        return ["FullControl", *_flag_names(AdRight, mask & ~AD_FULL_CONTROL)]
+    return _flag_names(AdRight, mask)
+
+
+def _flag_names(flags: type[IntFlag], mask: int) -> list[str]:
+    """The names of the ``flags`` members set in ``mask``, lowest bit first; bits no member names, as hex."""
+    names = []
+    for right in flags:
         if mask & right.value:
             names.append(right.name)
             mask &= ~right.value
@@ -163,14 +167,7 @@ _STORE_CREATE_ITEM = StoreRight.CreateItem | GENERIC_WRITE | GENERIC_ALL
 
 def store_right_names(mask: int) -> list[str]:
     """The Exchange store folder rights in ``mask``, lowest bit first; unknown bits as hex."""
-    names = []
-    for right in StoreRight:
-        if mask & right.value:
-            names.append(right.name)
-            mask &= ~right.value
-    if mask:
-        names.append(f"0x{mask:08X}")
-    return names
+    return _flag_names(StoreRight, mask)
 
 
 # -- MAPI folder permissions, [MS-OXCPERM] 2.2.7 -----------------------------------------
