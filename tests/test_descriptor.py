@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import struct
 import uuid
@@ -277,7 +278,7 @@ def test_fuzz_ten_thousand_mutations_raise_only_descriptor_error():
     seeds = [*real_blobs()[:40], good_blob()]
     generator = random.Random(870585)
     accepted = rejected = 0
-    for _ in range(10_000):
+    for _ in range(max(10_000, int(os.environ.get("SIDTOOL_FUZZ_CASES", "0")))):  # the long run: see test_fuzz_readers
         blob = bytearray(generator.choice(seeds))
         for _ in range(generator.randint(1, 4)):
             choice = generator.random()

@@ -78,6 +78,36 @@ READERS = {
 }
 
 
+def sddl_seeds() -> list[bytes]:
+    lines = (DATA / "descriptors" / "ad_schema_defaults.sddl").read_bytes().splitlines()
+    return [line for line in lines if line and not line.startswith(b"#")][:200]
+
+
+def test_mutated_sddl_and_sid_text_raise_only_their_documented_errors():
+    """SDDL and SID text are parsers too: the same mutations, through parse_sddl and Sid.parse."""
+    from sidtool.security.sddl import parse_sddl
+    from sidtool.security.sid import Sid
+
+    rng = random.Random("sidtool-fuzz-sddl")
+    corpus = sddl_seeds()
+    sid_corpus = [b"S-1-5-32-555", b"S-1-5-21-1004336348-1177238915-682003330-512", b"S-1-0x123456789ABC-1", b"S-1-5"]
+    for case in range(CASES):
+        text = mutate(rng.choice(corpus), rng).decode("utf-8", "replace")
+        try:
+            parse_sddl(text, "S-1-5-21-1-2-3")
+        except InputError:
+            pass
+        except Exception as error:
+            pytest.fail(f"SDDL case {case}: {type(error).__name__}: {error}\ninput: {text[:300]!r}")
+        sid_text = mutate(rng.choice(sid_corpus), rng).decode("utf-8", "replace")
+        try:
+            Sid.parse(sid_text)
+        except InputError:
+            pass
+        except Exception as error:
+            pytest.fail(f"SID case {case}: {type(error).__name__}: {error}\ninput: {sid_text!r}")
+
+
 @pytest.mark.parametrize("name", sorted(READERS))
 def test_mutated_inputs_give_a_model_or_an_input_error(name):
     reader, make_seeds = READERS[name]
