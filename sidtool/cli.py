@@ -26,6 +26,7 @@ from sidtool.descriptor_view import (
 from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, InputError, SidtoolError, UsageError
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, render, write_atomic
+from sidtool.progress import Progress
 from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, render_view, visible
 from sidtool.risk import RiskLevel, assess
@@ -144,6 +145,7 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
     _add_format(parser)
     _add_connection_options(parser)
     parser.add_argument("--all", action="store_true", help="also list low-risk findings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
         "--fail-on",
         type=RiskLevel.parse,
@@ -175,7 +177,8 @@ def _run_report(args: argparse.Namespace) -> int:
             problems(problem)
         for gap in collected[-1].gaps:
             problems(InputError(f"not collected: {gap}", source=url))
-    directory = read_inputs(files, args.input_format, problems, args.directory, collected)
+    progress = Progress(enabled=False if args.quiet else None)
+    directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
     assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
     text = render_view(assessment, findings, args.view, args.format)

@@ -7,6 +7,8 @@ Directory``. A new input format is one new module added to :data:`READERS`.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import BinaryIO
 from sidtool.errors import InputError
 from sidtool.folders import link_folders
 from sidtool.model import Directory
+from sidtool.progress import CountingReader, Progress
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.trustees import resolve_trustees
 
@@ -39,6 +42,7 @@ def read_inputs(
     on_problem: Callable[[InputError], None],
     directories: Sequence[str] = (),
     collected: Sequence[Directory] = (),
+    progress: Progress | None = None,
 ) -> Directory:
     """Read every input (a path, or ``-`` for standard input) and merge them into one model.
 
@@ -51,21 +55,27 @@ def read_inputs(
     for live in collected:  # what was read from a DC (sidtool report ldaps://HOST)
         directory = directory.merged(live)
     for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in names)]:
-        with _open(name) as stream:
+        with _open(name, progress) as stream:
             source = "<stdin>" if name == "-" else name
             head = stream.peek(_HEAD_BYTES)[:_HEAD_BYTES]
             reader = READERS[forced or detect(head, source)]
             directory = directory.merged(reader.load(stream, source, on_problem))
+        if progress is not None:
+            progress.done()
     return resolve_trustees(link_folders(directory), on_problem)
 
 
-def _open(name: str) -> BinaryIO:
+def _open(name: str, progress: Progress | None = None) -> BinaryIO:
     if name == "-":
         return _NoClose(sys.stdin.buffer)
     try:
-        return open(Path(name), "rb")
+        if progress is None or not progress.enabled:
+            return open(Path(name), "rb")
+        raw = open(Path(name), "rb", buffering=0)  # noqa: SIM115 - closed by the with block that gets it
     except OSError as error:
         raise InputError(error.strerror or str(error), source=name) from None
+    total = os.fstat(raw.fileno()).st_size
+    return io.BufferedReader(CountingReader(raw, f"reading {Path(name).name}", total, progress), 1 << 20)
 
 
 class _NoClose:

@@ -1,0 +1,92 @@
+"""Progress on stderr for long work: a bar with an ETA where the total is known, a counter otherwise.
+
+It draws only when stderr is a terminal (never into a pipe or a log file), redraws at most
+five times a second so that its cost stays small, and nothing of it goes to stdout.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from typing import BinaryIO, TextIO
+
+_INTERVAL = 0.2  # seconds between redraws
+_WIDTH = 30  # characters of the bar
+
+
+class Progress:
+    """One line on a terminal, redrawn in place."""
+
+    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self._last_draw = 0.0
+        self._shown = False
+
+    def bar(self, label: str, done: int, total: int | None, started: float, *, force: bool = False) -> None:
+        """Draw ``label`` with ``done`` of ``total`` bytes, the rate and the time left."""
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._last_draw < _INTERVAL):
+            return
+        self._last_draw = now
+        elapsed = max(now - started, 1e-6)
+        rate = done / elapsed
+        if total:
+            share = min(done / total, 1.0)
+            filled = int(share * _WIDTH)
+            left = (total - done) / rate if rate else 0.0
+            text = (
+                f"{label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {share:4.0%} "
+                f"{_size(done)}/{_size(total)} {_size(rate)}/s ETA {_clock(left)}"
+            )
+        else:
+            text = f"{label} {_size(done)} {_size(rate)}/s"
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        """Clear the line, so that what follows starts on a clean one."""
+        if self.enabled and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
+class CountingReader(io.RawIOBase):
+    """A binary stream that reports how many bytes have been read through it."""
+
+    def __init__(self, raw: BinaryIO, label: str, total: int | None, progress: Progress) -> None:
+        self._raw = raw
+        self._label = label
+        self._total = total
+        self._progress = progress
+        self._count = 0
+        self._started = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        count = self._raw.readinto(buffer)
+        self._count += count or 0
+        self._progress.bar(self._label, self._count, self._total, self._started)
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _size(value: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
