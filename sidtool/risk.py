@@ -201,7 +201,15 @@ def multi_domain_condition(directory: Directory) -> Condition:
     return Condition("multi-domain", None, "no domain information was read")
 
 
-def _rate(entry, directory, graph, senders, statuses, conditions, baseline) -> Finding | None:
+def _rate(
+    entry: CheckedEntry,
+    directory: Directory,
+    graph: MembershipGraph,
+    senders: tuple[Membership, ...],
+    statuses: dict[str, ServerStatus],
+    conditions: tuple[Condition, ...],
+    baseline: str,
+) -> Finding | None:
     sid = entry.trustee_sid
     if sid is None:
         return None

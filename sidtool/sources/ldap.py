@@ -128,6 +128,7 @@ class Ldap3Connection:
 
         self._ldap3 = ldap3
         self._errors = exceptions
+        self._page_size = options.page_size
         tls = ldap3.Tls(
             validate=ssl.CERT_NONE if options.insecure else ssl.CERT_REQUIRED,
             ca_certs_file=options.ca_file,
@@ -196,8 +197,6 @@ class Ldap3Connection:
         result = self._connection.result
         if result and result.get("result") not in (0, None):
             raise _search_error(base, result.get("description", ""), result.get("message", ""))
-
-    _page_size = 1000
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
@@ -306,9 +305,7 @@ def connect(options: ConnectionOptions) -> DirectoryConnection:
     """Open and bind a connection of the kind ``options`` ask for."""
     if options.auth == "ntlm":
         return NtlmConnection(options)
-    connection = Ldap3Connection(options)
-    connection._page_size = options.page_size
-    return connection
+    return Ldap3Connection(options)
 
 
 def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError:
