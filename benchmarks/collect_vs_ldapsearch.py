@@ -1,0 +1,256 @@
+"""Collection speed: ``sidtool collect`` against OpenLDAP's ``ldapsearch`` on the same DC, in the same run.
+
+It starts a Samba AD DC (tests/dc/run-dc) on a free loopback address, loads the test fixture plus
+a generated forest of --users users and --groups groups (each group with members), then pulls the
+same objects both ways over LDAPS, best of --rounds:
+
+* sidtool: ``sidtool collect`` (rootDSE, partitions, Exchange configuration, domain object, every
+  user, group, computer and foreign security principal, every publicFolder with its descriptor),
+  written as a snapshot;
+* ldapsearch: the same searches with the same attributes, paged (``-E pr=1000/noprompt``) and, for
+  the folders, with the SD flags control, written as LDIF.
+
+It prints both wall times and the ratio (target: sidtool at most 1.5 times ldapsearch), and stops
+the DC by its pid. Run as root (run-dc installs Samba when missing):
+
+    python benchmarks/collect_vs_ldapsearch.py --users 20000 --groups 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RUN_DC = REPO / "tests" / "dc" / "run-dc"
+PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
+PRINCIPAL_ATTRIBUTES = [
+    "objectClass",
+    "objectSid",
+    "sAMAccountName",
+    "displayName",
+    "groupType",
+    "primaryGroupID",
+    "legacyExchangeDN",
+    "userAccountControl",
+    "dNSHostName",
+    "operatingSystem",
+    "operatingSystemVersion",
+    "member",
+]
+FOLDER_ATTRIBUTES = [
+    "objectClass",
+    "cn",
+    "displayName",
+    "homeMDB",
+    "legacyExchangeDN",
+    "mailNickname",
+    "nTSecurityDescriptor",
+]
+
+
+def forest_ldif(users: int, groups: int, seed: int) -> str:
+    """Users in OU=Load and global groups whose members are random users and, for some, other groups."""
+    rng = random.Random(seed)
+    lines = ["dn: OU=Load,${DOMAINDN}", "objectClass: organizationalUnit", ""]
+    for number in range(users):
+        lines += [
+            f"dn: CN=load{number:06d},OU=Load,${{DOMAINDN}}",
+            "objectClass: user",
+            f"sAMAccountName: load{number:06d}",
+            f"displayName: Load User {number:06d}",
+            "",
+        ]
+    for number in range(groups):
+        members = rng.sample(range(users), min(users, rng.randint(2, 40)))
+        lines += [
+            f"dn: CN=LoadGroup{number:05d},OU=Load,${{DOMAINDN}}",
+            "objectClass: group",
+            f"sAMAccountName: LoadGroup{number:05d}",
+            "groupType: -2147483646",
+        ]
+        lines += [f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in members]
+        if number and rng.random() < 0.3:
+            lines.append(f"member: CN=LoadGroup{rng.randrange(number):05d},OU=Load,${{DOMAINDN}}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def free_loopback() -> str:
+    for last in range(40, 80):
+        host = f"127.0.0.{last}"
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex((host, 636)) != 0:
+                return host
+    raise SystemExit("no free loopback address")
+
+
+def environment(directory: Path) -> dict[str, str]:
+    values = {}
+    for line in (directory / "env").read_text().splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        values[name] = value.strip("'")
+    return values
+
+
+def timed(commands: list[list[str]], env: dict[str, str], outputs: list[Path]) -> float:
+    began = time.perf_counter()
+    for command, output in zip(commands, outputs, strict=True):
+        with output.open("wb") as sink:
+            subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=env, check=True)
+    return time.perf_counter() - began
+
+
+def ldapsearch_commands(values: dict[str, str]) -> list[list[str]]:
+    base = values["DC_BASE_DN"]
+    config = f"CN=Configuration,{base}"
+    common = [
+        "ldapsearch",
+        "-LLL",
+        "-o",
+        "ldif-wrap=no",
+        "-H",
+        values["DC_LDAPS_URI"],
+        "-D",
+        values["DC_ADMIN_USER"],
+        "-y",
+        f"{values['DC_DIR']}/password",
+        "-E",
+        "pr=1000/noprompt",
+    ]
+    return [
+        [
+            *common,
+            "-b",
+            "",
+            "-s",
+            "base",
+            "(objectClass=*)",
+            "defaultNamingContext",
+            "configurationNamingContext",
+            "rootDomainNamingContext",
+        ],
+        [
+            *common,
+            "-b",
+            f"CN=Partitions,{config}",
+            "(objectClass=crossRef)",
+            "objectClass",
+            "nCName",
+            "dnsRoot",
+            "nETBIOSName",
+            "trustParent",
+            "systemFlags",
+        ],
+        [
+            *common,
+            "-b",
+            f"CN=Microsoft Exchange,CN=Services,{config}",
+            "(|(objectClass=msExchExchangeServer)(objectClass=msExchPublicMDB)(objectClass=msExchPFTree))",
+            "objectClass",
+            "cn",
+            "name",
+            "serialNumber",
+            "msExchOwningPFTree",
+            "msExchPFTreeType",
+        ],
+        [
+            *common,
+            "-b",
+            base,
+            "-s",
+            "base",
+            "(objectClass=domain)",
+            "objectClass",
+            "objectSid",
+            "msDS-Behavior-Version",
+        ],
+        [*common, "-b", base, PRINCIPALS, *PRINCIPAL_ATTRIBUTES],
+        [
+            *common,
+            "-E",
+            "!1.2.840.113556.1.4.801=::MAMCAQc=",
+            "-b",
+            base,
+            "(objectClass=publicFolder)",
+            *FOLDER_ATTRIBUTES,
+        ],
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20000)
+    parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=870585)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sidtool-collect-bench-"))
+    dc = work / "dc"
+    try:
+        extra = work / "load.ldif"
+        extra.write_text(forest_ldif(args.users, args.groups, args.seed))
+        host = free_loopback()
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(RUN_DC), "start", str(dc), "--host", host, "--extra-ldif", str(extra)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"DC with the fixture and {args.users} users, {args.groups} groups ready in "
+            f"{time.perf_counter() - began:.0f} s on {host}"
+        )
+        values = environment(dc)
+        env = {
+            **os.environ,
+            "LDAPTLS_CACERT": values["DC_CA_FILE"],
+            "SIDTOOL_PASSWORD": values["DC_ADMIN_PASSWORD"],
+            "PYTHONPATH": str(REPO),
+        }
+        sidtool = [
+            sys.executable,
+            "-m",
+            "sidtool",
+            "collect",
+            "--server",
+            values["DC_LDAPS_URI"],
+            "--ca-file",
+            values["DC_CA_FILE"],
+            "--user",
+            values["DC_ADMIN_USER"],
+            "-q",
+            "-o",
+            str(work / "snap.json"),
+        ]
+        searches = ldapsearch_commands(values)
+        ldif_outputs = [work / f"search{n}.ldif" for n in range(len(searches))]
+        sidtool_times, ldapsearch_times = [], []
+        for _ in range(args.rounds):
+            ldapsearch_times.append(timed(searches, env, ldif_outputs))
+            sidtool_times.append(timed([sidtool], env, [work / "collect.out"]))
+        entries = sum(path.read_text().count("\ndn: ") + path.read_text().startswith("dn: ") for path in ldif_outputs)
+        best_sidtool, best_ldapsearch = min(sidtool_times), min(ldapsearch_times)
+        print(f"objects read: {entries} (ldapsearch's count, rootDSE included)")
+        print(f"{'':24}{'best':>10}{'all rounds':>40}")
+        print(
+            f"{'ldapsearch (6 searches)':24}{best_ldapsearch:9.2f}s  {', '.join(f'{t:.2f}' for t in ldapsearch_times)}"
+        )
+        print(f"{'sidtool collect':24}{best_sidtool:9.2f}s  {', '.join(f'{t:.2f}' for t in sidtool_times)}")
+        print(f"ratio sidtool/ldapsearch: {best_sidtool / best_ldapsearch:.2f} (target: at most 1.5)")
+    finally:
+        subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
