@@ -67,7 +67,6 @@ class DirectoryBuilder:
         dn = entry.dn
         if not split_rdns(dn):  # a DN that cannot be read is reported here, once
             raise InputError("empty DN")
-        name = _text(values, "name") or rdn_value(dn)
         if "crossref" in classes:
             if _text(values, "ncname"):
                 self._cross_refs[dn_key(_text(values, "ncname"))] = {
@@ -79,11 +78,11 @@ class DirectoryBuilder:
             level = _int(values, "msds-behavior-version")
             self._domains[dn_key(dn)] = Domain(dn, _sid(values), domain_dns_name(dn), functional_level=level)
         elif "msexchexchangeserver" in classes:
-            self._servers.append(ExchangeServer(dn, name, _text(values, "serialnumber")))
+            self._servers.append(ExchangeServer(dn, _name(values, dn), _text(values, "serialnumber")))
         elif "msexchpublicmdb" in classes:
             self._stores.append(PublicStore(dn, _server_of(dn), _text(values, "msexchowningpftree")))
         elif "msexchpftree" in classes:
-            self._trees.append(PublicFolderTree(dn, name, _int(values, "msexchpftreetype")))
+            self._trees.append(PublicFolderTree(dn, _name(values, dn), _int(values, "msexchpftreetype")))
         elif "publicfolder" in classes:
             self._folders.append(
                 PublicFolder(
@@ -176,6 +175,10 @@ class DirectoryBuilder:
             folder_trees=tuple(self._trees),
             public_folders=tuple(self._folders),
         )
+
+
+def _name(values: dict[str, list[bytes]], dn: str) -> str:
+    return _text(values, "name") or rdn_value(dn)
 
 
 def _text(values: dict[str, list[bytes]], name: str) -> str | None:

@@ -473,7 +473,7 @@ class Collector:
         seen: set[str] = set()
 
         def once(entry: RawEntry) -> None:
-            key = dn_key(entry.dn) if entry.dn else ""
+            key = entry.dn.lower()  # one server spells a DN one way: a cheap key is enough here
             if key not in seen:
                 seen.add(key)
                 on_entry(entry)
