@@ -7,11 +7,13 @@ stored as the text we received, and matched through :func:`dn_key`.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from sidtool.errors import InputError
 
 _SPECIAL = set(',+"\\<>;=#')
+_NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=#\x00-\x1f]|^ | $')
 
 
 def split_rdns(dn: str) -> list[tuple[str, str]]:
@@ -103,7 +105,10 @@ def escape_value(value: str) -> str:
 @lru_cache(maxsize=65536)
 def dn_key(dn: str) -> str:
     """A canonical form for comparing DNs: types and values case-folded, one escaping style."""
-    return ",".join(f"{attribute.casefold()}={escape_value(value).casefold()}" for attribute, value in split_rdns(dn))
+    return ",".join(
+        f"{attribute.casefold()}={(escape_value(value) if _NEEDS_ESCAPE.search(value) else value).casefold()}"
+        for attribute, value in split_rdns(dn)
+    )
 
 
 def parent_dn(dn: str) -> str | None:

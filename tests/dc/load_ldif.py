@@ -27,6 +27,7 @@ from samba.param import LoadParm
 from samba.samdb import SamDB
 
 PLACEHOLDER = re.compile(r"\$\{(SID|RID):([^}]+)\}")
+BATCH = 500  # records per transaction
 SCHEMA_UPDATE_NOW = "dn:\nchangetype: modify\nadd: schemaUpdateNow\nschemaUpdateNow: 1\n"
 
 
@@ -88,6 +89,9 @@ def load_file(samdb: SamDB, path: str, schema: bool) -> int:
             count += 1
             if schema:
                 samdb.modify_ldif(SCHEMA_UPDATE_NOW)
+            elif count % BATCH == 0:  # one huge transaction grows superlinearly slow in Samba's tdb backend
+                samdb.transaction_commit()
+                samdb.transaction_start()
     except BaseException:
         samdb.transaction_cancel()
         raise
