@@ -152,6 +152,18 @@ class DirectoryBuilder:
         extra = tuple(value.decode("utf-8", "replace") for value in members)
         self._principals[key] = replace(earlier, members=earlier.members + extra)
 
+    def absorb(self, other: DirectoryBuilder) -> None:
+        """Take in what another builder collected (a second connection's share of the same forest)."""
+        self._cross_refs.update(other._cross_refs)
+        self._domains.update(other._domains)
+        self._controllers.extend(other._controllers)
+        for key, principal in other._principals.items():
+            self._principals.setdefault(key, principal)
+        self._servers.extend(other._servers)
+        self._stores.extend(other._stores)
+        self._trees.extend(other._trees)
+        self._folders.extend(other._folders)
+
     def build(self) -> Directory:
         """The model of everything added so far."""
         domains = []

@@ -25,6 +25,7 @@ import math
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -434,16 +435,37 @@ class Collector:
             naming_context,
             scope="base",
         )
+        # The public folders come over a second connection while this one reads the principals: the
+        # DC answers one search while sidtool decodes the other's pages.
+        folders = Collector(self.options, self.progress, self.log, connector=self.connector)
+        failure: list[BaseException] = []
+
+        def read_folders() -> None:
+            try:
+                folders._read(
+                    naming_context,
+                    "(objectClass=publicFolder)",
+                    FOLDER_ATTRIBUTES,
+                    f"public folders of {naming_context}",
+                    sd_flags=SD_OWNER_GROUP_DACL,
+                )
+            except BaseException as error:  # handed to the main thread below
+                failure.append(error)
+            finally:
+                folders.close()
+
+        worker = threading.Thread(target=read_folders, name="sidtool-folders", daemon=True)
+        worker.start()
         member = f"member;range=0-{self.options.range_size - 1}" if self.options.range_size else "member"
         query = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
-        self._read(naming_context, query, (*PRINCIPAL_ATTRIBUTES, member), f"principals of {naming_context}")
-        self._read(
-            naming_context,
-            "(objectClass=publicFolder)",
-            FOLDER_ATTRIBUTES,
-            f"public folders of {naming_context}",
-            sd_flags=SD_OWNER_GROUP_DACL,
-        )
+        try:
+            self._read(naming_context, query, (*PRINCIPAL_ATTRIBUTES, member), f"principals of {naming_context}")
+        finally:
+            worker.join()
+        if failure:
+            raise failure[0]
+        self.builder.absorb(folders.builder)
+        self.problems.extend(folders.problems)
 
     # -- searching with retries ----------------------------------------------------------------------------
 
