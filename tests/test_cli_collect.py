@@ -250,3 +250,15 @@ def test_the_ldap_layer_has_no_write_method():
     for kind in (Ldap3Connection, NtlmConnection):
         public = {name for name in dir(kind) if not name.startswith("_")}
         assert public == {"search", "close"}, kind
+
+
+def test_ntlm_with_the_nt_hash_instead_of_the_password(test_dc, tmp_path):
+    from impacket.ntlm import compute_nthash
+
+    output = tmp_path / "snap.json"
+    nt_hash = compute_nthash(test_dc.password).hex()
+    result = run_sidtool("collect", "--server", test_dc.host, "--auth", "ntlm", "--nt-hash", "--user",
+                         test_dc.admin_user, "-o", str(output), env={"SIDTOOL_NT_HASH": nt_hash})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(load(output).public_folders) == 300
+    assert nt_hash not in output.read_text() and nt_hash not in result.stderr
