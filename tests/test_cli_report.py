@@ -173,3 +173,11 @@ def test_control_characters_in_directory_data_are_neutralised(tmp_path: Path):
     assert "CORP\\Sales\\x1b[2J\\x1b]0;owned\\x07\\u202eevil" in table
     document = json.loads(run_sidtool("report", str(path), "--format", "json").stdout)
     assert any(f["trustee"] == f"CORP\\{hostile}" for f in document["findings"])  # JSON keeps the data exact
+
+
+def test_baseline_2003_knows_the_2003_builtins():
+    result = run_sidtool("report", FOREST, "--baseline", "2003", "--format", "json", "--all")
+    assert result.returncode == 0, result.stderr  # every at-risk alias of the example came with Windows Server 2003
+    document = json.loads(result.stdout)
+    assert document["baseline"] == "2003" and document["findings"] == []
+    assert run_sidtool("report", FOREST, "--baseline", "Vista").returncode == 2
