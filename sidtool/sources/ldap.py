@@ -435,37 +435,47 @@ class Collector:
             naming_context,
             scope="base",
         )
-        # The public folders come over a second connection while this one reads the principals: the
-        # DC answers one search while sidtool decodes the other's pages.
-        folders = Collector(self.options, self.progress, self.log, connector=self.connector)
-        failure: list[BaseException] = []
-
-        def read_folders() -> None:
-            try:
-                folders._read(
-                    naming_context,
-                    "(objectClass=publicFolder)",
-                    FOLDER_ATTRIBUTES,
-                    f"public folders of {naming_context}",
-                    sd_flags=SD_OWNER_GROUP_DACL,
-                )
-            except BaseException as error:  # handed to the main thread below
-                failure.append(error)
-            finally:
-                folders.close()
-
-        worker = threading.Thread(target=read_folders, name="sidtool-folders", daemon=True)
-        worker.start()
+        # Three searches over three connections at once: while the DC answers one, sidtool decodes
+        # another's pages (the decoding is most of a collection's own time).
         member = f"member;range=0-{self.options.range_size - 1}" if self.options.range_size else "member"
-        query = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
+        searches = [
+            ("(objectClass=user)", (*PRINCIPAL_ATTRIBUTES, member), "users and computers", None),
+            (
+                "(|(objectClass=group)(objectClass=foreignSecurityPrincipal))",
+                (*PRINCIPAL_ATTRIBUTES, member),
+                "groups",
+                None,
+            ),
+            ("(objectClass=publicFolder)", FOLDER_ATTRIBUTES, "public folders", SD_OWNER_GROUP_DACL),
+        ]
+        helpers = [Collector(self.options, self.progress, self.log, connector=self.connector) for _ in searches[1:]]
+        failures: list[BaseException] = []
+
+        def run(collector: Collector, query: str, attributes: tuple[str, ...], what: str, sd_flags: int | None):
+            try:
+                collector._read(naming_context, query, attributes, f"{what} of {naming_context}", sd_flags=sd_flags)
+            except BaseException as error:  # handed to the calling thread below
+                failures.append(error)
+            finally:
+                if collector is not self:
+                    collector.close()
+
+        workers = [
+            threading.Thread(target=run, args=(helper, *search), name=f"sidtool-{search[2]}", daemon=True)
+            for helper, search in zip(helpers, searches[1:], strict=True)
+        ]
+        for worker in workers:
+            worker.start()
         try:
-            self._read(naming_context, query, (*PRINCIPAL_ATTRIBUTES, member), f"principals of {naming_context}")
+            run(self, *searches[0])
         finally:
-            worker.join()
-        if failure:
-            raise failure[0]
-        self.builder.absorb(folders.builder)
-        self.problems.extend(folders.problems)
+            for worker in workers:
+                worker.join()
+        if failures:
+            raise failures[0]
+        for helper in helpers:
+            self.builder.absorb(helper.builder)
+            self.problems.extend(helper.problems)
 
     # -- searching with retries ----------------------------------------------------------------------------
 
