@@ -30,31 +30,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sidtool.sources import ldap as ldap_source  # noqa: E402
+
 RUN_DC = REPO / "tests" / "dc" / "run-dc"
 PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
-PRINCIPAL_ATTRIBUTES = [
-    "objectClass",
-    "objectSid",
-    "sAMAccountName",
-    "displayName",
-    "groupType",
-    "primaryGroupID",
-    "legacyExchangeDN",
-    "userAccountControl",
-    "dNSHostName",
-    "operatingSystem",
-    "operatingSystemVersion",
-    "member",
-]
-FOLDER_ATTRIBUTES = [
-    "objectClass",
-    "cn",
-    "displayName",
-    "homeMDB",
-    "legacyExchangeDN",
-    "mailNickname",
-    "nTSecurityDescriptor",
-]
+# The very attributes sidtool asks for, so that both sides read the same data.
+PRINCIPAL_ATTRIBUTES = [*ldap_source.PRINCIPAL_ATTRIBUTES, "member"]
+FOLDER_ATTRIBUTES = list(ldap_source.FOLDER_ATTRIBUTES)
+EXCHANGE_ATTRIBUTES = list(ldap_source.EXCHANGE_ATTRIBUTES)
 
 
 def forest_ldif(users: int, groups: int, seed: int) -> str:
