@@ -107,12 +107,13 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
     conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
     notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
     findings = []
+    server_cache: dict[str | None, tuple[ServerStatus, ...]] = {}
     entries = 0
     folders: set[str] = set()
     for entry in checked_entries(directory, notes):
         entries += 1
         folders.add(entry.folder)
-        finding = _rate(entry, directory, graph, senders, statuses, conditions, baseline)
+        finding = _rate(entry, directory, graph, senders, statuses, conditions, baseline, server_cache)
         if finding is not None:
             findings.append(finding)
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
@@ -209,6 +210,7 @@ def _rate(
     statuses: dict[str, ServerStatus],
     conditions: tuple[Condition, ...],
     baseline: str,
+    server_cache: dict[str | None, tuple[ServerStatus, ...]],
 ) -> Finding | None:
     sid = entry.trustee_sid
     if sid is None:
@@ -234,7 +236,11 @@ def _rate(
             why = f"{entry.trustee} contains {len(affected)} sender(s) in at-risk built-in groups"
     builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) and unknown_to(sid, baseline) else
                                 {g.sid for m in affected for g in m.groups}))  # fmt: skip
-    servers = tuple(statuses[s.dn] for s in servers_for_folder(directory, entry.public_folder) if s.dn in statuses)
+    home = entry.public_folder.home_mdb if entry.public_folder else None
+    servers = server_cache.get(home)
+    if servers is None:  # depends only on the folder's homeMDB: worked out once per home, not per entry
+        found = servers_for_folder(directory, entry.public_folder)
+        servers = server_cache[home] = tuple(statuses[s.dn] for s in found if s.dn in statuses)
     server_condition = _server_condition(servers)
     states = [c.holds for c in conditions] + [server_condition]
     if False in states:
