@@ -56,9 +56,13 @@ class MembershipGraph:
         self._link_primary_groups()
         self.targets = tuple(position for position, p in enumerate(principals) if is_target(p))
         self._target_set = frozenset(self.targets)
+        self._components, self._order = _strongly_connected(len(principals), self._groups_of)
         self._reached = self._propagate_targets()
         self._next_hop = self._shortest_routes()
-        self._closures: dict[int, frozenset[int]] = {}
+        self._memberships: dict[int, Membership] = {}
+        self._within: dict[tuple[int, frozenset[PrincipalKind]], tuple[Membership, ...]] = {}
+        self._sender_below: dict[frozenset[PrincipalKind], list[bool]] = {}
+        self._edges: dict[int, tuple[tuple[Principal, Principal], ...]] = {}
 
     # -- building the graph ---------------------------------------------------
 
@@ -111,7 +115,7 @@ class MembershipGraph:
         own = [0] * len(self._nodes)
         for bit, target in enumerate(self.targets):
             own[target] |= 1 << bit
-        components, order = _strongly_connected(len(self._nodes), self._groups_of)
+        components, order = self._components, self._order
         component_bits = [0] * len(order)
         # Tarjan emits components sinks-first: every group a component points to is finished before it.
         for component_index, members in enumerate(order):
@@ -148,62 +152,99 @@ class MembershipGraph:
         return self._membership(position)
 
     def _membership(self, position: int) -> Membership:
+        cached = self._memberships.get(position)
+        if cached is not None:
+            return cached
         bits = self._reached[position]
         groups = tuple(self._nodes[target] for bit, target in enumerate(self.targets) if bits >> bit & 1)
         path = [position]
         while self._next_hop[path[-1]] != path[-1]:
             path.append(self._next_hop[path[-1]])
-        return Membership(self._nodes[position], groups, tuple(self._nodes[node] for node in path))
+        membership = Membership(self._nodes[position], groups, tuple(self._nodes[node] for node in path))
+        self._memberships[position] = membership
+        return membership
+
+    def _is_sender(self, position: int, wanted: frozenset[PrincipalKind]) -> bool:
+        reached, kind = self._reached[position], self._nodes[position].kind
+        return bool(reached) and position not in self._target_set and kind in wanted
 
     def at_risk(self, kinds: Iterable[PrincipalKind] = (PrincipalKind.USER,)) -> list[Membership]:
         """Every principal of the given kinds that is in at least one target group."""
-        wanted = set(kinds)
-        return [
-            self._membership(position)
-            for position, principal in enumerate(self._nodes)
-            if principal.kind in wanted and self._reached[position] and position not in self._target_set
-        ]
+        wanted = frozenset(kinds)
+        return [self._membership(position) for position in range(len(self._nodes)) if self._is_sender(position, wanted)]
 
-    def at_risk_within(self, group: Principal, kinds: Iterable[PrincipalKind] = (PrincipalKind.USER,)):
-        """The at-risk principals that are transitively members of ``group`` (or are ``group``)."""
+    def at_risk_within(
+        self, group: Principal, kinds: Iterable[PrincipalKind] = (PrincipalKind.USER,)
+    ) -> tuple[Membership, ...]:
+        """The at-risk principals that are transitively members of ``group`` (or are ``group``).
+
+        The walk down the member graph enters only groups with an at-risk principal somewhere
+        below them, so it costs the answer, not the size of the group; answers are memoised.
+        """
         position = self._index.get(dn_key(group.dn))
         if position is None:
-            return []
-        wanted = set(kinds)
-        return [
-            self._membership(node)
-            for node in sorted(self._closure(position))
-            if self._nodes[node].kind in wanted and self._reached[node] and node not in self._target_set
-        ]
+            return ()
+        wanted = frozenset(kinds)
+        cached = self._within.get((position, wanted))
+        if cached is not None:
+            return cached
+        below, components = self._senders_below(wanted), self._components
+        seen = {position}
+        stack = [position]
+        while stack:
+            for member in self._members_of[stack.pop()]:
+                if member not in seen and below[components[member]]:
+                    seen.add(member)
+                    stack.append(member)
+        found = tuple(self._membership(node) for node in sorted(seen) if self._is_sender(node, wanted))
+        self._within[(position, wanted)] = found
+        return found
 
-    def entry_edges(self, membership: Membership) -> list[tuple[Principal, Principal]]:
+    def _senders_below(self, wanted: frozenset[PrincipalKind]) -> list[bool]:
+        """Per component: whether it, or anything nested in it, is an at-risk principal of ``wanted`` kinds."""
+        below = self._sender_below.get(wanted)
+        if below is None:
+            below = [False] * len(self._order)
+            components = self._components
+            # Members finish after the groups they reach, so in reverse emission order they come first.
+            for component_index in range(len(self._order) - 1, -1, -1):
+                nodes = self._order[component_index]
+                below[component_index] = any(self._is_sender(node, wanted) for node in nodes) or any(
+                    below[components[member]] for node in nodes for member in self._members_of[node]
+                )
+            self._sender_below[wanted] = below
+        return below
+
+    def entry_edges(self, membership: Membership) -> tuple[tuple[Principal, Principal], ...]:
         """(at-risk group, direct member) pairs through which the principal is in those groups.
 
         Removing every one of these member values takes the principal out of all of its
         at-risk groups (a primary group is never a BUILTIN alias, so ``member`` is the only door).
+        The direct members that matter are the principal and the groups above it: they are
+        found by walking up from the principal, never by scanning a large group's members.
         """
         position = self._index.get(dn_key(membership.principal.dn))
-        edges = []
-        for group in membership.groups:
-            group_position = self._index[dn_key(group.dn)]
-            for member in dict.fromkeys(self._members_of[group_position]):
-                if position in self._closure(member):
-                    edges.append((group, self._nodes[member]))
+        if position is None:
+            return ()
+        cached = self._edges.get(position)
+        if cached is not None:
+            return cached
+        rank = {dn_key(group.dn): order for order, group in enumerate(membership.groups)}
+        seen = {position}
+        stack = [position]
+        pairs = set()
+        while stack:
+            node = stack.pop()
+            for group in self._groups_of[node]:
+                if group in self._target_set and dn_key(self._nodes[group].dn) in rank:
+                    pairs.add((group, node))
+                if group not in seen:
+                    seen.add(group)
+                    stack.append(group)
+        ordered = sorted(pairs, key=lambda pair: (rank[dn_key(self._nodes[pair[0]].dn)], pair[1]))
+        edges = tuple((self._nodes[group], self._nodes[member]) for group, member in ordered)
+        self._edges[position] = edges
         return edges
-
-    def _closure(self, position: int) -> frozenset[int]:
-        """Every node below ``position`` in the member graph, itself included (memoised)."""
-        cached = self._closures.get(position)
-        if cached is None:
-            seen = {position}
-            stack = [position]
-            while stack:
-                for member in self._members_of[stack.pop()]:
-                    if member not in seen:
-                        seen.add(member)
-                        stack.append(member)
-            cached = self._closures[position] = frozenset(seen)
-        return cached
 
 
 def _strongly_connected(count: int, edges: list[list[int]]) -> tuple[list[int], list[list[int]]]:

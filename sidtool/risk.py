@@ -108,14 +108,19 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
     notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
     findings = []
     server_cache: dict[str | None, tuple[ServerStatus, ...]] = {}
+    trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
     entries = 0
     folders: set[str] = set()
     for entry in checked_entries(directory, notes):
         entries += 1
         folders.add(entry.folder)
-        finding = _rate(entry, directory, graph, senders, statuses, conditions, baseline, server_cache)
-        if finding is not None:
-            findings.append(finding)
+        sid = entry.trustee_sid
+        if sid is None:
+            continue
+        if sid not in trustee_cache:
+            trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
+        if trustee_cache[sid] is not None:
+            findings.append(_rate(entry, directory, trustee_cache[sid], statuses, conditions, server_cache))
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
     return Assessment(
         baseline=baseline,
@@ -202,40 +207,51 @@ def multi_domain_condition(directory: Directory) -> Condition:
     return Condition("multi-domain", None, "no domain information was read")
 
 
-def _rate(
-    entry: CheckedEntry,
-    directory: Directory,
-    graph: MembershipGraph,
-    senders: tuple[Membership, ...],
-    statuses: dict[str, ServerStatus],
-    conditions: tuple[Condition, ...],
-    baseline: str,
-    server_cache: dict[str | None, tuple[ServerStatus, ...]],
-) -> Finding | None:
-    sid = entry.trustee_sid
-    if sid is None:
-        return None
+@dataclass(frozen=True, slots=True)
+class _TrusteeRisk:
+    """What a trustee SID exposes, the same for every entry that names it (worked out once per SID)."""
+
+    affected: tuple[Membership, ...]
+    builtin_sids: tuple[Sid, ...]
+    removals: tuple[tuple[Principal, Principal], ...]
+    why: str  # the reason, with {trustee} for the entry's own spelling of the trustee
+
+
+def _trustee_risk(
+    sid: Sid, directory: Directory, graph: MembershipGraph, senders: tuple[Membership, ...], baseline: str
+) -> _TrusteeRisk | None:
     if is_builtin_alias(sid) and not unknown_to(sid, baseline):
         return None  # a built-in the consumer knows (Administrators, ...): the entry itself is never the fault
     if is_builtin_alias(sid):
         affected = _unique(m for p in directory.by_sid.get(sid, ()) for m in graph.at_risk_within(p))
-        why = f"{entry.trustee} is a built-in group that Windows {baseline} does not define"
+        why = f"{{trustee}} is a built-in group that Windows {baseline} does not define"
     elif sid in BROAD_TRUSTEES:
         if not senders:
             return None
         affected = senders
-        why = f"{entry.trustee} includes all {len(senders)} sender(s) in at-risk built-in groups"
+        why = f"{{trustee}} includes all {len(senders)} sender(s) in at-risk built-in groups"
     else:
         trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
         affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
         if not affected:
             return None
         if all(p.kind is not PrincipalKind.GROUP for p in trustees):
-            why = f"{entry.trustee} is itself in at-risk built-in groups"
+            why = "{trustee} is itself in at-risk built-in groups"
         else:
-            why = f"{entry.trustee} contains {len(affected)} sender(s) in at-risk built-in groups"
-    builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) and unknown_to(sid, baseline) else
-                                {g.sid for m in affected for g in m.groups}))  # fmt: skip
+            why = f"{{trustee}} contains {len(affected)} sender(s) in at-risk built-in groups"
+    builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) else {g.sid for m in affected for g in m.groups}))
+    removals = tuple(dict.fromkeys(edge for m in affected for edge in graph.entry_edges(m)))
+    return _TrusteeRisk(affected, builtin_sids, removals, why)
+
+
+def _rate(
+    entry: CheckedEntry,
+    directory: Directory,
+    trustee_risk: _TrusteeRisk,
+    statuses: dict[str, ServerStatus],
+    conditions: tuple[Condition, ...],
+    server_cache: dict[str | None, tuple[ServerStatus, ...]],
+) -> Finding:
     home = entry.public_folder.home_mdb if entry.public_folder else None
     servers = server_cache.get(home)
     if servers is None:  # depends only on the folder's homeMDB: worked out once per home, not per entry
@@ -249,9 +265,10 @@ def _rate(
         risk = RiskLevel.MEDIUM
     else:
         risk = RiskLevel.HIGH
-    removals = tuple(dict.fromkeys(edge for m in affected for edge in graph.entry_edges(m)))
-    reason = why + _reason_tail(conditions, servers)
-    return Finding(entry, risk, builtin_sids, tuple(affected), servers, reason, removals)
+    reason = trustee_risk.why.format(trustee=entry.trustee) + _reason_tail(conditions, servers)
+    return Finding(
+        entry, risk, trustee_risk.builtin_sids, trustee_risk.affected, servers, reason, trustee_risk.removals
+    )
 
 
 def _server_condition(servers: tuple[ServerStatus, ...]) -> bool | None:

@@ -97,23 +97,35 @@ def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], No
     if all(entry.trustee_sid is not None for p in directory.permissions for entry in p.entries):
         return directory
     index = TrusteeIndex(directory)
+    answers: dict[str, Sid | TrusteeError] = {}  # a trustee name recurs on many folders: resolved once
     permissions = []
     for permission_set in directory.permissions:
-        entries = tuple(_resolved(entry, index, on_problem) for entry in permission_set.entries)
+        entries = tuple(_resolved(entry, index, answers, on_problem) for entry in permission_set.entries)
         permissions.append(replace(permission_set, entries=entries))
     return replace(directory, permissions=tuple(permissions))
 
 
-def _resolved(entry: PermissionEntry, index: TrusteeIndex, on_problem: Callable[[InputError], None]):
+def _resolved(
+    entry: PermissionEntry,
+    index: TrusteeIndex,
+    answers: dict[str, Sid | TrusteeError],
+    on_problem: Callable[[InputError], None],
+) -> PermissionEntry:
     if entry.trustee_sid is not None:
         return entry
-    try:
-        return replace(entry, trustee_sid=index.resolve(entry.trustee))
-    except TrusteeError as error:
-        source, location = _split_location(entry.location)
-        on_problem(InputError(f"trustee '{entry.trustee}': {error}; entry left unresolved", source=source,
-                              location=location))  # fmt: skip
-        return entry
+    answer = answers.get(entry.trustee)
+    if answer is None:
+        try:
+            answer = index.resolve(entry.trustee)
+        except TrusteeError as error:
+            answer = error
+        answers[entry.trustee] = answer
+    if isinstance(answer, Sid):
+        return entry.resolved(answer)
+    source, location = _split_location(entry.location)
+    on_problem(InputError(f"trustee '{entry.trustee}': {answer}; entry left unresolved", source=source,
+                          location=location))  # fmt: skip
+    return entry
 
 
 def _one(name: str, kind: str, found: Iterable[Principal]) -> Sid:

@@ -62,6 +62,9 @@ class Entry:
         return RELEASES.index(self.introduced) > release_rank(release)
 
 
+_PATTERN_MEMO_SIZE = 1 << 16
+
+
 class Catalog:
     """All entries, indexed for lookup by SID and by name."""
 
@@ -70,6 +73,7 @@ class Catalog:
         self.sources = sources
         self._exact = {e.sid: e for e in entries if not e.is_pattern}
         self._patterns = tuple(e for e in entries if e.is_pattern)
+        self._pattern_hits: dict[str, Entry | None] = {}  # pattern answers per SID text, bounded
         self._names: dict[str, list[Entry]] = {}
         for entry in entries:
             for name in (entry.name, *entry.aliases, entry.sddl or ""):
@@ -84,7 +88,13 @@ class Catalog:
         entry = self._exact.get(text)
         if entry is not None:
             return entry
-        return next((e for e in self._patterns if e.matches(text)), None)
+        if text in self._pattern_hits:
+            return self._pattern_hits[text]
+        entry = next((e for e in self._patterns if e.matches(text)), None)
+        if len(self._pattern_hits) >= _PATTERN_MEMO_SIZE:
+            self._pattern_hits.clear()  # a directory's SIDs repeat; a stream of distinct ones must not grow memory
+        self._pattern_hits[text] = entry
+        return entry
 
     def find_name(self, name: str) -> tuple[Entry, ...]:
         """Entries whose name, other names or SDDL alias equal ``name``, ignoring case."""
