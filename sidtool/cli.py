@@ -181,11 +181,13 @@ def _run_report(args: argparse.Namespace) -> int:
     directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
     assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
-    text = render_view(assessment, findings, args.view, args.format)
+    pieces = render_view(assessment, findings, args.view, args.format)
     if args.output:
-        write_atomic(args.output, text)
+        write_atomic(args.output, pieces)
     else:
-        _emit(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
     if args.remediation:
         write_atomic(args.remediation[1], removal_ldif(findings))
     for note in assessment.notes:

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,16 +105,18 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`write_atomic_bytes`."""
-    write_atomic_bytes(path, text.encode("utf-8"))
+def write_atomic(path: str, text: str | Iterable[str]) -> None:
+    """Write ``text`` (UTF-8; one string, or pieces as they are made) to ``path`` atomically."""
+    pieces = [text] if isinstance(text, str) else text
+    write_atomic_bytes(path, (piece.encode("utf-8") for piece in pieces))
 
 
-def write_atomic_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+def write_atomic_bytes(path: str, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces of it) to ``path`` through a temporary file in the same folder and a rename.
 
     A reader never sees a half-written file, and an earlier file stays intact when
-    writing fails (a full disk, a permission error).
+    writing fails (a full disk, a permission error). Pieces are written as they come,
+    so a large report need not be held in memory whole.
     """
     target = Path(path)
     try:
@@ -123,10 +125,14 @@ def write_atomic_bytes(path: str, data: bytes) -> None:
         raise InputError(f"cannot write: {error.strerror or error}", source=path) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
         raise InputError(f"cannot write: {error.strerror or error}", source=path) from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)  # an error while the pieces were made: no temp file left behind
+        raise

@@ -1,13 +1,17 @@
 """What the user sees of an assessment: the findings table, other views, and the JSON for scripts.
 
-The JSON keys of a finding (``folder``, ``folder_dn``, ``acl_source``,
-``trustee_sid``, ``trustee``, ``risk``, ``builtin_sids``, ``affected_sids``,
-``paths``, ``reason``, ...) are a stable interface: scripts rely on them.
+The JSON document (``"format": "sidtool-report"``, ``"version": 2``) is a stable
+interface: scripts rely on its keys. It is normalised so that its size grows
+with the input, not with findings times senders: each sender at risk is
+described once, with its route, in the top-level ``senders``; a finding names
+its senders by SID (``affected_sids``) and its servers by name (the top-level
+``servers`` describes them). It is written as a stream, one finding at a time.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import wellknown
@@ -18,6 +22,8 @@ from sidtool.remediation import options
 from sidtool.risk import Assessment, Finding, RiskLevel
 
 VIEWS = ("entries", "senders", "servers", "summary")
+REPORT_FORMAT = "sidtool-report"
+REPORT_VERSION = 2
 _LIST_IN_TABLE = 2  # how many senders or built-ins a table cell names before "+N more"
 
 ENTRY_COLUMNS = (
@@ -52,7 +58,7 @@ def visible(assessment: Assessment, show_all: bool) -> list[Finding]:
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
-    """One finding as a JSON-ready record."""
+    """One finding as a JSON-ready record (senders by SID, servers by name)."""
     entry = finding.entry
     return {
         "folder": entry.folder,
@@ -65,37 +71,54 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "risk": str(finding.risk),
         "builtin_sids": [str(sid) for sid in finding.builtin_sids],
         "builtin_names": [_sid_name(sid) or str(sid) for sid in finding.builtin_sids],
+        "affected_count": len(finding.affected),
         "affected_sids": [str(m.principal.sid) for m in finding.affected],
-        "affected_names": [m.principal.label for m in finding.affected],
-        "paths": [_path(m) for m in finding.affected],
         "server_names": [s.server.name for s in finding.servers],
         "exposed_servers": [s.server.name for s in finding.servers if s.vulnerable],
-        "servers": [_server(s) for s in finding.servers],
         "reason": finding.reason,
         "remediation": list(options(finding)),
         "location": entry.location,
     }
 
 
-def assessment_json(assessment: Assessment, findings: list[Finding]) -> str:
-    """The JSON document: ``conditions``, ``servers``, ``findings`` and ``summary``."""
-    document = {
+def sender_record(membership: Membership) -> dict[str, Any]:
+    """One sender at risk, once: its at-risk built-in groups and one shortest route into them."""
+    principal = membership.principal
+    return {
+        "sid": str(principal.sid),
+        "name": principal.label,
+        "dn": principal.dn,
+        "groups": [{"sid": str(g.sid), "name": g.label, "dn": g.dn} for g in membership.groups],
+        "path": [{"sid": str(p.sid), "name": p.label, "dn": p.dn} for p in membership.path],
+    }
+
+
+def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator[str]:
+    """The JSON document, in pieces as they are made (one per finding), the same text as one ``json.dumps``."""
+    head = {
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
         "baseline": assessment.baseline,
         "conditions": [{"name": c.name, "holds": c.holds, "evidence": c.evidence} for c in assessment.conditions],
         "servers": [_server(s) for s in assessment.servers],
-        "findings": [finding_record(f) for f in findings],
-        "summary": dict(summary_items(assessment, findings)),
-        "notes": list(assessment.notes),
+        "senders": [sender_record(m) for m in assessment.senders_at_risk],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    tail = {"summary": dict(summary_items(assessment, findings)), "notes": list(assessment.notes)}
+    text = _dumps(head)
+    yield text[: text.rindex("\n}")] + ',\n  "findings": ['
+    for number, finding in enumerate(findings):
+        record = _dumps(finding_record(finding)).replace("\n", "\n    ")
+        yield ("," if number else "") + "\n    " + record
+    yield ("\n  ]," if findings else "],") + _dumps(tail)[1:] + "\n"
 
 
-def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt: str) -> str:
-    """One view of the assessment in a table, CSV, Markdown or JSON."""
+def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt: str) -> Iterator[str]:
+    """One view of the assessment in a table, CSV, Markdown or JSON, in pieces."""
     if fmt == "json" and view == "entries":
-        return assessment_json(assessment, findings)
+        yield from assessment_json(assessment, findings)
+        return
     if view == "entries":
-        records, columns = [finding_record(f) for f in findings], ENTRY_COLUMNS
+        records, columns = [_entry_row(f) for f in findings], ENTRY_COLUMNS
     elif view == "senders":
         records, columns = _sender_records(findings), SENDER_COLUMNS
     elif view == "servers":
@@ -105,8 +128,9 @@ def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt:
         columns = SUMMARY_COLUMNS
     body = render(records, columns, fmt)
     if fmt != "table" or view == "summary":
-        return body
-    return _header(assessment) + "\n" + (body if records else "No findings.\n") + "\n" + _footer(assessment, findings)
+        yield body
+        return
+    yield _header(assessment) + "\n" + (body if records else "No findings.\n") + "\n" + _footer(assessment, findings)
 
 
 def summary_items(assessment: Assessment, findings: list[Finding]) -> list[tuple[str, Any]]:
@@ -175,8 +199,13 @@ def _server(status) -> dict[str, Any]:
     }
 
 
-def _path(membership: Membership) -> list[dict[str, Any]]:
-    return [{"sid": str(p.sid), "name": p.label, "dn": p.dn} for p in membership.path]
+def _entry_row(finding: Finding) -> dict[str, Any]:
+    """A finding for people (table, Markdown, CSV): its senders by name too."""
+    return {**finding_record(finding), "affected_names": [m.principal.label for m in finding.affected]}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _sid_name(sid) -> str | None:

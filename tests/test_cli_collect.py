@@ -201,7 +201,8 @@ def test_report_reads_the_dc_directly(test_dc, tmp_path):
     trustees = {f["trustee"] for f in document["findings"]}
     assert {"BUILTIN\\Remote Desktop Users", "BUILTIN\\Performance Monitor Users"} <= trustees
     assert not trustees & {"BUILTIN\\Administrators", "BUILTIN\\Pre-Windows 2000 Compatible Access"}
-    senders = {s["name"] for f in document["findings"] for p in f["paths"] for s in p[:1]}
+    names = {sender["sid"]: sender["name"] for sender in document["senders"]}
+    senders = {names[sid] for f in document["findings"] for sid in f["affected_sids"]}
     assert "kiosk01" not in senders and "aostergaard" not in senders
     assert {"adirect", "bnested", "jmueller"} <= senders
 

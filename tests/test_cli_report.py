@@ -10,7 +10,7 @@ from cli_runner import REPO, run_sidtool
 
 FOREST = str(REPO / "examples" / "corp-forest.ldif")
 FINDING_KEYS = {"folder", "folder_dn", "acl_source", "trustee_sid", "trustee", "risk", "builtin_sids",
-                "affected_sids", "paths", "reason"}  # fmt: skip
+                "affected_count", "affected_sids", "server_names", "reason"}  # fmt: skip
 
 
 def report_json(*args: str):
@@ -19,13 +19,23 @@ def report_json(*args: str):
     return result, json.loads(result.stdout)
 
 
+def routes(document: dict, finding: dict) -> list[list[str]]:
+    """The route of each sender of a finding, by name, joined through the top-level senders table."""
+    senders = {sender["sid"]: sender for sender in document["senders"]}
+    return [[step["name"] for step in senders[sid]["path"]] for sid in finding["affected_sids"]]
+
+
 def test_example_forest_findings():
     result, document = report_json()
     assert result.returncode == 1
     assert {c["name"]: c["holds"] for c in document["conditions"]} == {"windows-2003": True, "multi-domain": True}
+    assert (document["format"], document["version"]) == ("sidtool-report", 2)
     findings = document["findings"]
+    senders = {sender["sid"] for sender in document["senders"]}
     for finding in findings:
         assert finding.keys() >= FINDING_KEYS
+        assert finding["affected_count"] == len(finding["affected_sids"])
+        assert set(finding["affected_sids"]) <= senders  # every sender a finding names is described once
         assert finding["acl_source"] == "directory" and finding["risk"] == "medium"
     by_folder = {(f["folder"], f["trustee"]) for f in findings}
     assert ("Performance Reports", "BUILTIN\\Performance Monitor Users") in by_folder
@@ -40,16 +50,14 @@ def test_example_forest_findings():
 def test_explanation_paths_are_shortest_and_cross_domain():
     _, document = report_json()
     sales = next(f for f in document["findings"] if f["trustee"] == "CORP\\Sales")
-    assert [[step["name"] for step in path] for path in sales["paths"]] == [
-        ["carol.jones", "Sales Managers", "Terminal Access", "Remote Desktop Users"]
-    ]
+    assert routes(document, sales) == [["carol.jones", "Sales Managers", "Terminal Access", "Remote Desktop Users"]]
     # frank (EMEA) reaches EMEA's Remote Desktop Users through his primary group in two hops, and
     # CORP's Network Configuration Operators through a foreign security principal and Helpdesk in three.
     helpdesk = next(f for f in document["findings"] if f["trustee"] == "CORP\\Helpdesk")
-    assert [step["name"] for step in helpdesk["paths"][0]] == ["frank.moreau", "Domain Users", "Remote Desktop Users"]
+    assert routes(document, helpdesk)[0] == ["frank.moreau", "Domain Users", "Remote Desktop Users"]
     assert helpdesk["builtin_names"] == ["Remote Desktop Users", "Network Configuration Operators"]
     everyone = next(f for f in document["findings"] if f["trustee"] == "Everyone")
-    names = {p[0]["name"]: [s["name"] for s in p] for p in everyone["paths"]}
+    names = {route[0]: route for route in routes(document, everyone)}
     assert names["dave.kowalski"] == ["dave.kowalski", "Domain Users", "Remote Desktop Users"]
     assert names["jmueller"] == ["jmueller", "Remote Desktop Users"]
     assert "kiosk01" not in names and "alice.nguyen" not in names
@@ -59,7 +67,10 @@ def test_all_shows_low_and_fail_on_high_exits_0():
     _, document = report_json("--all")
     phoenix = [f for f in document["findings"] if f["folder"] == "Project Phoenix"]
     assert [f["risk"] for f in phoenix] == ["low"]
-    assert all(s["vulnerable"] is False for s in phoenix[0]["servers"])
+    servers = {server["server"]: server for server in document["servers"]}
+    assert phoenix[0]["server_names"] and all(
+        servers[name]["vulnerable"] is False for name in phoenix[0]["server_names"]
+    )
     result = run_sidtool("report", FOREST, "--fail-on", "high")
     assert result.returncode == 0, result.stderr
 

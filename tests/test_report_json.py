@@ -1,0 +1,50 @@
+"""The report's JSON document: written in pieces, the same text as one ``json.dumps``, each sender once."""
+
+from __future__ import annotations
+
+import json
+
+from cli_runner import REPO
+
+from sidtool.report import assessment_json, visible
+from sidtool.risk import assess
+from sidtool.sources import read_inputs
+
+FOREST = str(REPO / "examples" / "corp-forest.ldif")
+
+
+def _assessment(*names: str):
+    problems = []
+    directory = read_inputs(list(names), None, problems.append, [], [], None)
+    assert problems == []
+    return assess(directory)
+
+
+def test_streamed_document_is_the_same_text_as_one_dumps():
+    assessment = _assessment(FOREST)
+    for show_all in (False, True):
+        findings = visible(assessment, show_all)
+        pieces = list(assessment_json(assessment, findings))
+        assert len(pieces) == len(findings) + 2  # head, one piece per finding, tail
+        text = "".join(pieces)
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_no_findings_is_still_one_valid_document():
+    assessment = _assessment(FOREST)
+    text = "".join(assessment_json(assessment, []))
+    document = json.loads(text)
+    assert document["findings"] == [] and document["summary"]["entries_at_risk"] == 0
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_each_sender_is_described_once_and_findings_refer_to_it():
+    assessment = _assessment(FOREST)
+    document = json.loads("".join(assessment_json(assessment, visible(assessment, True))))
+    sids = [sender["sid"] for sender in document["senders"]]
+    assert len(sids) == len(set(sids)) == document["summary"]["senders_at_risk"]
+    referred = {sid for finding in document["findings"] for sid in finding["affected_sids"]}
+    assert referred and referred <= set(sids)
+    for sender in document["senders"]:
+        assert sender["path"][0]["sid"] == sender["sid"]
+        assert sender["path"][-1]["sid"] in {group["sid"] for group in sender["groups"]}
