@@ -102,9 +102,20 @@ def escape_value(value: str) -> str:
     return "".join(out)
 
 
+# A DN whose canonical form is its case-folded text: RDNs of a plain attribute type, '=' and a value with
+# nothing to unescape, trim or escape (no escapes, quotes, other separators, '#', '=' or controls; no space
+# at either end of a value). Anything else takes the full parser.
+_VALUE_EDGE = r'[^\\"+;<>#\x00-\x1f=, ]'
+_VALUE_INNER = r'[^\\"+;<>#\x00-\x1f=,]'
+_PLAIN_RDN = rf"[A-Za-z0-9.-]+=(?:{_VALUE_EDGE}(?:{_VALUE_INNER}*{_VALUE_EDGE})?)?"
+_PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*")
+
+
 @lru_cache(maxsize=65536)
 def dn_key(dn: str) -> str:
     """A canonical form for comparing DNs: types and values case-folded, one escaping style."""
+    if _PLAIN_DN.fullmatch(dn):
+        return dn.casefold()  # a plain DN (one '=' per RDN, nothing to unescape or trim) is its own canonical form
     return ",".join(
         f"{attribute.casefold()}={(escape_value(value) if _NEEDS_ESCAPE.search(value) else value).casefold()}"
         for attribute, value in split_rdns(dn)

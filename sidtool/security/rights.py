@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from enum import IntFlag
+from functools import lru_cache
 
 from sidtool.security.descriptor import ALLOW_ACE_TYPES, OBJECT_ACE_TYPES, Ace, AceFlag
 
@@ -275,6 +276,7 @@ def role_of(mask: int) -> str | None:
     return next((name for name, value in ROLES.items() if value == mask), None)
 
 
+@lru_cache(maxsize=4096)
 def format_access_rights(mask: int) -> str:
     """``mask`` as the cmdlets print AccessRights: a role when one matches exactly, else the rights."""
     role = role_of(mask)

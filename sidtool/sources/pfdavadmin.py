@@ -82,6 +82,7 @@ def _permission_set(line: str, source: str, number: int) -> FolderPermissions:
     if len(pairs) % 2:
         raise ValueError(f"trustee '{pairs[-1]}' has no rights after it (line cut short?)")
     entries = []
+    location = f"{source}:{number}"  # one string shared by the line's entries
     for position in range(0, len(pairs), 2):
         trustee, rights = pairs[position].strip(), pairs[position + 1]
         if not trustee:
@@ -92,13 +93,27 @@ def _permission_set(line: str, source: str, number: int) -> FolderPermissions:
                 trustee_sid=_sid_or_none(trustee),
                 rights=_rights(rights, trustee),
                 rights_kind=RightsKind.MAPI,
-                location=f"{source}:{number}",
+                location=location,
             )
         )
     return FolderPermissions(store_path(fields[1]), AclSource.STORE, tuple(entries), origin=source)
 
 
 def _rights(text: str, trustee: str) -> int:
+    """The rights mask a rights field spells; the few distinct spellings of an export are parsed once each."""
+    mask = _RIGHTS_SEEN.get(text)
+    if mask is None:
+        mask = _parse_rights(text, trustee)
+        if len(_RIGHTS_SEEN) < _RIGHTS_MEMO_SIZE:
+            _RIGHTS_SEEN[text] = mask
+    return mask
+
+
+_RIGHTS_SEEN: dict[str, int] = {}
+_RIGHTS_MEMO_SIZE = 4096
+
+
+def _parse_rights(text: str, trustee: str) -> int:
     words = [word for word in re.split(r"[\s,;]+", text.strip().strip("{}")) if word]
     if not words:
         raise ValueError(f"no rights for trustee '{trustee}'")

@@ -1,0 +1,47 @@
+"""DN comparison keys: the fast path for plain DNs gives exactly what the full RFC 4514 parser gives."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sidtool.dn import _NEEDS_ESCAPE, dn_key, escape_value, split_rdns
+from sidtool.errors import InputError
+
+
+def full_parser_key(dn: str) -> str:
+    """The canonical key computed by the full parser only, as dn_key did before its fast path."""
+    return ",".join(
+        f"{attribute.casefold()}={(escape_value(value) if _NEEDS_ESCAPE.search(value) else value).casefold()}"
+        for attribute, value in split_rdns(dn)
+    )
+
+
+def outcome(function, dn: str) -> str | type[InputError]:
+    try:
+        return function(dn)
+    except InputError:
+        return InputError
+
+
+@pytest.mark.parametrize("alphabet", ['aBcD=, \\"+;<>#\x01é', "cnCN=,x ", "OU=,Ü 1.-"])
+def test_fast_path_agrees_with_the_full_parser(alphabet):
+    rng = random.Random(alphabet)
+    for _ in range(20000):
+        dn = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        dn_key.cache_clear()
+        assert outcome(dn_key, dn) == outcome(full_parser_key, dn), repr(dn)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("CN=Jane Doe,OU=Users,DC=corp,DC=example,DC=com", "cn=jane doe,ou=users,dc=CORP,dc=example,dc=com"),
+        ("CN=M\\C3\\BCller\\, J,DC=corp", "cn=müller\\, j,dc=corp"),
+        ("CN=a\\2Cb,DC=x", "CN=a\\,b,DC=x"),
+        ("CN=Jane , DC=x", "CN=Jane,DC=x"),
+    ],
+)
+def test_the_same_dn_written_two_ways_has_one_key(first, second):
+    assert dn_key(first) == dn_key(second)
