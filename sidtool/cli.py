@@ -24,6 +24,7 @@ from sidtool.descriptor_view import (
     stdin_values,
 )
 from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, InputError, SidtoolError, UsageError
+from sidtool.heap import long_lived_allocations
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, render, write_atomic
 from sidtool.progress import Progress
@@ -178,8 +179,9 @@ def _run_report(args: argparse.Namespace) -> int:
         for gap in collected[-1].gaps:
             problems(InputError(f"not collected: {gap}", source=url))
     progress = Progress(enabled=False if args.quiet else None)
-    directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
-    assessment = assess(directory, args.baseline)
+    with long_lived_allocations():
+        directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
+        assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
     pieces = render_view(assessment, findings, args.view, args.format)
     if args.output:

@@ -48,6 +48,7 @@ class MembershipGraph:
         principals = directory.principals
         self._nodes = principals
         self._index = {dn_key(p.dn): position for position, p in enumerate(principals)}
+        self._by_identity = {id(p): position for position, p in enumerate(principals)}  # the directory's own objects
         self.dangling: list[DanglingMember] = []
         self._groups_of: list[list[int]] = [[] for _ in principals]  # member → groups it is directly in
         self._members_of: list[list[int]] = [[] for _ in principals]  # group → direct members
@@ -144,9 +145,16 @@ class MembershipGraph:
 
     # -- answers --------------------------------------------------------------
 
+    def _position(self, principal: Principal) -> int | None:
+        """Where ``principal`` is in the graph: by identity for the directory's own objects, else by DN."""
+        position = self._by_identity.get(id(principal))
+        if position is not None and self._nodes[position] is principal:
+            return position
+        return self._index.get(dn_key(principal.dn))
+
     def membership(self, principal: Principal) -> Membership | None:
         """The at-risk memberships of ``principal``, or None when it reaches no target."""
-        position = self._index.get(dn_key(principal.dn))
+        position = self._position(principal)
         if position is None or not self._reached[position] or position in self._target_set:
             return None
         return self._membership(position)
@@ -181,7 +189,7 @@ class MembershipGraph:
         The walk down the member graph enters only groups with an at-risk principal somewhere
         below them, so it costs the answer, not the size of the group; answers are memoised.
         """
-        position = self._index.get(dn_key(group.dn))
+        position = self._position(group)
         if position is None:
             return ()
         wanted = frozenset(kinds)
@@ -223,7 +231,7 @@ class MembershipGraph:
         The direct members that matter are the principal and the groups above it: they are
         found by walking up from the principal, never by scanning a large group's members.
         """
-        position = self._index.get(dn_key(membership.principal.dn))
+        position = self._position(membership.principal)
         if position is None:
             return ()
         cached = self._edges.get(position)

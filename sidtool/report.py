@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import wellknown
@@ -57,8 +58,12 @@ def visible(assessment: Assessment, show_all: bool) -> list[Finding]:
     return [f for f in assessment.findings if f.risk >= floor]
 
 
-def finding_record(finding: Finding) -> dict[str, Any]:
-    """One finding as a JSON-ready record (senders by SID, servers by name)."""
+def finding_record(finding: Finding, sid_lists: dict[int, list[str]] | None = None) -> dict[str, Any]:
+    """One finding as a JSON-ready record (senders by SID, servers by name).
+
+    ``sid_lists`` memoises the SID texts of each ``affected`` tuple: findings for the same
+    trustee share one tuple, and a broad trustee's names every sender.
+    """
     entry = finding.entry
     return {
         "folder": entry.folder,
@@ -72,7 +77,7 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "builtin_sids": [str(sid) for sid in finding.builtin_sids],
         "builtin_names": [_sid_name(sid) or str(sid) for sid in finding.builtin_sids],
         "affected_count": len(finding.affected),
-        "affected_sids": [str(m.principal.sid) for m in finding.affected],
+        "affected_sids": _affected_sids(finding, sid_lists),
         "server_names": [s.server.name for s in finding.servers],
         "exposed_servers": [s.server.name for s in finding.servers if s.vulnerable],
         "reason": finding.reason,
@@ -106,8 +111,9 @@ def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator
     tail = {"summary": dict(summary_items(assessment, findings)), "notes": list(assessment.notes)}
     text = _dumps(head)
     yield text[: text.rindex("\n}")] + ',\n  "findings": ['
+    sid_lists: dict[int, list[str]] = {}
     for number, finding in enumerate(findings):
-        record = _dumps(finding_record(finding)).replace("\n", "\n    ")
+        record = _dumps(finding_record(finding, sid_lists)).replace("\n", "\n    ")
         yield ("," if number else "") + "\n    " + record
     yield ("\n  ]," if findings else "],") + _dumps(tail)[1:] + "\n"
 
@@ -208,6 +214,16 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _affected_sids(finding: Finding, cache: dict[int, list[str]] | None) -> list[str]:
+    if cache is None:
+        return [str(m.principal.sid) for m in finding.affected]
+    texts = cache.get(id(finding.affected))  # the tuple lives as long as the finding: its id stays its own
+    if texts is None:
+        texts = cache[id(finding.affected)] = [str(m.principal.sid) for m in finding.affected]
+    return texts
+
+
+@lru_cache(maxsize=4096)
 def _sid_name(sid) -> str | None:
     if sid is None:
         return None
