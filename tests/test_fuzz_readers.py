@@ -34,12 +34,15 @@ def seeds(pattern: str, *extra: Path) -> list[bytes]:
     return [path.read_bytes() for path in sorted(DATA.glob(pattern))] + [path.read_bytes() for path in extra]
 
 
-def snapshot_seed() -> bytes:
+def snapshot_seeds() -> list[bytes]:
+    """The example forest as a snapshot: in sidtool's line layout (plain and gzip), and as one line of JSON."""
     directory = read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], None, lambda e: None,
                          [str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
+    import gzip
     import json
 
-    return json.dumps(snapshot.to_document(directory)).encode()
+    lines = "".join(snapshot.document_lines(directory)).encode()
+    return [lines, gzip.compress(lines, mtime=0), json.dumps(snapshot.to_document(directory)).encode()]
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -74,7 +77,7 @@ READERS = {
     "pfdavadmin": (pfdavadmin, lambda: seeds("pfdavadmin/*.txt", REPO / "examples" / "corp-forest-pfdavadmin.txt")),
     "permcsv": (permcsv, lambda: seeds("permcsv/*.csv", REPO / "examples" / "corp-forest-permissions.csv")),
     "sddl-list": (sddl_list, lambda: seeds("sddl_list/*.txt")),
-    "snapshot": (snapshot, lambda: [snapshot_seed()]),
+    "snapshot": (snapshot, snapshot_seeds),
 }
 
 
@@ -119,7 +122,7 @@ def test_mutated_inputs_give_a_model_or_an_input_error(name):
         data = mutate(rng.choice(corpus), rng)
         problems: list[InputError] = []
         try:
-            reader.load(io.BytesIO(data), f"case{case}", problems.append)
+            reader.load(io.BufferedReader(io.BytesIO(data)), f"case{case}", problems.append)  # as read_inputs opens
             outcomes["read"] += 1
         except InputError:
             outcomes["refused"] += 1

@@ -80,3 +80,54 @@ def test_detected_by_content():
     assert snapshot.sniff(b'{"format":"sidtool-snapshot","version":1}')
     assert snapshot.sniff(gzip.compress(b"{}"))
     assert not snapshot.sniff(b"dn: CN=x\n")
+
+
+def written(tmp_path, name: str = "snap.json") -> bytes:
+    path = tmp_path / name
+    snapshot.save(example(), str(path), {"server": "dc1"})
+    return path.read_bytes()
+
+
+def load_bytes(data: bytes, problems: list[InputError] | None = None):
+    on_problem = problems.append if problems is not None else pytest.fail
+    return snapshot.load(io.BufferedReader(io.BytesIO(data)), "snap.json", on_problem)
+
+
+def test_written_one_record_per_line_as_one_json_document(tmp_path):
+    data = written(tmp_path)
+    document = json.loads(data)
+    lines = data.decode().splitlines()
+    records = sum(len(document[key]) for key in ("domains", "principals", "public_folders", "permissions"))
+    assert len(lines) > records  # every record on a line of its own, so it can be read a line at a time
+    opened = lines.index('"principals":[')
+    assert json.loads(lines[opened + 1].rstrip(","))["dn"] == document["principals"][0]["dn"]
+    expected = snapshot.to_document(example(), {"server": "dc1"})
+    assert {k: v for k, v in document.items() if k != "created"} == {
+        k: v for k, v in expected.items() if k != "created"
+    }
+
+
+def test_another_layout_of_the_same_json_reads_the_same(tmp_path):
+    data = written(tmp_path)
+    indented = json.dumps(json.loads(data), indent=2).encode()  # re-saved by a tool
+    assert load_bytes(indented) == load_bytes(data) == example()
+
+
+def test_a_damaged_record_line_is_located_and_skipped(tmp_path):
+    lines = written(tmp_path).decode().splitlines(keepends=True)
+    first = lines.index('"principals":[\n') + 1
+    lines[first + 2] = lines[first + 2][:25] + "\n"  # a record cut short inside its line
+    problems: list[InputError] = []
+    directory = load_bytes("".join(lines).encode(), problems)
+    assert [p.location for p in problems] == [f"principals[2] (line {first + 3})"]
+    assert len(directory.principals) == len(example().principals) - 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("snap.json", "the snapshot ends early"), ("snap.json.gz", "not a readable gzip snapshot")]
+)
+def test_a_truncated_snapshot_is_refused(tmp_path, name, message):
+    data = written(tmp_path, name)
+    problems: list[InputError] = []
+    with pytest.raises(InputError, match=message):
+        load_bytes(data[: len(data) * 2 // 3], problems)

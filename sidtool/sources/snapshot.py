@@ -4,6 +4,12 @@
 The format is documented in docs/snapshot.md. A record that cannot be read is
 reported with its place (``principals[12]``) and skipped; a snapshot of a newer
 version than this sidtool knows is refused as a whole.
+
+sidtool writes the document with one record per line (still one JSON document:
+the line ends are whitespace between tokens), and reads that layout a line at a
+time, so that neither side holds the whole text or its parsed form. Any other
+layout of the same JSON (an older snapshot, or one re-indented by a tool) is
+read whole.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import base64
 import binascii
 import gzip
 import json
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from sidtool import __version__
@@ -42,6 +50,8 @@ DESCRIPTION = "a sidtool snapshot (sidtool collect)"
 FORMAT = "sidtool-snapshot"
 VERSION = 1
 _GZIP_MAGIC = b"\x1f\x8b"
+_LISTS = ("domains", "domain_controllers", "principals", "exchange_servers", "public_stores", "folder_trees",
+          "public_folders", "permissions", "gaps")  # fmt: skip
 
 
 def sniff(head: bytes) -> bool:
@@ -49,8 +59,7 @@ def sniff(head: bytes) -> bool:
     return head.startswith(_GZIP_MAGIC) or (head.lstrip()[:1] == b"{" and FORMAT.encode() in head[:4096])
 
 
-def to_document(directory: Directory, source: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON document for ``directory``; ``source`` says where it was collected (never credentials)."""
+def _header(directory: Directory, source: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -58,39 +67,128 @@ def to_document(directory: Directory, source: dict[str, Any] | None = None) -> d
         "tool": f"sidtool {__version__}",
         "source": source or {},
         "forest_root_dn": directory.forest_root_dn,
-        "domains": [_plain(d) for d in directory.domains],
-        "domain_controllers": [_plain(dc) for dc in directory.domain_controllers],
-        "principals": [_plain(p) for p in directory.principals],
-        "exchange_servers": [_plain(s) for s in directory.exchange_servers],
-        "public_stores": [_plain(s) for s in directory.public_stores],
-        "folder_trees": [_plain(t) for t in directory.folder_trees],
-        "public_folders": [_plain(f) for f in directory.public_folders],
-        "permissions": [_plain(p) for p in directory.permissions],
-        "gaps": list(directory.gaps),
     }
 
 
+def _lists(directory: Directory) -> Iterator[tuple[str, Iterable[Any]]]:
+    """Each list of the document with its records, JSON-ready, made one at a time."""
+    for key in _LISTS[:-1]:
+        yield key, (_plain(item) for item in getattr(directory, key))
+    yield "gaps", list(directory.gaps)
+
+
+def to_document(directory: Directory, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON document for ``directory``; ``source`` says where it was collected (never credentials)."""
+    return {**_header(directory, source), **{key: list(records) for key, records in _lists(directory)}}
+
+
+def document_lines(directory: Directory, source: dict[str, Any] | None = None) -> Iterator[str]:
+    """The document's text, one record per line: the header, then each list opened, its records, closed."""
+    header = _dumps(_header(directory, source))
+    yield header[:-1] + ",\n"
+    lists = list(_lists(directory))
+    for number, (key, records) in enumerate(lists):
+        yield f"{_dumps(key)}:[\n"
+        previous = None
+        for record in records:
+            if previous is not None:
+                yield previous + ",\n"
+            previous = _dumps(record)
+        if previous is not None:
+            yield previous + "\n"
+        yield "]}\n" if number == len(lists) - 1 else "],\n"
+
+
 def save(directory: Directory, path: str, source: dict[str, Any] | None = None) -> None:
-    """Write a snapshot atomically (temporary file, then rename); gzip when ``path`` ends in ``.gz``."""
-    data = json.dumps(to_document(directory, source), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    if path.endswith(".gz"):
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    write_atomic_bytes(path, data)
+    """Write a snapshot atomically (temporary file, then rename); gzip when ``path`` ends in ``.gz``.
+
+    The text is made and written a record at a time, never held whole.
+    """
+    pieces = (line.encode("utf-8") for line in document_lines(directory, source))
+    write_atomic_bytes(path, _gzipped(pieces) if path.endswith(".gz") else _batched(pieces))
+
+
+def _batched(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    buffer: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield b"".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def _gzipped(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """A gzip stream (RFC 1952, modification time 0: the same model gives the same bytes) of ``pieces``."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    for chunk in _batched(pieces):
+        yield compressor.compress(chunk)
+    yield compressor.flush()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
-    """Read a snapshot into the model."""
-    raw = stream.read()
+    """Read a snapshot into the model: a line at a time in sidtool's layout, else as one document."""
     try:
-        if raw.startswith(_GZIP_MAGIC):
-            raw = gzip.decompress(raw)
-        document = json.loads(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        if stream.peek(2)[:2] == _GZIP_MAGIC if hasattr(stream, "peek") else False:
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        first = stream.readline()
+        document, lines = _streamed(first, stream, source)
+        if document is None:
+            raw = first + stream.read()
+            if raw.startswith(_GZIP_MAGIC):
+                raw = gzip.decompress(raw)
+            document = json.loads(raw)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise InputError(f"not a readable gzip snapshot ({error})", source=source) from None
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON: {error.msg}", source=source, location=f"byte {error.pos}") from None
     except UnicodeDecodeError as error:
         raise InputError(f"not UTF-8 JSON ({error.reason})", source=source, location=f"byte {error.start}") from None
+    _check_header(document, source)
+    reader = _Reader(source, on_problem)
+    if lines is not None:
+        try:
+            built = reader.lines(lines)
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:  # the compressed stream is damaged
+            raise InputError(f"not a readable gzip snapshot ({error})", source=source) from None
+    else:
+        built = {key: reader.all(document, key) for key in _LISTS}
+    return Directory(
+        forest_root_dn=document.get("forest_root_dn"),
+        domains=built.get("domains", ()),
+        domain_controllers=built.get("domain_controllers", ()),
+        principals=built.get("principals", ()),
+        exchange_servers=built.get("exchange_servers", ()),
+        public_stores=built.get("public_stores", ()),
+        folder_trees=built.get("folder_trees", ()),
+        public_folders=built.get("public_folders", ()),
+        permissions=built.get("permissions", ()),
+        gaps=tuple(str(gap) for gap in built.get("gaps", ())),
+    )
+
+
+def _streamed(first: bytes, stream: BinaryIO, source: str) -> tuple[dict[str, Any] | None, Iterator[bytes] | None]:
+    """The header and the remaining lines when the snapshot is in sidtool's line layout; else (None, None)."""
+    line = first.rstrip(b"\r\n")
+    if not (line.startswith(b"{") and line.endswith(b",")):
+        return None, None
+    try:
+        header = json.loads(line[:-1] + b"}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(header, dict) or any(key in header for key in _LISTS):
+        return None, None
+    return header, iter(stream)
+
+
+def _check_header(document: Any, source: str) -> None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InputError(f'not a sidtool snapshot (no "format": "{FORMAT}")', source=source)
     version = document.get("version")
@@ -99,41 +197,78 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
             f"snapshot version {version!r} is newer than this sidtool reads ({VERSION}); upgrade sidtool",
             source=source,
         )
-    reader = _Reader(source, on_problem)
-    return Directory(
-        forest_root_dn=document.get("forest_root_dn"),
-        domains=reader.all(document, "domains", _domain),
-        domain_controllers=reader.all(document, "domain_controllers", lambda r: DomainController(**r)),
-        principals=reader.all(document, "principals", _principal),
-        exchange_servers=reader.all(document, "exchange_servers", lambda r: ExchangeServer(**r)),
-        public_stores=reader.all(document, "public_stores", lambda r: PublicStore(**r)),
-        folder_trees=reader.all(document, "folder_trees", lambda r: PublicFolderTree(**r)),
-        public_folders=reader.all(document, "public_folders", _folder),
-        permissions=reader.all(document, "permissions", _permissions),
-        gaps=tuple(str(gap) for gap in document.get("gaps") or ()),
-    )
 
 
 class _Reader:
+    """Builds the model's records from the snapshot's, reporting each one it cannot build with its place."""
+
     def __init__(self, source: str, on_problem: Callable[[InputError], None]) -> None:
         self.source = source
         self.on_problem = on_problem
 
-    def all(self, document: dict[str, Any], key: str, build: Callable[[dict[str, Any]], Any]) -> tuple:
+    def lines(self, lines: Iterator[bytes]) -> dict[str, tuple]:
+        """The lists of a snapshot in sidtool's line layout, each record parsed and built as its line is read.
+
+        A record line that is not JSON is reported as ``key[index] (line N)`` and skipped; a line that
+        breaks the layout itself (a truncated file) ends the reading with a located error.
+        """
+        built: dict[str, tuple] = {}
+        key: str | None = None
+        records: list[Any] = []
+        index = 0
+        number = 1
+        for number, raw in enumerate(lines, 2):
+            line = raw.rstrip(b"\r\n")
+            if key is None:
+                opened = line[:-2].decode("utf-8", "replace").strip('"') if line.endswith(b":[") else None
+                if opened not in _LISTS or opened in built:
+                    raise InputError(f"expected a list of the snapshot, got {line[:40]!r}", source=self.source,
+                                     location=f"line {number}")  # fmt: skip
+                key, records, index = opened, [], 0
+            elif line in (b"],", b"]}"):
+                built[key] = tuple(records)
+                key = None
+                if line == b"]}":
+                    break
+            else:
+                try:
+                    record = json.loads(line[:-1] if line.endswith(b",") else line)
+                except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                    self.on_problem(InputError(f"not valid JSON ({error})", source=self.source,
+                                               location=f"{key}[{index}] (line {number})"))  # fmt: skip
+                else:
+                    if key == "gaps":
+                        records.append(record)
+                    else:
+                        self.record(key, index, record, records)
+                index += 1
+        else:
+            raise InputError("the snapshot ends early (a truncated file?)", source=self.source,
+                             location=f"line {number}")  # fmt: skip
+        return built
+
+    def all(self, document: dict[str, Any], key: str) -> tuple:
+        """The records of one list of a snapshot read whole."""
         records = document.get(key) or []
         if not isinstance(records, list):
             self.on_problem(InputError(f"{key} is not a list", source=self.source, location=key))
             return ()
-        built = []
+        if key == "gaps":
+            return tuple(records)
+        built: list[Any] = []
         for index, record in enumerate(records):
-            try:
-                if not isinstance(record, dict):
-                    raise TypeError("not an object")
-                built.append(build(record))
-            except (TypeError, ValueError, KeyError, binascii.Error) as error:
-                message = str(error) if isinstance(error, SidError) else f"{type(error).__name__}: {error}"
-                self.on_problem(InputError(message, source=self.source, location=f"{key}[{index}]"))
+            self.record(key, index, record, built)
         return tuple(built)
+
+    def record(self, key: str, index: int, record: Any, into: list[Any]) -> None:
+        """Build one record of list ``key`` onto ``into``, or report why it cannot be built."""
+        try:
+            if not isinstance(record, dict):
+                raise TypeError("not an object")
+            into.append(_BUILDERS[key](record))
+        except (TypeError, ValueError, KeyError, binascii.Error) as error:
+            message = str(error) if isinstance(error, SidError) else f"{type(error).__name__}: {error}"
+            self.on_problem(InputError(message, source=self.source, location=f"{key}[{index}]"))
 
 
 def _plain(item: Any) -> dict[str, Any]:
@@ -156,7 +291,13 @@ def _value(value: Any) -> Any:
 
 
 def _sid(value: Any) -> Sid | None:
-    return None if value is None else Sid.parse(value)
+    return None if value is None else _parsed_sid(value)
+
+
+@lru_cache(maxsize=1 << 18)
+def _parsed_sid(text: str) -> Sid:
+    """One Sid per SID text: entries name the same trustees again and again (time, and memory)."""
+    return Sid.parse(text)
 
 
 def _domain(record: dict[str, Any]) -> Domain:
@@ -164,7 +305,7 @@ def _domain(record: dict[str, Any]) -> Domain:
 
 
 def _principal(record: dict[str, Any]) -> Principal:
-    return Principal(**{**record, "sid": Sid.parse(record["sid"]), "kind": PrincipalKind(record["kind"]),
+    return Principal(**{**record, "sid": _parsed_sid(record["sid"]), "kind": PrincipalKind(record["kind"]),
                         "members": tuple(record.get("members") or ())})  # fmt: skip
 
 
@@ -183,4 +324,15 @@ def _entry(record: dict[str, Any]) -> PermissionEntry:
     return PermissionEntry(**{**record, "trustee_sid": sid, "rights_kind": kind})
 
 
-__all__ = ["FORMAT", "VERSION", "load", "save", "sniff", "to_document"]
+_BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "domains": _domain,
+    "domain_controllers": lambda r: DomainController(**r),
+    "principals": _principal,
+    "exchange_servers": lambda r: ExchangeServer(**r),
+    "public_stores": lambda r: PublicStore(**r),
+    "folder_trees": lambda r: PublicFolderTree(**r),
+    "public_folders": _folder,
+    "permissions": _permissions,
+}
+
+__all__ = ["FORMAT", "VERSION", "document_lines", "load", "save", "sniff", "to_document"]
