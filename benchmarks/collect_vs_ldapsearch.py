@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sidtool.sources import ldap as ldap_source  # noqa: E402
+from sidtool.sources import snapshot  # noqa: E402
 
 RUN_DC = REPO / "tests" / "dc" / "run-dc"
 PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
@@ -42,8 +43,12 @@ FOLDER_ATTRIBUTES = list(ldap_source.FOLDER_ATTRIBUTES)
 EXCHANGE_ATTRIBUTES = list(ldap_source.EXCHANGE_ATTRIBUTES)
 
 
+LARGE_GROUP_MEMBERS = 2500  # more than the 1,500 values a DC returns at once: read by ranged retrieval
+
+
 def forest_ldif(users: int, groups: int, seed: int) -> str:
-    """Users in OU=Load and global groups whose members are random users and, for some, other groups."""
+    """Users in OU=Load, global groups whose members are random users and, for some, other groups, and one
+    group of LARGE_GROUP_MEMBERS users."""
     rng = random.Random(seed)
     lines = ["dn: OU=Load,${DOMAINDN}", "objectClass: organizationalUnit", ""]
     for number in range(users):
@@ -66,7 +71,23 @@ def forest_ldif(users: int, groups: int, seed: int) -> str:
         if number and rng.random() < 0.3:
             lines.append(f"member: CN=LoadGroup{rng.randrange(number):05d},OU=Load,${{DOMAINDN}}")
         lines.append("")
+    lines += [
+        "dn: CN=LoadLargeGroup,OU=Load,${DOMAINDN}",
+        "objectClass: group",
+        "sAMAccountName: LoadLargeGroup",
+        "groupType: -2147483646",
+        *(f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in range(min(users, LARGE_GROUP_MEMBERS))),
+        "",
+    ]
     return "\n".join(lines)
+
+
+def large_group_members(snapshot_path: Path) -> int | None:
+    """How many member values sidtool collected for LoadLargeGroup (ranged retrieval at work)."""
+    with open(snapshot_path, "rb") as stream:
+        directory = snapshot.load(stream, str(snapshot_path), lambda problem: None)
+    found = [p for p in directory.principals if p.name == "LoadLargeGroup"]
+    return len(found[0].members) if found else None
 
 
 def free_loopback() -> str:
@@ -178,6 +199,8 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=870585)
+    parser.add_argument("--process-model", default="single", choices=["single", "prefork"],
+                        help="Samba's process model: single (the test DC's) or prefork (Samba's default)")  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sidtool-collect-bench-"))
     dc = work / "dc"
@@ -187,7 +210,18 @@ def main() -> None:
         host = free_loopback()
         began = time.perf_counter()
         subprocess.run(
-            [sys.executable, str(RUN_DC), "start", str(dc), "--host", host, "--extra-ldif", str(extra)],
+            [
+                sys.executable,
+                str(RUN_DC),
+                "start",
+                str(dc),
+                "--host",
+                host,
+                "--extra-ldif",
+                str(extra),
+                "--process-model",
+                args.process_model,
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -232,6 +266,8 @@ def main() -> None:
         )
         print(f"{'sidtool collect':24}{best_sidtool:9.2f}s  {', '.join(f'{t:.2f}' for t in sidtool_times)}")
         print(f"ratio sidtool/ldapsearch: {best_sidtool / best_ldapsearch:.2f} (target: at most 1.5)")
+        print(f"LoadLargeGroup members in sidtool's snapshot: {large_group_members(work / 'snap.json')} "
+              f"(loaded: {min(args.users, LARGE_GROUP_MEMBERS)})")  # fmt: skip
     finally:
         subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
         shutil.rmtree(work, ignore_errors=True)
