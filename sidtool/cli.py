@@ -275,6 +275,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per operation (default: 30)")
     group.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
     group.add_argument("--range-size", type=int, help=argparse.SUPPRESS)  # tests: force ranged retrieval
+    group.add_argument("--retries", type=int, default=3, help=argparse.SUPPRESS)  # tests: a shorter retry window
 
 
 def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
@@ -318,6 +319,7 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
         timeout=args.timeout,
         page_size=args.page_size,
         range_size=args.range_size,
+        retries=args.retries,
     )
 
 
@@ -393,7 +395,7 @@ def _emit(text: str) -> None:
 
 
 def _warn(message: str) -> None:
-    print(f"sidtool: {message}", file=sys.stderr)
+    sys.stderr.write(f"sidtool: {message}\n")  # one write: lines from collection threads do not interleave
 
 
 def main(argv: Sequence[str] | None = None) -> int:

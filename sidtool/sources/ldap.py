@@ -68,6 +68,10 @@ class CollectError(SidtoolError):
     """The DC could not be reached, would not let us in, or broke off."""
 
 
+class ConnectFailed(CollectError):
+    """No connection to the DC (refused, timed out, TLS broken off): worth retrying once the DC was reached."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionOptions:
     """How to reach and authenticate to one DC. The secret never appears in repr or logs."""
@@ -311,6 +315,7 @@ def connect(options: ConnectionOptions) -> DirectoryConnection:
 
 
 def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError:
+    """The error for a connection that could not be opened; an untrusted certificate is not retried."""
     text = str(error)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         reason = text.split("certificate verify failed:", 1)[-1].split("(_ssl")[0].strip(" :'\"")
@@ -319,8 +324,8 @@ def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError
             "give its CA with --ca-file, or --insecure to skip the check"
         )
     if isinstance(error, TimeoutError) or "timed out" in text:
-        return CollectError(f"{options.address}: no answer within {options.timeout:g} s")
-    return CollectError(f"cannot connect to {options.address}: {_short(text)}")
+        return ConnectFailed(f"{options.address}: no answer within {options.timeout:g} s")
+    return ConnectFailed(f"cannot connect to {options.address}: {_short(text)}")
 
 
 def _bind_error(options: ConnectionOptions, description: str, message: str) -> CollectError:
@@ -368,6 +373,7 @@ class Collector:
         self.domain_servers = {name.lower(): host for name, host in (domain_servers or {}).items()}
         self.connector = connector or connect
         self._connection: DirectoryConnection | None = None
+        self.reached = False  # has this DC answered once? Then a refused connection is retried
         self.problems: list[InputError] = []
         self.gaps: list[str] = []
         self.builder = DirectoryBuilder(f"ldap://{options.address}", self.problems.append)
@@ -449,6 +455,8 @@ class Collector:
             ("(objectClass=publicFolder)", FOLDER_ATTRIBUTES, "public folders", SD_OWNER_GROUP_DACL),
         ]
         helpers = [Collector(self.options, self.progress, self.log, connector=self.connector) for _ in searches[1:]]
+        for helper in helpers:
+            helper.reached = self.reached
         failures: list[BaseException] = []
 
         def run(collector: Collector, query: str, attributes: tuple[str, ...], what: str, sd_flags: int | None):
@@ -485,6 +493,7 @@ class Collector:
                 f"connect {self.options.address} ({self.options.tls}, {self.options.auth} bind as {self.options.user})"
             )
             self._connection = self.connector(self.options)
+            self.reached = True
         return self._connection
 
     def close(self) -> None:
@@ -512,28 +521,35 @@ class Collector:
                 on_entry(entry)
 
         delay = 1.0
+        lost: str | None = None  # why the last attempt broke off; None until a connection was lost
         for attempt in range(self.options.retries + 1):
             try:
-                self.log(f"search base={base!r} scope={scope} filter={query} attributes={','.join(attributes)}")
-                self._connect().search(base, scope, query, attributes, once, sd_flags=sd_flags)
-                return
-            except ConnectionLost as error:
-                self.close()
-                if attempt == self.options.retries:
-                    raise CollectError(
-                        f"{self.options.address}: connection lost and not regained after "
-                        f"{self.options.retries} retries ({error})"
-                    ) from None
-                self.progress(f"connection lost ({error}); retrying in {delay:g} s")
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            except CollectError as error:
-                if self._connection is not None and attempt < self.options.retries and _reconnectable(error):
-                    self.close()
-                    time.sleep(delay)
-                    delay = min(delay * 2, 30.0)
-                    continue
-                raise
+                connection = self._connect()
+            except ConnectFailed as error:
+                if lost is None and not self.reached:
+                    raise  # the DC never answered: a wrong host is reported at once
+                lost = str(error)  # the DC answered before: it may be restarting, so keep backing off
+            else:
+                try:
+                    self.log(f"search base={base!r} scope={scope} filter={query} attributes={','.join(attributes)}")
+                    connection.search(base, scope, query, attributes, once, sd_flags=sd_flags)
+                    return
+                except ConnectionLost as error:
+                    lost = str(error)
+                except CollectError as error:
+                    if not _reconnectable(error):
+                        raise
+                    lost = str(error)
+            self.close()
+            if attempt == self.options.retries:
+                raise CollectError(
+                    f"{self.options.address}: connection lost and not regained after "
+                    f"{self.options.retries} retries ({lost})"
+                )
+            self.progress(f"connection lost ({lost}); retrying in {delay:g} s")
+            self.log(f"{base}: connection lost ({lost}); retry {attempt + 1} of {self.options.retries} in {delay:g} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     def _one(self, base: str, scope: str, query: str, attributes: Iterable[str]) -> RawEntry | None:
         found: list[RawEntry] = []
@@ -563,6 +579,8 @@ class Collector:
             self.builder.add(entry)
             if also is not None:
                 also(entry)
+            if count % self.options.page_size == 0:
+                self.log(f"{what}: {count} objects so far")
             if count % 1000 == 0:
                 self.progress(f"{what}: {count} objects ({count / max(time.monotonic() - started, 1e-6):.0f}/s)")
 
