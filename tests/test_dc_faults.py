@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -147,3 +148,21 @@ def test_dc_restarted_within_the_retry_window_gives_the_same_snapshot(own_dc, tm
     assert content(disturbed) == content(undisturbed)
     principals = json.loads(disturbed.read_text())["principals"]
     assert len({p["dn"].lower() for p in principals}) == len(principals) > 1600
+
+
+def test_samba_s_reference_to_the_configuration_is_seen_and_is_no_gap(own_dc, tmp_path):
+    """Samba answers a subtree search of the domain with a continuation reference to CN=Configuration."""
+    dc = running(own_dc)
+    output = tmp_path / "snap.json"
+    result = subprocess.run(
+        collect_command(dc, output, "-v"), capture_output=True, text=True, env=environment(dc), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    configuration = f"CN=Configuration,{dc.base_dn}"
+    assert re.search(
+        rf"^sidtool: reference ldaps?://[^/]+/{re.escape(configuration)} \(from {re.escape(dc.base_dn)}\): "
+        "a partition of this forest, read on its own$",
+        result.stderr,
+        re.M,
+    )
+    assert json.loads(output.read_text())["gaps"] == []
