@@ -188,8 +188,10 @@ def _run_report(args: argparse.Namespace) -> int:
         _emit(text)
     if args.remediation:
         write_atomic(args.remediation[1], removal_ldif(findings))
-    for note in assessment.notes:
+    for note in assessment.notes[: ProblemLog.LIMIT]:
         _warn(f"note: {note}")
+    if len(assessment.notes) > ProblemLog.LIMIT:
+        _warn(f"{len(assessment.notes) - ProblemLog.LIMIT} more notes not shown")
     if problems.count:
         problems.close()
         return EXIT_PARTIAL
