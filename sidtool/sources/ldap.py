@@ -345,6 +345,8 @@ def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError
         )
     if isinstance(error, TimeoutError) or "timed out" in text:
         return ConnectFailed(f"{options.address}: no answer within {options.timeout:g} s")
+    if text.startswith("(") and (quoted := re.findall(r"'([^']+)'", text)):
+        text = quoted[-1]  # ldap3 wraps some socket errors in tuple reprs: keep the message inside
     return ConnectFailed(f"cannot connect to {options.address}: {_short(text)}")
 
 
