@@ -304,6 +304,8 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
             "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
             "--auth ntlm, or --allow-plaintext"
         )
+    if args.page_size < 1 or args.retries < 0 or (args.range_size is not None and args.range_size < 1):
+        raise UsageError("--page-size and --range-size must be at least 1, --retries at least 0")
     port = int(port_text) if port_text.isdigit() else args.port or (636 if tls == "ldaps" else 389)
     if args.insecure and tls != "none":
         _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
