@@ -150,13 +150,16 @@ def test_dc_restarted_within_the_retry_window_gives_the_same_snapshot(own_dc, tm
     assert len({p["dn"].lower() for p in principals}) == len(principals) > 1600
 
 
-def test_samba_s_reference_to_the_configuration_is_seen_and_is_no_gap(own_dc, tmp_path):
+@pytest.mark.parametrize("bind", ["ldaps", "ntlm"])
+def test_samba_s_reference_to_the_configuration_is_seen_and_is_no_gap(own_dc, tmp_path, bind):
     """Samba answers a subtree search of the domain with a continuation reference to CN=Configuration."""
     dc = running(own_dc)
     output = tmp_path / "snap.json"
-    result = subprocess.run(
-        collect_command(dc, output, "-v"), capture_output=True, text=True, env=environment(dc), cwd=tmp_path
-    )
+    command = collect_command(dc, output, "-v")
+    if bind == "ntlm":
+        command[command.index("--server") + 1] = dc.host
+        command += ["--auth", "ntlm"]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment(dc), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     configuration = f"CN=Configuration,{dc.base_dn}"
     assert re.search(
