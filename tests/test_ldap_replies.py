@@ -180,3 +180,32 @@ def test_the_ldap_library_never_chases_a_referral_itself(tmp_path):
         assert any(search.base == OTHER for search in server.searches)
     assert result.returncode == 0, result.stderr
     assert {d["dn"] for d in json.loads(output.read_text())["domains"]} == {ROOT, OTHER}
+
+
+def test_a_reference_whose_dn_cannot_be_read_is_a_gap_not_a_failure(tmp_path):
+    accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries
+    answer = forest({(ROOT, "user"): Reply(entries=accounts, references=("ldap://127.0.0.1/not%20a%20dn",))})
+    with ScriptedLdapServer(answer) as server:
+        result, output = collect(server, tmp_path, "-q")
+    assert result.returncode == 3
+    gap = (f"referral to ldap://127.0.0.1/not%20a%20dn (from the search under {ROOT}): its DN cannot be read "
+           "(DN 'not a dn': RDN at character 0 has no '=')")  # fmt: skip
+    assert json.loads(output.read_text())["gaps"] == [gap]
+    assert result.stderr == f"sidtool: not collected: {gap}\n"
+
+
+def test_a_reference_met_in_a_referred_domain_is_followed_too(tmp_path):
+    third = "DC=third,DC=example,DC=org"
+    accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries
+    outside = domain(OTHER, "S-1-5-21-7-8-9", 2)["user"].entries
+    answer = forest({
+        (ROOT, "user"): Reply(entries=accounts, references=(f"ldap://127.0.0.1/{OTHER}",)),
+        (OTHER, "user"): Reply(entries=outside, references=(f"ldap://{UNREACHABLE}/{third}",)),
+    })  # fmt: skip
+    with ScriptedLdapServer(answer) as server:
+        result, output = collect(server, tmp_path, "-q")
+    assert result.returncode == 3
+    snapshot = json.loads(output.read_text())
+    assert {d["dn"] for d in snapshot["domains"]} == {ROOT, OTHER}
+    assert len(snapshot["gaps"]) == 1
+    assert snapshot["gaps"][0].startswith(f"referral to ldap://{UNREACHABLE}/{third} (from the search under {OTHER}): ")

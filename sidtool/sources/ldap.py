@@ -447,9 +447,16 @@ class Collector:
         """
         followed: set[str] = set()
         config = dn_key(config_nc) if config_nc else None
-        for url, base in list(self.references.items())[:MAX_REFERENCES]:
+        done = 0
+        while done < min(len(self.references), MAX_REFERENCES):  # reading one domain may add references
+            url, base = list(self.references.items())[done]
+            done += 1
             host, target = _reference_target(url, base)
-            key = dn_key(target)
+            try:
+                key = dn_key(target)
+            except InputError as error:
+                self.gaps.append(f"referral to {url} (from the search under {base}): its DN cannot be read ({error})")
+                continue
             if key in naming_contexts or (config and (key == config or key.endswith("," + config))):
                 self.log(f"reference {url} (from {base}): a partition of this forest, read on its own")
                 continue
@@ -459,7 +466,7 @@ class Collector:
             dns_name = (domain_dns_name(target) or "").lower()
             host = self.domain_servers.get(dns_name) or host or dns_name
             other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
-            other.builder = self.builder
+            other.builder, other.references = self.builder, self.references
             try:
                 self.log(f"reference {url} (from {base}): reading {target} through {host}")
                 other._read_domain(target)
@@ -481,7 +488,7 @@ class Collector:
         netbios = (_text(partition, "netbiosname") or "").lower()
         host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
         other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
-        other.builder = self.builder
+        other.builder, other.references = self.builder, self.references
         try:
             other._read_domain(naming_context)
         except CollectError as error:
