@@ -192,8 +192,10 @@ def _run_report(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     if args.remediation:
         write_atomic(args.remediation[1], removal_ldif(findings))
-    for note in assessment.notes:
+    for note in assessment.notes[: ProblemLog.LIMIT]:
         _warn(f"note: {note}")
+    if len(assessment.notes) > ProblemLog.LIMIT:
+        _warn(f"{len(assessment.notes) - ProblemLog.LIMIT} more notes not shown")
     if problems.count:
         problems.close()
         return EXIT_PARTIAL
@@ -279,6 +281,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per operation (default: 30)")
     group.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
     group.add_argument("--range-size", type=int, help=argparse.SUPPRESS)  # tests: force ranged retrieval
+    group.add_argument("--retries", type=int, default=3, help=argparse.SUPPRESS)  # tests: a shorter retry window
 
 
 def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
@@ -305,6 +308,8 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
             "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
             "--auth ntlm, or --allow-plaintext"
         )
+    if args.page_size < 1 or args.retries < 0 or (args.range_size is not None and args.range_size < 1):
+        raise UsageError("--page-size and --range-size must be at least 1, --retries at least 0")
     port = int(port_text) if port_text.isdigit() else args.port or (636 if tls == "ldaps" else 389)
     if args.insecure and tls != "none":
         _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
@@ -322,6 +327,7 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
         timeout=args.timeout,
         page_size=args.page_size,
         range_size=args.range_size,
+        retries=args.retries,
     )
 
 
@@ -397,7 +403,7 @@ def _emit(text: str) -> None:
 
 
 def _warn(message: str) -> None:
-    print(f"sidtool: {message}", file=sys.stderr)
+    sys.stderr.write(f"sidtool: {message}\n")  # one write: lines from collection threads do not interleave
 
 
 def main(argv: Sequence[str] | None = None) -> int:

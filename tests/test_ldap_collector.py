@@ -55,7 +55,7 @@ class ScriptedDc:
     def __init__(self, entries: list[RawEntry], members: list[bytes], log: list, failures: dict[str, int]) -> None:
         self.entries, self.members, self.log, self.failures = entries, members, log, failures
 
-    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None) -> None:
+    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
         self.log.append((base, query))
         breaking = next((part for part, left in self.failures.items() if part in query and left > 0), None)
         if breaking is not None:

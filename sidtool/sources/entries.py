@@ -48,6 +48,9 @@ class DirectoryBuilder:
         self._domains: dict[str, Domain] = {}
         self._controllers: list[DomainController] = []
         self._principals: dict[str, Principal] = {}
+        # members from later records of the same DN (ldifde's follow-up records, a repeated entry): joined,
+        # without duplicates, by build(), so that a DN given a hundred thousand times costs linear time
+        self._more_members: dict[str, list[str]] = {}
         self._servers: list[ExchangeServer] = []
         self._stores: list[PublicStore] = []
         self._trees: list[PublicFolderTree] = []
@@ -128,7 +131,8 @@ class DirectoryBuilder:
             if earlier.sid != sid:
                 raise InputError(f"{dn} appears twice with different SIDs ({earlier.sid} and {sid})")
             # ldifde writes large member lists as follow-up records of the same DN: merge them.
-            principal = replace(earlier, members=earlier.members + principal.members)
+            self._more_members.setdefault(key, []).extend(principal.members)
+            return
         self._principals[key] = principal
         user_account_control = _int(values, "useraccountcontrol") or 0
         if kind is PrincipalKind.COMPUTER and user_account_control & SERVER_TRUST_ACCOUNT:
@@ -149,8 +153,7 @@ class DirectoryBuilder:
             message = f"member values for {dn}, which was not read before"
             self.on_problem(InputError(message, source=self.source, location=f"line {line}"))
             return
-        extra = tuple(value.decode("utf-8", "replace") for value in members)
-        self._principals[key] = replace(earlier, members=earlier.members + extra)
+        self._more_members.setdefault(key, []).extend(value.decode("utf-8", "replace") for value in members)
 
     def absorb(self, other: DirectoryBuilder) -> None:
         """Take in what another builder collected (a second connection's share of the same forest)."""
@@ -159,10 +162,18 @@ class DirectoryBuilder:
         self._controllers.extend(other._controllers)
         for key, principal in other._principals.items():
             self._principals.setdefault(key, principal)
+        for key, members in other._more_members.items():
+            self._more_members.setdefault(key, []).extend(members)
         self._servers.extend(other._servers)
         self._stores.extend(other._stores)
         self._trees.extend(other._trees)
         self._folders.extend(other._folders)
+
+    def _with_all_members(self, key: str, principal: Principal) -> Principal:
+        more = self._more_members.get(key)
+        members = principal.members + tuple(more) if more else principal.members
+        unique = _unique(members)
+        return principal if unique is principal.members else replace(principal, members=unique)
 
     def build(self) -> Directory:
         """The model of everything added so far."""
@@ -181,12 +192,18 @@ class DirectoryBuilder:
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
-            principals=tuple(self._principals.values()),
+            principals=tuple(self._with_all_members(key, p) for key, p in self._principals.items()),
             exchange_servers=tuple(self._servers),
             public_stores=tuple(self._stores),
             folder_trees=tuple(self._trees),
             public_folders=tuple(self._folders),
         )
+
+
+def _unique(members: tuple[str, ...]) -> tuple[str, ...]:
+    """The members in their order, each DN once (the same text given again adds nothing)."""
+    once = tuple(dict.fromkeys(members))
+    return members if len(once) == len(members) else once
 
 
 def _name(values: dict[str, list[bytes]], dn: str) -> str:

@@ -30,13 +30,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
-from sidtool.dn import dn_key
+from sidtool.dn import dn_key, domain_dns_name
 from sidtool.errors import InputError, SidtoolError
 from sidtool.model import Directory
 from sidtool.sources.entries import DirectoryBuilder
 
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
+MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
+REFERRAL = 10  # LDAP resultCode referral (RFC 4511 4.1.9)
 SD_OWNER_GROUP_DACL = 0x07  # OWNER_SECURITY_INFORMATION | GROUP_... | DACL_... ([MS-DTYP] 2.4.7)
 _RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
 PRINCIPAL_ATTRIBUTES = (
@@ -66,6 +69,10 @@ EXCHANGE_ATTRIBUTES = ("objectClass", "cn", "name", "serialNumber", "msExchOwnin
 
 class CollectError(SidtoolError):
     """The DC could not be reached, would not let us in, or broke off."""
+
+
+class ConnectFailed(CollectError):
+    """No connection to the DC (refused, timed out, TLS broken off): worth retrying once the DC was reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,12 @@ class RawEntry:
 
 
 class DirectoryConnection(Protocol):
-    """The only thing collection needs from LDAP: paged, read-only search."""
+    """The only thing collection needs from LDAP: paged, read-only search.
+
+    Entries go to ``on_entry``; the URL of every continuation reference or referral the server
+    answers with goes to ``on_reference`` (referrals are never chased by the LDAP library itself,
+    which would send our credentials to whatever host the server names).
+    """
 
     def search(
         self,
@@ -112,6 +124,7 @@ class DirectoryConnection(Protocol):
         on_entry: Callable[[RawEntry], None],
         *,
         sd_flags: int | None = None,
+        on_reference: Callable[[str], None] | None = None,
     ) -> None: ...
 
     def close(self) -> None: ...
@@ -149,6 +162,7 @@ class Ldap3Connection:
             authentication=ldap3.SIMPLE,
             receive_timeout=max(1, math.ceil(options.timeout)),
             auto_range=False,
+            auto_referrals=False,  # a referral is reported to the collector, never chased with our credentials
             return_empty_attributes=False,
             read_only=True,
             raise_exceptions=False,
@@ -168,7 +182,7 @@ class Ldap3Connection:
     def _description(self) -> str:
         return str(self._connection.result.get("description") or self._connection.result)
 
-    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None) -> None:
+    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
         from ldap3.protocol.microsoft import security_descriptor_control
 
         controls = security_descriptor_control(criticality=True, sdflags=sd_flags) if sd_flags is not None else None
@@ -187,6 +201,9 @@ class Ldap3Connection:
                 if item.get("type") == "searchResEntry":
                     raw = item["raw_attributes"]
                     on_entry(RawEntry(item["dn"], {name.lower(): list(values) for name, values in raw.items()}))
+                elif item.get("type") == "searchResRef" and on_reference is not None:
+                    for url in item.get("uri") or ():
+                        on_reference(str(url))
         except self._errors.LDAPOperationResult as error:
             raise _search_error(base, str(error.description), str(error.message)) from None
         except (
@@ -197,6 +214,10 @@ class Ldap3Connection:
         ) as error:
             raise ConnectionLost(str(error)) from None
         result = self._connection.result
+        if result and result.get("result") == REFERRAL and on_reference is not None:
+            for url in result.get("referrals") or ():
+                on_reference(str(url))
+            return
         if result and result.get("result") not in (0, None):
             raise _search_error(base, result.get("description", ""), result.get("message", ""))
 
@@ -268,7 +289,7 @@ class NtlmConnection:
             socket.setdefaulttimeout(previous)
         self._page_size = options.page_size
 
-    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None) -> None:
+    def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
         asn1 = self._asn1
         controls = [asn1.SimplePagedResultsControl(criticality=True, size=self._page_size)]
         if sd_flags is not None:
@@ -279,6 +300,9 @@ class NtlmConnection:
             if isinstance(item, asn1.SearchResultEntry):
                 values = {str(a["type"]).lower(): [bytes(v) for v in a["vals"]] for a in item["attributes"]}
                 on_entry(RawEntry(str(item["objectName"]), values))
+            elif isinstance(item, asn1.SearchResultReference) and on_reference is not None:
+                for url in item:
+                    on_reference(str(url))
 
         try:
             self._connection.search(
@@ -311,6 +335,7 @@ def connect(options: ConnectionOptions) -> DirectoryConnection:
 
 
 def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError:
+    """The error for a connection that could not be opened; an untrusted certificate is not retried."""
     text = str(error)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         reason = text.split("certificate verify failed:", 1)[-1].split("(_ssl")[0].strip(" :'\"")
@@ -319,8 +344,10 @@ def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError
             "give its CA with --ca-file, or --insecure to skip the check"
         )
     if isinstance(error, TimeoutError) or "timed out" in text:
-        return CollectError(f"{options.address}: no answer within {options.timeout:g} s")
-    return CollectError(f"cannot connect to {options.address}: {_short(text)}")
+        return ConnectFailed(f"{options.address}: no answer within {options.timeout:g} s")
+    if text.startswith("(") and (quoted := re.findall(r"'([^']+)'", text)):
+        text = quoted[-1]  # ldap3 wraps some socket errors in tuple reprs: keep the message inside
+    return ConnectFailed(f"cannot connect to {options.address}: {_short(text)}")
 
 
 def _bind_error(options: ConnectionOptions, description: str, message: str) -> CollectError:
@@ -335,7 +362,7 @@ def _bind_error(options: ConnectionOptions, description: str, message: str) -> C
 
 
 def _search_error(base: str, description: str, message: str) -> CollectError:
-    if "sizeLimitExceeded" in description or "adminLimitExceeded" in description:
+    if any(limit in description for limit in ("sizeLimitExceeded", "adminLimitExceeded", "timeLimitExceeded")):
         return CollectError(f"search under {base} stopped by the server: {description} ({_short(message)})")
     return CollectError(f"search under {base} failed: {description} {_short(message)}".rstrip())
 
@@ -368,8 +395,10 @@ class Collector:
         self.domain_servers = {name.lower(): host for name, host in (domain_servers or {}).items()}
         self.connector = connector or connect
         self._connection: DirectoryConnection | None = None
+        self.reached = False  # has this DC answered once? Then a refused connection is retried
         self.problems: list[InputError] = []
         self.gaps: list[str] = []
+        self.references: dict[str, str] = {}  # URL of a continuation reference or referral → the search base
         self.builder = DirectoryBuilder(f"ldap://{options.address}", self.problems.append)
 
     def run(self) -> Directory:
@@ -406,7 +435,49 @@ class Collector:
             self.close()
         for partition in partitions:
             self._read_other_domain(partition, default_nc)
+        self._follow_references({dn_key(n) for n in (_text(p, "ncname") for p in partitions) if n}, config_nc)
         return replace(self.builder.build(), gaps=tuple(self.gaps))
+
+    def _follow_references(self, naming_contexts: set[str], config_nc: str | None) -> None:
+        """Read the naming contexts that references point to, when the forest's partitions do not list them.
+
+        A reference to a partition of this forest (the configuration, a domain) needs nothing: each is
+        read on its own, or is already a gap. Any other is read as a domain, from the DC named by
+        ``--server DOMAIN=HOST`` or else by the reference; one that cannot be read is a gap.
+        """
+        followed: set[str] = set()
+        config = dn_key(config_nc) if config_nc else None
+        done = 0
+        while done < min(len(self.references), MAX_REFERENCES):  # reading one domain may add references
+            url, base = list(self.references.items())[done]
+            done += 1
+            host, target = _reference_target(url, base)
+            try:
+                key = dn_key(target)
+            except InputError as error:
+                self.gaps.append(f"referral to {url} (from the search under {base}): its DN cannot be read ({error})")
+                continue
+            if key in naming_contexts or (config and (key == config or key.endswith("," + config))):
+                self.log(f"reference {url} (from {base}): a partition of this forest, read on its own")
+                continue
+            if key in followed:
+                continue
+            followed.add(key)
+            dns_name = (domain_dns_name(target) or "").lower()
+            host = self.domain_servers.get(dns_name) or host or dns_name
+            other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
+            other.builder, other.references = self.builder, self.references
+            try:
+                self.log(f"reference {url} (from {base}): reading {target} through {host}")
+                other._read_domain(target)
+            except CollectError as error:
+                gap = f"referral to {url} (from the search under {base}): {error}"
+                self.gaps.append(gap)
+                self.progress(f"not collected: {gap}")
+            finally:
+                other.close()
+        if len(self.references) > MAX_REFERENCES:
+            self.gaps.append(f"{len(self.references) - MAX_REFERENCES} more references not followed")
 
     def _read_other_domain(self, partition: RawEntry, default_nc: str) -> None:
         naming_context = _text(partition, "ncname")
@@ -417,7 +488,7 @@ class Collector:
         netbios = (_text(partition, "netbiosname") or "").lower()
         host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
         other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
-        other.builder = self.builder
+        other.builder, other.references = self.builder, self.references
         try:
             other._read_domain(naming_context)
         except CollectError as error:
@@ -449,6 +520,9 @@ class Collector:
             ("(objectClass=publicFolder)", FOLDER_ATTRIBUTES, "public folders", SD_OWNER_GROUP_DACL),
         ]
         helpers = [Collector(self.options, self.progress, self.log, connector=self.connector) for _ in searches[1:]]
+        for helper in helpers:
+            helper.reached = self.reached
+            helper.references = self.references
         failures: list[BaseException] = []
 
         def run(collector: Collector, query: str, attributes: tuple[str, ...], what: str, sd_flags: int | None):
@@ -485,6 +559,7 @@ class Collector:
                 f"connect {self.options.address} ({self.options.tls}, {self.options.auth} bind as {self.options.user})"
             )
             self._connection = self.connector(self.options)
+            self.reached = True
         return self._connection
 
     def close(self) -> None:
@@ -505,6 +580,9 @@ class Collector:
         """A paged search; a broken connection is reopened and the search run again, skipping DNs already read."""
         seen: set[str] = set()
 
+        def refer(url: str) -> None:
+            self.references.setdefault(url, base)
+
         def once(entry: RawEntry) -> None:
             key = entry.dn.lower()  # one server spells a DN one way: a cheap key is enough here
             if key not in seen:
@@ -512,28 +590,35 @@ class Collector:
                 on_entry(entry)
 
         delay = 1.0
+        lost: str | None = None  # why the last attempt broke off; None until a connection was lost
         for attempt in range(self.options.retries + 1):
             try:
-                self.log(f"search base={base!r} scope={scope} filter={query} attributes={','.join(attributes)}")
-                self._connect().search(base, scope, query, attributes, once, sd_flags=sd_flags)
-                return
-            except ConnectionLost as error:
-                self.close()
-                if attempt == self.options.retries:
-                    raise CollectError(
-                        f"{self.options.address}: connection lost and not regained after "
-                        f"{self.options.retries} retries ({error})"
-                    ) from None
-                self.progress(f"connection lost ({error}); retrying in {delay:g} s")
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            except CollectError as error:
-                if self._connection is not None and attempt < self.options.retries and _reconnectable(error):
-                    self.close()
-                    time.sleep(delay)
-                    delay = min(delay * 2, 30.0)
-                    continue
-                raise
+                connection = self._connect()
+            except ConnectFailed as error:
+                if lost is None and not self.reached:
+                    raise  # the DC never answered: a wrong host is reported at once
+                lost = str(error)  # the DC answered before: it may be restarting, so keep backing off
+            else:
+                try:
+                    self.log(f"search base={base!r} scope={scope} filter={query} attributes={','.join(attributes)}")
+                    connection.search(base, scope, query, attributes, once, sd_flags=sd_flags, on_reference=refer)
+                    return
+                except ConnectionLost as error:
+                    lost = str(error)
+                except CollectError as error:
+                    if not _reconnectable(error):
+                        raise
+                    lost = str(error)
+            self.close()
+            if attempt == self.options.retries:
+                raise CollectError(
+                    f"{self.options.address}: connection lost and not regained after "
+                    f"{self.options.retries} retries ({lost})"
+                )
+            self.progress(f"connection lost ({lost}); retrying in {delay:g} s")
+            self.log(f"{base}: connection lost ({lost}); retry {attempt + 1} of {self.options.retries} in {delay:g} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     def _one(self, base: str, scope: str, query: str, attributes: Iterable[str]) -> RawEntry | None:
         found: list[RawEntry] = []
@@ -563,6 +648,8 @@ class Collector:
             self.builder.add(entry)
             if also is not None:
                 also(entry)
+            if count % self.options.page_size == 0:
+                self.log(f"{what}: {count} objects so far")
             if count % 1000 == 0:
                 self.progress(f"{what}: {count} objects ({count / max(time.monotonic() - started, 1e-6):.0f}/s)")
 
@@ -602,6 +689,12 @@ class Collector:
                 values.extend(chunk[1])
                 high = _RANGE.match(chunk[0]).group("high")
             entry.attributes[attribute] = entry.attributes.get(attribute, []) + values
+
+
+def _reference_target(url: str, base: str) -> tuple[str, str]:
+    """The host and the DN an LDAP URL points to (RFC 4516); the search base when it names no DN."""
+    parts = urlsplit(url)
+    return parts.hostname or "", unquote(parts.path.lstrip("/")) or base
 
 
 def _reconnectable(error: CollectError) -> bool:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 from sidtool.errors import InputError
 from sidtool.model import Directory
 from sidtool.sources.entries import DirectoryBuilder
-from sidtool.sources.text import head_text, text_lines
+from sidtool.sources.text import MAX_LINE_BYTES, OverlongLine, head_text, text_lines
 
 Problem = Callable[[InputError], None]
 NAME = "ldif"
@@ -49,87 +49,132 @@ class LdifRecord:
 
 
 def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[LdifRecord]:
-    """Yield the records of an LDIF stream; report each bad record to ``on_problem`` and go on."""
-    lines = _logical_lines(text_lines(stream), source)
-    block: list[tuple[int, str]] = []
-    first = True
-    for number, line in lines:
+    """Yield the records of an LDIF stream; report each bad record to ``on_problem`` and go on.
+
+    Each line is parsed as it is read: memory holds the record's values, never its lines too.
+    """
+    parser = _RecordParser(source)
+    for number, line in _logical_lines(text_lines(stream)):
         if line == "":
-            if block:
-                record = _record(block, source, on_problem, first)
-                first = False
-                block = []
-                if record is not None:
-                    yield record
-            continue
-        block.append((number, line))
-    if block:
-        record = _record(block, source, on_problem, first)
-        if record is not None:
-            yield record
+            record = parser.finish(on_problem)
+            if record is not None:
+                yield record
+        else:
+            parser.add(number, line)
+    record = parser.finish(on_problem)
+    if record is not None:
+        yield record
 
 
-def _logical_lines(lines: Iterator[str], source: str) -> Iterator[tuple[int, str]]:
-    """Unfold continuation lines and drop comments; yield (first physical line number, text)."""
+def _logical_lines(lines: Iterator[str | OverlongLine]) -> Iterator[tuple[int, str | OverlongLine]]:
+    """Unfold continuation lines and drop comments; yield (first physical line number, text).
+
+    A logical line whose folded parts add up to more than :data:`MAX_LINE_BYTES` comes out as an
+    :class:`OverlongLine`, and its parts are not kept.
+    """
     current: list[str] = []
+    size = 0  # of the logical line so far; its parts are dropped once it is over the limit
     start = 0
     in_comment = False
     for number, line in enumerate(lines, 1):
-        if line.startswith(" ") and (current or in_comment):
-            if not in_comment:
-                current.append(line[1:])
+        if isinstance(line, OverlongLine):
+            if current or size:
+                yield start, _joined(current, size)
+            current, size, start, in_comment = [], 0, number, False
+            yield number, line
             continue
-        if current:
-            yield start, "".join(current)
-            current = []
+        if line.startswith(" ") and (current or size or in_comment):
+            if not in_comment:
+                size += len(line) - 1
+                if size > MAX_LINE_BYTES:
+                    current = []
+                else:
+                    current.append(line[1:])
+            continue
+        if current or size:
+            yield start, _joined(current, size)
+            current, size = [], 0
         in_comment = line.startswith("#")
         if in_comment:
             continue
         if line.strip() == "":
             yield number, ""
             continue
-        current, start = [line], number
-    if current:
-        yield start, "".join(current)
+        current, size, start = [line], len(line), number
+    if current or size:
+        yield start, _joined(current, size)
 
 
-def _record(block: list[tuple[int, str]], source: str, on_problem: Problem, first: bool) -> LdifRecord | None:
-    start = block[0][0]
-    try:
-        pairs = [(number, *_attribute_value(line, source, number)) for number, line in block]
-        if first and pairs[0][1] == "version":
-            pairs = pairs[1:]
-            if not pairs:
-                return None
-        number, name, value = pairs[0]
-        if name != "dn":
-            raise InputError(f"record starts with {name!r}, expected 'dn'", source=source, location=f"line {number}")
-        dn = value.decode("utf-8")
-        record = LdifRecord(dn=dn, line=start)
-        operation: str | None = None
-        for number, name, value in pairs[1:]:
-            if name == "changetype":
-                record.changetype = value.decode("ascii", "replace").strip().lower()
-                if record.changetype not in ("add", "modify"):
-                    raise InputError(
-                        f"changetype {record.changetype!r} is not an export", source=source, location=f"line {number}"
-                    )
-            elif record.changetype == "modify" and name in ("add", "replace", "delete"):
-                operation = value.decode("utf-8").split(";", 1)[0].strip().lower()
-                if name != "add":
-                    raise InputError(f"'{name}:' in an export", source=source, location=f"line {number}")
-            elif name == "-":
-                operation = None
-            else:
-                if record.changetype == "modify" and operation != name:
-                    raise InputError(f"{name!r} outside an 'add:' section", source=source, location=f"line {number}")
-                record.attributes.setdefault(name, []).append(value)
+def _joined(parts: list[str], size: int) -> str | OverlongLine:
+    return OverlongLine(size) if size > MAX_LINE_BYTES else "".join(parts)
+
+
+class _RecordParser:
+    """Builds one record from its logical lines; after the first error, ignores the rest of the record."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.first = True  # the first record of the file may start with 'version: 1'
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start = 0
+        self.record: LdifRecord | None = None
+        self.error: InputError | None = None
+        self.operation: str | None = None
+
+    def add(self, number: int, line: str | OverlongLine) -> None:
+        if self.error is not None:
+            return
+        if not self.start:
+            self.start = number
+        try:
+            self._add(number, line)
+        except InputError as error:
+            self.error = error
+
+    def _add(self, number: int, line: str | OverlongLine) -> None:
+        where = {"source": self.source, "location": f"line {number}"}
+        if isinstance(line, OverlongLine):
+            raise line.error(self.source, number)
+        name, value = _attribute_value(line, self.source, number)
+        record = self.record
+        if record is None:
+            if self.first and name == "version":
+                return
+            if name != "dn":
+                raise InputError(f"record starts with {name!r}, expected 'dn'", **where)
+            try:
+                self.record = LdifRecord(dn=value.decode("utf-8"), line=self.start)
+            except UnicodeDecodeError as error:
+                raise InputError(f"DN is not UTF-8 ({error.reason})", source=self.source,
+                                 location=f"line {self.start}") from None  # fmt: skip
+            return
+        if name == "changetype":
+            record.changetype = value.decode("ascii", "replace").strip().lower()
+            if record.changetype not in ("add", "modify"):
+                raise InputError(f"changetype {record.changetype!r} is not an export", **where)
+        elif record.changetype == "modify" and name in ("add", "replace", "delete"):
+            self.operation = value.decode("utf-8", "replace").split(";", 1)[0].strip().lower()
+            if name != "add":
+                raise InputError(f"'{name}:' in an export", **where)
+        elif name == "-":
+            self.operation = None
+        else:
+            if record.changetype == "modify" and self.operation != name:
+                raise InputError(f"{name!r} outside an 'add:' section", **where)
+            record.attributes.setdefault(name, []).append(value)
+
+    def finish(self, on_problem: Problem) -> LdifRecord | None:
+        """The record read since the last blank line (None if there was none, or it was bad)."""
+        record, error, started = self.record, self.error, self.start
+        self._reset()
+        if started:
+            self.first = False
+        if error is not None:
+            on_problem(error)
+            return None
         return record
-    except InputError as error:
-        on_problem(error)
-    except UnicodeDecodeError as error:
-        on_problem(InputError(f"DN is not UTF-8 ({error.reason})", source=source, location=f"line {start}"))
-    return None
 
 
 def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:

@@ -29,7 +29,7 @@ from sidtool.errors import InputError
 from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
 from sidtool.security.rights import parse_access_rights
-from sidtool.sources.text import first_lines, text_lines
+from sidtool.sources.text import OverlongLine, first_lines, text_lines
 
 NAME = "permcsv"
 DESCRIPTION = "a Get-PublicFolderClientPermission CSV (Identity, User, AccessRights)"
@@ -49,7 +49,7 @@ def sniff(head: bytes) -> bool:
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
     """Read the rows into one permission set per folder, in the order the folders first appear."""
     entries: dict[str, list[PermissionEntry]] = {}
-    rows = _rows(stream, source)
+    rows = _rows(stream, source, on_problem)
     header = _header(rows, source)
     positions = [header.index(column) for column in COLUMNS]
     for number, row in rows:
@@ -70,21 +70,32 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     return Directory(permissions=sets)
 
 
-def _rows(stream: BinaryIO, source: str) -> Iterator[tuple[int, list[str]]]:
+def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
     """(line number where the row starts, fields), skipping a ``#TYPE`` first line; quoted newlines allowed."""
-    lines = text_lines(stream)
-    reader = csv.reader(lines)
+    reader = csv.reader(_bounded_lines(stream, source, on_problem))
     start = 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as error:
-            raise InputError(f"not CSV: {error}", source=source, location=f"line {reader.line_num}") from None
+        except csv.Error as error:  # a field over csv's 128 KiB limit, a NUL byte: report the row, read on
+            on_problem(InputError(f"not CSV: {error}", source=source, location=f"line {reader.line_num}"))
+            start = reader.line_num + 1
+            continue
         if not (start == 1 and row and row[0].startswith("#TYPE")):
             yield start, row
         start = reader.line_num + 1
+
+
+def _bounded_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
+    """The text lines; an overlong one is reported and read as an empty line (an empty row, skipped)."""
+    for number, line in enumerate(text_lines(stream), 1):
+        if isinstance(line, OverlongLine):
+            on_problem(line.error(source, number))
+            yield ""
+        else:
+            yield line
 
 
 def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:

@@ -5,36 +5,81 @@ write UTF-16 LE with a BOM, PowerShell's Export-Csv writes UTF-8 with a BOM,
 UTF-16 ("Unicode") or ANSI depending on version and -Encoding, and older
 tools write the ANSI code page (Windows-1252 in the west). Readers get lines
 without their line ends; line numbers are the caller's ``enumerate(..., 1)``.
+
+No line is held whole past :data:`MAX_LINE_BYTES`: lines are read in bounded pieces, and one
+that is longer comes out as an :class:`OverlongLine` (its length only), which the reader reports
+with its line number and skips. A hostile 100 MB line costs one pass over it, not 100 MB of memory.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import AnyStr, BinaryIO
+
+from sidtool.errors import InputError
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+MAX_LINE_BYTES = 16 << 20  # 16 MiB: LDIF may hold photos of several MB on one line; nothing needs more
+_SKIP_CHUNK = 1 << 16  # how much of an overlong line is read at a time while skipping it
 
 
-def text_lines(stream: BinaryIO) -> Iterator[str]:
-    """Decode lines: UTF-16 by BOM (or by its zero bytes), else UTF-8 with a Windows-1252 fallback per line."""
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line longer than the limit, in place of its text: only its length was kept."""
+
+    size: int  # bytes (characters, in UTF-16 input), without the line end
+
+    def error(self, source: str, number: int) -> InputError:
+        """The located error a reader reports for this line (and skips it)."""
+        return InputError(
+            f"line of {self.size:,} bytes is longer than the limit of {MAX_LINE_BYTES:,}",
+            source=source,
+            location=f"line {number}",
+        )
+
+
+def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | OverlongLine]:
+    """Decode lines: UTF-16 by BOM (or by its zero bytes), else UTF-8 with a Windows-1252 fallback per line.
+
+    A line longer than ``limit`` bytes (characters, in UTF-16) comes as an :class:`OverlongLine`.
+    """
     head = stream.read(4)
     encoding = _utf16_encoding(head)
     if encoding:
         text = io.TextIOWrapper(_Prefixed(head, stream), encoding=encoding, errors="replace", newline="")
-        for line in text:
-            yield line.rstrip("\r\n").lstrip("\ufeff")
+        for line in _bounded(text.readline, limit, "\n", "\r"):
+            yield line if isinstance(line, OverlongLine) else line.rstrip("\r\n").lstrip("\ufeff")
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
-    pending = head
-    for raw in stream:
-        if pending:
-            raw, pending = pending + raw, b""
-        yield _decode(raw.rstrip(b"\r\n"))
-    if pending:
-        yield _decode(pending.rstrip(b"\r\n"))
+    raw_lines = io.BufferedReader(_Prefixed(head, stream), 1 << 16)
+    for raw in _bounded(raw_lines.readline, limit, b"\n", b"\r"):
+        yield raw if isinstance(raw, OverlongLine) else _decode(raw.rstrip(b"\r\n"))
+
+
+def _bounded(
+    readline: Callable[[int], AnyStr], limit: int, newline: AnyStr, carriage_return: AnyStr
+) -> Iterator[AnyStr | OverlongLine]:
+    """Lines from ``readline(size)``; one longer than ``limit`` is read on to its end in pieces, not kept."""
+    while True:
+        line = readline(limit + 2)  # room for a line end of two characters
+        if not line:
+            return
+        if len(line.rstrip(carriage_return + newline)) <= limit:
+            yield line
+            continue
+        size = len(line)
+        previous = line
+        while not line.endswith(newline):
+            previous, line = line, readline(_SKIP_CHUNK)
+            if not line:
+                break
+            size += len(line)
+        tail = (previous + line)[-2:]  # the line end may straddle two pieces
+        yield OverlongLine(size - (len(tail) - len(tail.rstrip(carriage_return + newline))))
 
 
 def head_text(head: bytes) -> str:
