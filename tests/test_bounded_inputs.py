@@ -77,7 +77,10 @@ def small(tmp_path_factory) -> dict:
 
 
 def affected(stdout: str) -> set[str]:
-    return {name for finding in json.loads(stdout)["findings"] for name in finding["affected_names"]}
+    """The names of the senders the findings name (by SID, described in the document's senders table)."""
+    document = json.loads(stdout)
+    names = {sender["sid"]: sender["name"] for sender in document["senders"]}
+    return {names[sid] for finding in document["findings"] for sid in finding["affected_sids"]}
 
 
 # -- one line of 100 MB ---------------------------------------------------------------------------------
