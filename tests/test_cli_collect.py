@@ -263,3 +263,36 @@ def test_ntlm_with_the_nt_hash_instead_of_the_password(test_dc, tmp_path):
     assert result.returncode == 0, result.stderr
     assert len(load(output).public_folders) == 300
     assert nt_hash not in output.read_text() and nt_hash not in result.stderr
+
+
+def test_raw_only_entry_decoding_gives_what_ldap3_itself_decodes(test_dc):
+    """The lean decoder of search entries (values only, no text dicts) against ldap3's own, on the real DC."""
+    from sidtool.sources.ldap import _RAW_ONLY, ConnectionOptions, Ldap3Connection
+
+    options = ConnectionOptions(test_dc.host, test_dc.ldaps_port, "ldaps", "simple", test_dc.admin_user,
+                                password=test_dc.password, ca_file=str(test_dc.ca_file), page_size=50)  # fmt: skip
+    attributes = ("objectClass", "objectSid", "sAMAccountName", "member", "displayName", "nTSecurityDescriptor")
+
+    def entries(connection) -> dict[str, dict[str, list[bytes]]]:
+        found: dict[str, dict[str, list[bytes]]] = {}
+        connection.search(test_dc.base_dn, "subtree", "(|(objectClass=group)(objectClass=user))", attributes,
+                          lambda entry: found.setdefault(entry.dn, entry.attributes), sd_flags=7)  # fmt: skip
+        connection.close()
+        return found
+
+    lean = Ldap3Connection(options)
+    lean_decoder, kinds = lean._connection.strategy.decode_response_fast, []
+
+    def counted(message):
+        result = lean_decoder(message)
+        kinds.append((result["type"], bool(result.get(_RAW_ONLY))))
+        return result
+
+    lean._connection.strategy.decode_response_fast = counted
+    plain = Ldap3Connection(options)
+    strategy = plain._connection.strategy
+    strategy.decode_response_fast = type(strategy).decode_response_fast.__get__(strategy)  # ldap3's own decoder
+    from_lean, from_ldap3 = entries(lean), entries(plain)
+    assert len(from_lean) > 100 and any("ntsecuritydescriptor" in values for values in from_lean.values())
+    assert from_lean == from_ldap3
+    assert kinds.count(("searchResEntry", True)) == len(from_lean)  # every entry took the lean path
