@@ -273,10 +273,19 @@ class _Reader:
 
 def _plain(item: Any) -> dict[str, Any]:
     """A model value as JSON-ready data: SIDs as text, bytes as base64, enums as their values."""
-    return {field.name: _value(getattr(item, field.name)) for field in fields(item)}
+    names = _FIELD_NAMES.get(type(item))
+    if names is None:
+        names = _FIELD_NAMES[type(item)] = tuple(field.name for field in fields(item))
+    return {name: _value(getattr(item, name)) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_AS_IS = (str, int, bool, type(None))  # exactly these types (an enum that is also a str is not one of them)
 
 
 def _value(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Sid):
         return str(value)
     if isinstance(value, bytes):
