@@ -138,3 +138,52 @@ def test_member_dns_match_case_and_escape_insensitively():
     forest.add_members(rdp, Principal(paul.dn.replace("\\,", "\\2c", 1).upper(), paul.sid, paul.kind))
     graph = MembershipGraph(forest.directory(), at_risk_builtin)
     assert graph.membership(paul) is not None
+
+
+def _brute_closure(by_dn: dict[str, Principal], start: Principal) -> set[str]:
+    """Every DN below ``start`` in the member graph, itself included, by plain depth-first search."""
+    seen, stack = {start.dn}, [start]
+    while stack:
+        for member_dn in stack.pop().members:
+            if member_dn not in seen and member_dn in by_dn:
+                seen.add(member_dn)
+                stack.append(by_dn[member_dn])
+    return seen
+
+
+def test_pruned_walks_agree_with_brute_force_on_random_graphs_with_cycles():
+    """at_risk_within and entry_edges (which walk only where senders are) against whole closures."""
+    import random
+
+    for seed in range(40):
+        rng = random.Random(seed)
+        forest = Forest()
+        users = [forest.user(f"u{n}") for n in range(rng.randint(5, 25))]
+        groups: list[Principal] = []
+        for n in range(rng.randint(3, 12)):
+            pool = users + groups
+            groups.append(forest.group(f"g{n}", rng.sample(pool, rng.randint(0, min(5, len(pool))))))
+        for _ in range(rng.randint(0, 4)):  # back edges: nesting cycles
+            group = rng.choice(groups)
+            groups[groups.index(group)] = forest.add_members(group, rng.choice(groups))
+        aliases = [forest.builtin(rid, rng.sample(users + groups, rng.randint(0, 4)), name=f"alias{rid}")
+                   for rid in (555, 558)]  # fmt: skip
+        directory = forest.directory()
+        by_dn = {p.dn: p for p in directory.principals}
+        graph = MembershipGraph(directory, at_risk_builtin)
+        senders = {m.principal.dn: m for m in graph.at_risk()}
+        for alias in aliases:
+            assert all(dn in senders for dn in _brute_closure(by_dn, by_dn[alias.dn]) if by_dn[dn].kind.value == "user")
+        order = {p.dn: n for n, p in enumerate(directory.principals)}
+        for group in [by_dn[g.dn] for g in groups + aliases]:
+            expected = sorted((dn for dn in _brute_closure(by_dn, group) if dn in senders), key=order.get)
+            assert [m.principal.dn for m in graph.at_risk_within(group)] == expected, (seed, group.name)
+        for membership in senders.values():
+            expected_edges = {
+                (target.dn, member_dn)
+                for target in membership.groups
+                for member_dn in target.members
+                if member_dn in by_dn and membership.principal.dn in _brute_closure(by_dn, by_dn[member_dn])
+            }
+            found = {(group.dn, member.dn) for group, member in graph.entry_edges(membership)}
+            assert found == expected_edges, (seed, membership.principal.name)
