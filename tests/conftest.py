@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,9 +136,16 @@ def test_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDomainCont
     if reused:
         yield controller_from(Path(reused).resolve())
         return
+    with running_dc(tmp_path_factory, "dc") as directory:
+        yield controller_from(directory)
+
+
+@contextmanager
+def running_dc(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """Provision and start a DC of its own in a new temporary folder on a free loopback address; stop it after."""
     if not sys.platform.startswith("linux"):
         unavailable("the Samba test DC runs on Linux only")
-    directory = tmp_path_factory.mktemp("dc")
+    directory = tmp_path_factory.mktemp(name)
     try:
         host = free_loopback_address()
     except RuntimeError as error:
@@ -149,6 +157,6 @@ def test_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDomainCont
         subprocess.run([sys.executable, str(RUN_DC), "stop", str(directory)], capture_output=True)
         unavailable("\n".join(result.stderr.strip().splitlines()[-15:]) or "run-dc start failed")
     try:
-        yield controller_from(directory)
+        yield directory
     finally:
         subprocess.run([sys.executable, str(RUN_DC), "stop", str(directory)], capture_output=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import REPO
-from conftest import RUN_DC, TestDomainController, controller_from, free_loopback_address, unavailable
+from conftest import RUN_DC, TestDomainController, controller_from, running_dc
 
 pytestmark = pytest.mark.dc
 
@@ -30,23 +30,8 @@ pytestmark = pytest.mark.dc
 @pytest.fixture(scope="module")
 def own_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The folder of a DC started for this module alone (it is killed and restarted here)."""
-    if not sys.platform.startswith("linux"):
-        unavailable("the Samba test DC runs on Linux only")
-    directory = tmp_path_factory.mktemp("fault-dc")
-    try:
-        host = free_loopback_address()
-    except RuntimeError as error:
-        unavailable(str(error))
-    result = subprocess.run(
-        [sys.executable, str(RUN_DC), "start", str(directory), "--host", host], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        subprocess.run([sys.executable, str(RUN_DC), "stop", str(directory)], capture_output=True)
-        unavailable("\n".join(result.stderr.strip().splitlines()[-15:]) or "run-dc start failed")
-    try:
+    with running_dc(tmp_path_factory, "fault-dc") as directory:
         yield directory
-    finally:
-        subprocess.run([sys.executable, str(RUN_DC), "stop", str(directory)], capture_output=True)
 
 
 def running(directory: Path) -> TestDomainController:

@@ -501,17 +501,8 @@ class Collector:
             followed.add(key)
             dns_name = (domain_dns_name(target) or "").lower()
             host = self.domain_servers.get(dns_name) or host or dns_name
-            other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
-            other.builder, other.references = self.builder, self.references
-            try:
-                self.log(f"reference {url} (from {base}): reading {target} through {host}")
-                other._read_domain(target)
-            except CollectError as error:
-                gap = f"referral to {url} (from the search under {base}): {error}"
-                self.gaps.append(gap)
-                self.progress(f"not collected: {gap}")
-            finally:
-                other.close()
+            self.log(f"reference {url} (from {base}): reading {target} through {host}")
+            self._read_elsewhere(host, target, f"referral to {url} (from the search under {base})")
         if len(self.references) > MAX_REFERENCES:
             self.gaps.append(f"{len(self.references) - MAX_REFERENCES} more references not followed")
 
@@ -523,12 +514,16 @@ class Collector:
         dns_name = (_text(partition, "dnsroot") or "").lower()
         netbios = (_text(partition, "netbiosname") or "").lower()
         host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
+        self._read_elsewhere(host, naming_context, f"domain {dns_name or naming_context} through {host}")
+
+    def _read_elsewhere(self, host: str, naming_context: str, what: str) -> None:
+        """Read ``naming_context`` from ``host`` into this collection; a failure there is a gap, not the end."""
         other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
         other.builder, other.references = self.builder, self.references
         try:
             other._read_domain(naming_context)
         except CollectError as error:
-            gap = f"domain {dns_name or naming_context} through {host}: {error}"
+            gap = f"{what}: {error}"
             self.gaps.append(gap)
             self.progress(f"not collected: {gap}")
         finally:
