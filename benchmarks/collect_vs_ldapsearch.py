@@ -35,6 +35,9 @@ sys.path.insert(0, str(REPO))
 from sidtool.sources import ldap as ldap_source  # noqa: E402
 from sidtool.sources import snapshot  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from progress_cost import on_terminal  # noqa: E402
+
 RUN_DC = REPO / "tests" / "dc" / "run-dc"
 PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"
 # The very attributes sidtool asks for, so that both sides read the same data.
@@ -199,6 +202,8 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=870585)
+    parser.add_argument("--progress-rounds", type=int, default=0,
+                        help="also time collect with progress on a terminal against -q, this many rounds")  # fmt: skip
     parser.add_argument("--process-model", default="single", choices=["single", "prefork"],
                         help="Samba's process model: single (the test DC's) or prefork (Samba's default)")  # fmt: skip
     args = parser.parse_args()
@@ -266,6 +271,14 @@ def main() -> None:
         )
         print(f"{'sidtool collect':24}{best_sidtool:9.2f}s  {', '.join(f'{t:.2f}' for t in sidtool_times)}")
         print(f"ratio sidtool/ldapsearch: {best_sidtool / best_ldapsearch:.2f} (target: at most 1.5)")
+        if args.progress_rounds:
+            shown, quiet = [], []
+            for _ in range(args.progress_rounds):  # collect's progress lines on a terminal, against -q
+                shown.append(on_terminal([part for part in sidtool if part != "-q"], env)[0])
+                quiet.append(on_terminal(sidtool, env)[0])
+            print(f"sidtool collect with progress on a terminal: {', '.join(f'{t:.2f}' for t in shown)} s; "
+                  f"with -q: {', '.join(f'{t:.2f}' for t in quiet)} s; best/best {min(shown) / min(quiet):.3f} "
+                  f"(target: under 1.02)")  # fmt: skip
         print(f"LoadLargeGroup members in sidtool's snapshot: {large_group_members(work / 'snap.json')} "
               f"(loaded: {min(args.users, LARGE_GROUP_MEMBERS)})")  # fmt: skip
     finally:

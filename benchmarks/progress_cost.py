@@ -22,31 +22,25 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(forest: Path, extra: list[str]) -> tuple[float, float]:
-    """One report with stderr on a pseudo-terminal, so that the bar is drawn unless -q: (wall, CPU) seconds.
+    """One report with stderr on a pseudo-terminal, so that the bar is drawn unless -q: (wall, CPU) seconds."""
+    output = str(forest / "progress-cost.json")
+    command = [sys.executable, "-m", "sidtool", "report", str(forest / "pfdavadmin.txt"), "--directory",
+               str(forest / "forest.ldif"), "--format", "json", "-o", output, *extra]  # fmt: skip
+    return on_terminal(command, {**os.environ, "PYTHONPATH": str(REPO)})
 
-    The terminal is drained while the report runs: a full pty buffer would block the child's writes
-    and charge the bar for time it spent waiting on us.
+
+def on_terminal(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run ``command`` with stderr on a pseudo-terminal (stdout discarded): its (wall, CPU) seconds.
+
+    The terminal is drained while the command runs: a full pty buffer would block the child's writes
+    and charge the progress display for time it spent waiting on us.
     """
     leader, follower = pty.openpty()
     drained = threading.Thread(target=_drain, args=(leader,), daemon=True)
     drained.start()
-    command = [
-        sys.executable,
-        "-m",
-        "sidtool",
-        "report",
-        str(forest / "pfdavadmin.txt"),
-        "--directory",
-        str(forest / "forest.ldif"),
-        "--format",
-        "json",
-        "-o",
-        str(forest / "progress-cost.json"),
-        *extra,
-    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    subprocess.run(command, stderr=follower, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
+    subprocess.run(command, stderr=follower, stdout=subprocess.DEVNULL, env=env, check=False)
     elapsed = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.close(follower)
