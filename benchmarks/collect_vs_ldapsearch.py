@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -36,6 +35,7 @@ from sidtool.sources import ldap as ldap_source  # noqa: E402
 from sidtool.sources import snapshot  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
+from gen_forest import LARGE_GROUP_MEMBERS, samba_load_ldif  # noqa: E402
 from progress_cost import on_terminal  # noqa: E402
 
 RUN_DC = REPO / "tests" / "dc" / "run-dc"
@@ -44,45 +44,6 @@ PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurit
 PRINCIPAL_ATTRIBUTES = [*ldap_source.PRINCIPAL_ATTRIBUTES, "member"]
 FOLDER_ATTRIBUTES = list(ldap_source.FOLDER_ATTRIBUTES)
 EXCHANGE_ATTRIBUTES = list(ldap_source.EXCHANGE_ATTRIBUTES)
-
-
-LARGE_GROUP_MEMBERS = 2500  # more than the 1,500 values a DC returns at once: read by ranged retrieval
-
-
-def forest_ldif(users: int, groups: int, seed: int) -> str:
-    """Users in OU=Load, global groups whose members are random users and, for some, other groups, and one
-    group of LARGE_GROUP_MEMBERS users."""
-    rng = random.Random(seed)
-    lines = ["dn: OU=Load,${DOMAINDN}", "objectClass: organizationalUnit", ""]
-    for number in range(users):
-        lines += [
-            f"dn: CN=load{number:06d},OU=Load,${{DOMAINDN}}",
-            "objectClass: user",
-            f"sAMAccountName: load{number:06d}",
-            f"displayName: Load User {number:06d}",
-            "",
-        ]
-    for number in range(groups):
-        members = rng.sample(range(users), min(users, rng.randint(2, 40)))
-        lines += [
-            f"dn: CN=LoadGroup{number:05d},OU=Load,${{DOMAINDN}}",
-            "objectClass: group",
-            f"sAMAccountName: LoadGroup{number:05d}",
-            "groupType: -2147483646",
-        ]
-        lines += [f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in members]
-        if number and rng.random() < 0.3:
-            lines.append(f"member: CN=LoadGroup{rng.randrange(number):05d},OU=Load,${{DOMAINDN}}")
-        lines.append("")
-    lines += [
-        "dn: CN=LoadLargeGroup,OU=Load,${DOMAINDN}",
-        "objectClass: group",
-        "sAMAccountName: LoadLargeGroup",
-        "groupType: -2147483646",
-        *(f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in range(min(users, LARGE_GROUP_MEMBERS))),
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def large_group_members(snapshot_path: Path) -> int | None:
@@ -211,7 +172,7 @@ def main() -> None:
     dc = work / "dc"
     try:
         extra = work / "load.ldif"
-        extra.write_text(forest_ldif(args.users, args.groups, args.seed))
+        extra.write_text(samba_load_ldif(args.users, args.groups, args.seed))
         host = free_loopback()
         began = time.perf_counter()
         subprocess.run(

@@ -1,6 +1,11 @@
 """Generate a synthetic forest for scale tests: an ldifde-style LDIF, a PFDAVAdmin export, and ground truth.
 
     python benchmarks/gen_forest.py OUT_DIR [--users N] [--groups N] [--folders N] [--entries-per-folder N] ...
+    python benchmarks/gen_forest.py OUT_DIR --samba-users 20000    # a forest to load into the test DC
+
+With ``--samba-users N`` it writes only ``samba-load.ldif``: N users, N/10 groups and a group of
+2,500 members in one domain, for ``tests/dc/run-dc start DIR --extra-ldif OUT_DIR/samba-load.ldif``
+(the collection benchmark, benchmarks/collect_vs_ldapsearch.py, loads the same).
 
 Writes into OUT_DIR:
 
@@ -570,6 +575,49 @@ def generate(options: Options, out: Path) -> dict[str, object]:
     return summary
 
 
+LARGE_GROUP_MEMBERS = 2500  # more than the 1,500 values a DC returns at once: read by ranged retrieval
+
+
+def samba_load_ldif(users: int, groups: int, seed: int) -> str:
+    """A one-domain forest to load into the test DC (``tests/dc/run-dc start DIR --extra-ldif FILE``).
+
+    Users in OU=Load, global groups whose members are random users and, for some, other groups, and one
+    group of LARGE_GROUP_MEMBERS users. ``${DOMAINDN}`` stands for the DC's domain; the DC assigns the SIDs.
+    (The multi-domain forest of :func:`generate` cannot be loaded into one Samba DC: it spans domains.)
+    """
+    rng = random.Random(seed)
+    lines = ["dn: OU=Load,${DOMAINDN}", "objectClass: organizationalUnit", ""]
+    for number in range(users):
+        lines += [
+            f"dn: CN=load{number:06d},OU=Load,${{DOMAINDN}}",
+            "objectClass: user",
+            f"sAMAccountName: load{number:06d}",
+            f"displayName: Load User {number:06d}",
+            "",
+        ]
+    for number in range(groups):
+        members = rng.sample(range(users), min(users, rng.randint(2, 40)))
+        lines += [
+            f"dn: CN=LoadGroup{number:05d},OU=Load,${{DOMAINDN}}",
+            "objectClass: group",
+            f"sAMAccountName: LoadGroup{number:05d}",
+            "groupType: -2147483646",
+        ]
+        lines += [f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in members]
+        if number and rng.random() < 0.3:
+            lines.append(f"member: CN=LoadGroup{rng.randrange(number):05d},OU=Load,${{DOMAINDN}}")
+        lines.append("")
+    lines += [
+        "dn: CN=LoadLargeGroup,OU=Load,${DOMAINDN}",
+        "objectClass: group",
+        "sAMAccountName: LoadLargeGroup",
+        "groupType: -2147483646",
+        *(f"member: CN=load{member:06d},OU=Load,${{DOMAINDN}}" for member in range(min(users, LARGE_GROUP_MEMBERS))),
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _routes(text: str) -> dict[str, float]:
     routes = {}
     for part in text.split(","):
@@ -608,6 +656,9 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--default-post-share", type=float, default=0.02,
                         help="share of folders where Default may post (default 0.02)")  # fmt: skip
     result.add_argument("--seed", type=int, default=1, help="random seed (same seed, same files)")
+    result.add_argument("--samba-users", type=int, default=0,
+                        help="instead: write OUT/samba-load.ldif, this many users (and a tenth as many groups) "
+                             "to load into the test DC with run-dc start --extra-ldif")  # fmt: skip
     result.add_argument("--snapshot", action="store_true",
                         help="also write forest.snapshot.json.gz (read by sidtool from the files written)")  # fmt: skip
     return result
@@ -634,6 +685,12 @@ def write_snapshot(out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.samba_users:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "samba-load.ldif"
+        path.write_text(samba_load_ldif(args.samba_users, max(1, args.samba_users // 10), args.seed), encoding="utf-8")
+        print(json.dumps({"samba_load_ldif": str(path), "users": args.samba_users}))
+        return 0
     summary = generate(options_from(args), args.out)
     if args.snapshot:
         summary["snapshot"] = str(write_snapshot(args.out))
