@@ -3,9 +3,11 @@
 The JSON document (``"format": "sidtool-report"``, ``"version": 2``) is a stable
 interface: scripts rely on its keys. It is normalised so that its size grows
 with the input, not with findings times senders: each sender at risk is
-described once, with its route, in the top-level ``senders``; a finding names
-its senders by SID (``affected_sids``) and its servers by name (the top-level
-``servers`` describes them). It is written as a stream, one finding at a time.
+described once, with its route, in ``senders``; each trustee of a finding once,
+with the senders it lets in, in ``trustees`` (a "Default" entry sits on almost
+every folder, and names every sender); a finding names its trustee by SID and
+its servers by name (``servers`` describes them). It is written as a stream,
+one finding at a time; ``trustees`` follows the findings, as they are met.
 """
 
 from __future__ import annotations
@@ -58,12 +60,8 @@ def visible(assessment: Assessment, show_all: bool) -> list[Finding]:
     return [f for f in assessment.findings if f.risk >= floor]
 
 
-def finding_record(finding: Finding, sid_lists: dict[int, list[str]] | None = None) -> dict[str, Any]:
-    """One finding as a JSON-ready record (senders by SID, servers by name).
-
-    ``sid_lists`` memoises the SID texts of each ``affected`` tuple: findings for the same
-    trustee share one tuple, and a broad trustee's names every sender.
-    """
+def finding_record(finding: Finding) -> dict[str, Any]:
+    """One finding as a JSON-ready record (its senders through its trustee, its servers by name)."""
     entry = finding.entry
     return {
         "folder": entry.folder,
@@ -77,7 +75,6 @@ def finding_record(finding: Finding, sid_lists: dict[int, list[str]] | None = No
         "builtin_sids": [str(sid) for sid in finding.builtin_sids],
         "builtin_names": [_sid_name(sid) or str(sid) for sid in finding.builtin_sids],
         "affected_count": len(finding.affected),
-        "affected_sids": _affected_sids(finding, sid_lists),
         "server_names": [s.server.name for s in finding.servers],
         "exposed_servers": [s.server.name for s in finding.servers if s.vulnerable],
         "reason": finding.reason,
@@ -98,6 +95,17 @@ def sender_record(membership: Membership) -> dict[str, Any]:
     }
 
 
+def trustee_record(finding: Finding) -> dict[str, Any]:
+    """A finding's trustee, once for all its findings: the senders at risk it lets in."""
+    sid = finding.entry.trustee_sid
+    return {
+        "sid": str(sid) if sid else None,
+        "name": _sid_name(sid) or finding.entry.trustee,
+        "affected_count": len(finding.affected),
+        "affected_sids": [str(m.principal.sid) for m in finding.affected],
+    }
+
+
 def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator[str]:
     """The JSON document, in pieces as they are made (one per finding), the same text as one ``json.dumps``."""
     head = {
@@ -108,13 +116,17 @@ def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator
         "servers": [_server(s) for s in assessment.servers],
         "senders": [sender_record(m) for m in assessment.senders_at_risk],
     }
-    tail = {"summary": dict(summary_items(assessment, findings)), "notes": list(assessment.notes)}
     text = _dumps(head)
     yield text[: text.rindex("\n}")] + ',\n  "findings": ['
-    sid_lists: dict[int, list[str]] = {}
+    trustees: dict[Any, Finding] = {}  # trustee SID -> its first finding (all of a SID's findings share senders)
     for number, finding in enumerate(findings):
-        record = _dumps(finding_record(finding, sid_lists)).replace("\n", "\n    ")
-        yield ("," if number else "") + "\n    " + record
+        trustees.setdefault(finding.entry.trustee_sid, finding)
+        yield ("," if number else "") + "\n    " + _dumps(finding_record(finding)).replace("\n", "\n    ")
+    tail = {
+        "trustees": [trustee_record(finding) for finding in trustees.values()],
+        "summary": dict(summary_items(assessment, findings)),
+        "notes": list(assessment.notes),
+    }
     yield ("\n  ]," if findings else "],") + _dumps(tail)[1:] + "\n"
 
 
@@ -206,21 +218,16 @@ def _server(status) -> dict[str, Any]:
 
 
 def _entry_row(finding: Finding) -> dict[str, Any]:
-    """A finding for people (table, Markdown, CSV): its senders by name too."""
-    return {**finding_record(finding), "affected_names": [m.principal.label for m in finding.affected]}
+    """A finding for people (table, Markdown, CSV): its senders listed in it, by SID and by name."""
+    return {
+        **finding_record(finding),
+        "affected_sids": [str(m.principal.sid) for m in finding.affected],
+        "affected_names": [m.principal.label for m in finding.affected],
+    }
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _affected_sids(finding: Finding, cache: dict[int, list[str]] | None) -> list[str]:
-    if cache is None:
-        return [str(m.principal.sid) for m in finding.affected]
-    texts = cache.get(id(finding.affected))  # the tuple lives as long as the finding: its id stays its own
-    if texts is None:
-        texts = cache[id(finding.affected)] = [str(m.principal.sid) for m in finding.affected]
-    return texts
 
 
 @lru_cache(maxsize=4096)

@@ -77,10 +77,10 @@ def small(tmp_path_factory) -> dict:
 
 
 def affected(stdout: str) -> set[str]:
-    """The names of the senders the findings name (by SID, described in the document's senders table)."""
+    """The names of the senders the findings' trustees let in (joined through the senders table)."""
     document = json.loads(stdout)
     names = {sender["sid"]: sender["name"] for sender in document["senders"]}
-    return {names[sid] for finding in document["findings"] for sid in finding["affected_sids"]}
+    return {names[sid] for trustee in document["trustees"] for sid in trustee["affected_sids"]}
 
 
 # -- one line of 100 MB ---------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def test_report_reads_the_dc_directly(test_dc, tmp_path):
     assert {"BUILTIN\\Remote Desktop Users", "BUILTIN\\Performance Monitor Users"} <= trustees
     assert not trustees & {"BUILTIN\\Administrators", "BUILTIN\\Pre-Windows 2000 Compatible Access"}
     names = {sender["sid"]: sender["name"] for sender in document["senders"]}
-    senders = {names[sid] for f in document["findings"] for sid in f["affected_sids"]}
+    senders = {names[sid] for trustee in document["trustees"] for sid in trustee["affected_sids"]}
     assert "kiosk01" not in senders and "aostergaard" not in senders
     assert {"adirect", "bnested", "jmueller"} <= senders
 

@@ -10,7 +10,7 @@ from cli_runner import REPO, run_sidtool
 
 FOREST = str(REPO / "examples" / "corp-forest.ldif")
 FINDING_KEYS = {"folder", "folder_dn", "acl_source", "trustee_sid", "trustee", "risk", "builtin_sids",
-                "affected_count", "affected_sids", "server_names", "reason"}  # fmt: skip
+                "affected_count", "server_names", "reason"}  # fmt: skip
 
 
 def report_json(*args: str):
@@ -20,9 +20,10 @@ def report_json(*args: str):
 
 
 def routes(document: dict, finding: dict) -> list[list[str]]:
-    """The route of each sender of a finding, by name, joined through the top-level senders table."""
+    """The route of each sender of a finding, by name: finding -> its trustee -> the senders table."""
     senders = {sender["sid"]: sender for sender in document["senders"]}
-    return [[step["name"] for step in senders[sid]["path"]] for sid in finding["affected_sids"]]
+    trustee = next(t for t in document["trustees"] if t["sid"] == finding["trustee_sid"])
+    return [[step["name"] for step in senders[sid]["path"]] for sid in trustee["affected_sids"]]
 
 
 def test_example_forest_findings():
@@ -32,10 +33,13 @@ def test_example_forest_findings():
     assert (document["format"], document["version"]) == ("sidtool-report", 2)
     findings = document["findings"]
     senders = {sender["sid"] for sender in document["senders"]}
+    trustees = {trustee["sid"]: trustee for trustee in document["trustees"]}
+    assert set(trustees) == {finding["trustee_sid"] for finding in findings}  # each trustee once
     for finding in findings:
         assert finding.keys() >= FINDING_KEYS
-        assert finding["affected_count"] == len(finding["affected_sids"])
-        assert set(finding["affected_sids"]) <= senders  # every sender a finding names is described once
+        trustee = trustees[finding["trustee_sid"]]
+        assert finding["affected_count"] == trustee["affected_count"] == len(trustee["affected_sids"])
+        assert set(trustee["affected_sids"]) <= senders  # every sender a trustee lets in is described once
         assert finding["acl_source"] == "directory" and finding["risk"] == "medium"
     by_folder = {(f["folder"], f["trustee"]) for f in findings}
     assert ("Performance Reports", "BUILTIN\\Performance Monitor Users") in by_folder

@@ -89,3 +89,21 @@ def test_snapshot_of_the_forest_reports_the_same(forest):
     assert result.returncode == 1, result.stderr
     expected, _ = planted(forest, True)
     assert store_findings(json.loads(result.stdout)) == expected
+
+
+def test_default_on_every_folder_names_each_sender_once_not_once_per_folder(tmp_path):
+    """The report's size grows with the data, not with findings times senders (JSON version 2)."""
+    settings = options()
+    settings.default_post_share = 1.0  # Default may post on every folder: every folder has a finding for everyone
+    generate(settings, tmp_path)
+    result = run_sidtool("report", str(tmp_path / "pfdavadmin.txt"), "--directory", str(tmp_path / "forest.ldif"),
+                         "--format", "json")  # fmt: skip
+    document = json.loads(result.stdout)
+    everyone = [f for f in document["findings"] if f["trustee_sid"] == "S-1-1-0"]
+    assert len(everyone) >= settings.folders // 2 and everyone[0]["affected_count"] == len(document["senders"]) > 5
+    findings = json.dumps(document["findings"])
+    for sender in document["senders"]:  # findings name a sender only where it is itself the trustee
+        own = sum(1 for f in document["findings"] if f["trustee_sid"] == sender["sid"])
+        assert findings.count(f'"{sender["sid"]}"') == own
+        lists = [t for t in document["trustees"] if sender["sid"] in t["affected_sids"]]
+        assert "S-1-1-0" in {t["sid"] for t in lists}  # once in Everyone's list, for all its folders

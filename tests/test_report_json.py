@@ -1,4 +1,4 @@
-"""The report's JSON document: written in pieces, the same text as one ``json.dumps``, each sender once."""
+"""The report's JSON document: written in pieces, the same text as one ``json.dumps``, each sender and trustee once."""
 
 from __future__ import annotations
 
@@ -38,13 +38,15 @@ def test_no_findings_is_still_one_valid_document():
     assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_each_sender_is_described_once_and_findings_refer_to_it():
+def test_each_sender_and_each_trustee_is_described_once_and_findings_refer_to_them():
     assessment = _assessment(FOREST)
     document = json.loads("".join(assessment_json(assessment, visible(assessment, True))))
     sids = [sender["sid"] for sender in document["senders"]]
     assert len(sids) == len(set(sids)) == document["summary"]["senders_at_risk"]
-    referred = {sid for finding in document["findings"] for sid in finding["affected_sids"]}
+    referred = {sid for trustee in document["trustees"] for sid in trustee["affected_sids"]}
     assert referred and referred <= set(sids)
+    trustees = [trustee["sid"] for trustee in document["trustees"]]
+    assert len(trustees) == len(set(trustees)) == len({f["trustee_sid"] for f in document["findings"]})
     for sender in document["senders"]:
         assert sender["path"][0]["sid"] == sender["sid"]
         assert sender["path"][-1]["sid"] in {group["sid"] for group in sender["groups"]}

@@ -134,7 +134,6 @@ class _RecordParser:
             self.error = error
 
     def _add(self, number: int, line: str | OverlongLine) -> None:
-        where = {"source": self.source, "location": f"line {number}"}
         if isinstance(line, OverlongLine):
             raise line.error(self.source, number)
         name, value = _attribute_value(line, self.source, number)
@@ -143,7 +142,7 @@ class _RecordParser:
             if self.first and name == "version":
                 return
             if name != "dn":
-                raise InputError(f"record starts with {name!r}, expected 'dn'", **where)
+                raise InputError(f"record starts with {name!r}, expected 'dn'", **self._where(number))
             try:
                 self.record = LdifRecord(dn=value.decode("utf-8"), line=self.start)
             except UnicodeDecodeError as error:
@@ -153,17 +152,20 @@ class _RecordParser:
         if name == "changetype":
             record.changetype = value.decode("ascii", "replace").strip().lower()
             if record.changetype not in ("add", "modify"):
-                raise InputError(f"changetype {record.changetype!r} is not an export", **where)
+                raise InputError(f"changetype {record.changetype!r} is not an export", **self._where(number))
         elif record.changetype == "modify" and name in ("add", "replace", "delete"):
             self.operation = value.decode("utf-8", "replace").split(";", 1)[0].strip().lower()
             if name != "add":
-                raise InputError(f"'{name}:' in an export", **where)
+                raise InputError(f"'{name}:' in an export", **self._where(number))
         elif name == "-":
             self.operation = None
         else:
             if record.changetype == "modify" and self.operation != name:
-                raise InputError(f"{name!r} outside an 'add:' section", **where)
+                raise InputError(f"{name!r} outside an 'add:' section", **self._where(number))
             record.attributes.setdefault(name, []).append(value)
+
+    def _where(self, number: int) -> dict[str, str]:
+        return {"source": self.source, "location": f"line {number}"}
 
     def finish(self, on_problem: Problem) -> LdifRecord | None:
         """The record read since the last blank line (None if there was none, or it was bad)."""
@@ -177,13 +179,21 @@ class _RecordParser:
         return record
 
 
+_NAMES: dict[str, str] = {}  # attribute names as written -> as compared; an export uses a few dozen
+_NAMES_MEMO_SIZE = 4096
+
+
 def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
     if line == "-":
         return "-", b""
     colon = line.find(":")
     if colon <= 0:
         raise InputError(f"expected 'attribute: value', got {line[:40]!r}", source=source, location=f"line {number}")
-    name = line[:colon].split(";", 1)[0].strip().lower()  # drop options: member;range=0-1499
+    name = _NAMES.get(line[:colon])
+    if name is None:
+        name = line[:colon].split(";", 1)[0].strip().lower()  # drop options: member;range=0-1499
+        if len(_NAMES) < _NAMES_MEMO_SIZE:
+            _NAMES[line[:colon]] = name
     rest = line[colon + 1 :]
     if rest.startswith(":"):
         try:
