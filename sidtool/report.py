@@ -107,7 +107,11 @@ def trustee_record(finding: Finding) -> dict[str, Any]:
 
 
 def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator[str]:
-    """The JSON document, in pieces as they are made (one per finding), the same text as one ``json.dumps``."""
+    """The JSON document, in pieces as they are made: indented, but each finding on one line of its own.
+
+    One line a finding keeps the document readable and greppable, and lets the C encoder write it
+    (``json.dumps`` with ``indent`` runs in Python: a third of the time of a 10^6-entry report).
+    """
     head = {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
@@ -121,7 +125,7 @@ def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator
     trustees: dict[Any, Finding] = {}  # trustee SID -> its first finding (all of a SID's findings share senders)
     for number, finding in enumerate(findings):
         trustees.setdefault(finding.entry.trustee_sid, finding)
-        yield ("," if number else "") + "\n    " + _dumps(finding_record(finding)).replace("\n", "\n    ")
+        yield ("," if number else "") + "\n    " + json.dumps(finding_record(finding), ensure_ascii=False)
     tail = {
         "trustees": [trustee_record(finding) for finding in trustees.values()],
         "summary": dict(summary_items(assessment, findings)),

@@ -146,3 +146,25 @@ def test_catalog_file_errors_name_the_line():
         parse_catalog(["# source K: s", header, good.replace("builtin", "galaxy")])
     with pytest.raises(CatalogError, match="no header"):
         parse_catalog(["# nothing"])
+
+
+def test_indexed_pattern_lookup_agrees_with_a_scan_of_every_pattern_row():
+    """Patterns are looked up by (parts, last part); the answer must be the first matching row, as a scan gives."""
+    import random
+
+    patterns = [entry for entry in wellknown.entries() if entry.is_pattern]
+    rng = random.Random("patterns")
+    texts = []
+    for entry in patterns:  # each pattern filled in, and filled in with its last part changed
+        filled = "-".join(str(rng.randrange(1, 2**32)) if part == "*" else part for part in entry.sid.split("-"))
+        texts += [filled, filled.rsplit("-", 1)[0] + f"-{rng.randrange(1000, 5000)}"]
+    texts += [f"S-1-5-21-{rng.randrange(2**32)}-{rng.randrange(2**32)}-{rng.randrange(2**32)}-{rid}"
+              for rid in (500, 512, 513, 553, 1107, 4242)]  # fmt: skip
+    matched = 0
+    for text in texts:
+        scanned = next((entry for entry in patterns if entry.matches(text)), None)
+        found = wellknown.lookup(text)
+        if found is None or found.is_pattern:  # exact rows answer first; they are not what this checks
+            assert found == scanned, text
+            matched += scanned is not None
+    assert matched >= len(patterns)  # most texts did hit a pattern row

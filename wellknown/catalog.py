@@ -62,9 +62,6 @@ class Entry:
         return RELEASES.index(self.introduced) > release_rank(release)
 
 
-_PATTERN_MEMO_SIZE = 1 << 16
-
-
 class Catalog:
     """All entries, indexed for lookup by SID and by name."""
 
@@ -73,7 +70,12 @@ class Catalog:
         self.sources = sources
         self._exact = {e.sid: e for e in entries if not e.is_pattern}
         self._patterns = tuple(e for e in entries if e.is_pattern)
-        self._pattern_hits: dict[str, Entry | None] = {}  # pattern answers per SID text, bounded
+        # Patterns by (number of parts, last part): a SID is compared only with the rows it could match
+        # (S-1-5-21-a-b-c-1107 with the ...-*-1107 rows, none; with the ...-*-* rows of its length).
+        self._pattern_index: dict[tuple[int, str], list[tuple[int, Entry]]] = {}
+        for position, entry in enumerate(self._patterns):  # the position keeps the catalog's order of precedence
+            parts = entry.sid.split("-")
+            self._pattern_index.setdefault((len(parts), parts[-1]), []).append((position, entry))
         self._names: dict[str, list[Entry]] = {}
         for entry in entries:
             for name in (entry.name, *entry.aliases, entry.sddl or ""):
@@ -88,13 +90,10 @@ class Catalog:
         entry = self._exact.get(text)
         if entry is not None:
             return entry
-        if text in self._pattern_hits:
-            return self._pattern_hits[text]
-        entry = next((e for e in self._patterns if e.matches(text)), None)
-        if len(self._pattern_hits) >= _PATTERN_MEMO_SIZE:
-            self._pattern_hits.clear()  # a directory's SIDs repeat; a stream of distinct ones must not grow memory
-        self._pattern_hits[text] = entry
-        return entry
+        parts = text.count("-") + 1
+        candidates = sorted([*self._pattern_index.get((parts, text.rsplit("-", 1)[-1]), ()),
+                             *self._pattern_index.get((parts, "*"), ())], key=lambda item: item[0])  # fmt: skip
+        return next((entry for _, entry in candidates if entry.matches(text)), None)
 
     def find_name(self, name: str) -> tuple[Entry, ...]:
         """Entries whose name, other names or SDDL alias equal ``name``, ignoring case."""
