@@ -111,7 +111,7 @@ _PLAIN_RDN = rf"[A-Za-z0-9.-]+=(?:{_VALUE_EDGE}(?:{_VALUE_INNER}*{_VALUE_EDGE})?
 _PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)  # a forest's principals are keyed again by the membership graph: keep ~10^5 of them
 def dn_key(dn: str) -> str:
     """A canonical form for comparing DNs: types and values case-folded, one escaping style."""
     if _PLAIN_DN.fullmatch(dn):
