@@ -45,3 +45,29 @@ def test_fast_path_agrees_with_the_full_parser(alphabet):
 )
 def test_the_same_dn_written_two_ways_has_one_key(first, second):
     assert dn_key(first) == dn_key(second)
+
+
+def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
+    """The domain part of an object's DN: sliced from the text for plain DNs, walked up RDN by RDN otherwise."""
+    from sidtool.dn import parent_dn
+    from sidtool.sources.entries import _naming_context
+
+    def walked(dn: str) -> str | None:
+        rdns = split_rdns(dn)
+        index = len(rdns)
+        while index > 0 and rdns[index - 1][0].casefold() == "dc":
+            index -= 1
+        if index == len(rdns):
+            return None
+        tail = dn
+        for _ in range(index):
+            tail = parent_dn(tail) or ""
+        return tail or None
+
+    parts = ["CN=a", "OU=b ", " DC=corp", "dc=x", "DC =y", "DC=", "O=z", "DC=e\\,x", 'CN="q"', "DC=a;DC=b", "", " ",
+             "CN=a=b", ";"]  # fmt: skip
+    rng = random.Random("naming-context")
+    for _ in range(20000):
+        dn = ",".join(rng.choice(parts) for _ in range(rng.randint(1, 6)))
+        assert outcome(_naming_context, dn) == outcome(walked, dn), repr(dn)
+    assert _naming_context("CN=Jane,OU=Staff,DC=emea,DC=corp,DC=example,DC=com") == "DC=emea,DC=corp,DC=example,DC=com"

@@ -251,6 +251,9 @@ def _naming_context(dn: str) -> str | None:
     if index == len(rdns):
         return None
     # Re-slice the original text so that the domain DN keeps its spelling.
+    parts = dn.split(",")
+    if len(parts) == len(rdns) and not {"\\", '"', ";"} & set(dn):  # its RDNs are its ','-separated parts
+        return (",".join(parts[index:]).strip() if index else dn) or None
     tail = dn
     for _ in range(index):
         tail = parent_dn(tail) or ""
