@@ -329,8 +329,18 @@ def _permissions(record: dict[str, Any]) -> FolderPermissions:
 
 
 def _entry(record: dict[str, Any]) -> PermissionEntry:
-    sid, kind = _sid(record.get("trustee_sid")), RightsKind(record["rights_kind"])
-    return PermissionEntry(**{**record, "trustee_sid": sid, "rights_kind": kind})
+    """One permission entry, built field by field (there can be millions; fields a newer writer adds are ignored)."""
+    return PermissionEntry(
+        record["trustee"],
+        _sid(record.get("trustee_sid")),
+        record["rights"],
+        _RIGHTS_KINDS[record["rights_kind"]],
+        record.get("allowed", True),
+        record.get("location"),
+    )
+
+
+_RIGHTS_KINDS = {kind.value: kind for kind in RightsKind}
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
