@@ -21,9 +21,18 @@ def installed_script() -> Path | None:
     return script if script.exists() else None
 
 
+def editable_install() -> bool:
+    """True under ``pip install -e``: the packages are then the checkout's, not the wheel's."""
+    try:
+        text = metadata.distribution("sidtool").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return False
+    return bool(text) and bool(json.loads(text).get("dir_info", {}).get("editable"))
+
+
 @pytest.mark.skipif(
-    installed_script() is None and not os.environ.get("CI"),
-    reason="sidtool is not installed in this environment (pip install .)",
+    (installed_script() is None and not os.environ.get("CI")) or editable_install(),
+    reason="sidtool is not installed from a wheel in this environment (pip install ., not -e)",
 )
 def test_console_script_runs_from_the_installed_wheel(tmp_path):
     script = installed_script()
