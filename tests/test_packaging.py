@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -22,12 +23,10 @@ def installed_script() -> Path | None:
 
 
 def editable_install() -> bool:
-    """True under ``pip install -e``: the packages are then the checkout's, not the wheel's."""
-    try:
-        text = metadata.distribution("sidtool").read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return False
-    return bool(text) and bool(json.loads(text).get("dir_info", {}).get("editable"))
+    """True under ``pip install -e``: the packages are then the checkout's, not the wheel's (pip leaves
+    an ``__editable__`` hook for the distribution in site-packages)."""
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    return any(site_packages.glob("__editable__*sidtool*"))
 
 
 @pytest.mark.skipif(
