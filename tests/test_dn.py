@@ -49,20 +49,15 @@ def test_the_same_dn_written_two_ways_has_one_key(first, second):
 
 def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
     """The domain part of an object's DN: sliced from the text for plain DNs, walked up RDN by RDN otherwise."""
-    from sidtool.dn import parent_dn
-    from sidtool.sources.entries import _naming_context
+    from sidtool.sources.entries import _naming_context, _walked_up
 
     def walked(dn: str) -> str | None:
+        """The oracle: count the trailing DC= RDNs, and walk up past all the others."""
         rdns = split_rdns(dn)
-        index = len(rdns)
-        while index > 0 and rdns[index - 1][0].casefold() == "dc":
-            index -= 1
-        if index == len(rdns):
-            return None
-        tail = dn
-        for _ in range(index):
-            tail = parent_dn(tail) or ""
-        return tail or None
+        steps = len(rdns) - next(
+            (n for n, (kind, _) in enumerate(reversed(rdns)) if kind.casefold() != "dc"), len(rdns)
+        )
+        return None if steps == len(rdns) else _walked_up(dn, steps)
 
     parts = ["CN=a", "OU=b ", " DC=corp", "dc=x", "DC =y", "DC=", "O=z", "DC=e\\,x", 'CN="q"', "DC=a;DC=b", "", " ",
              "CN=a=b", ";"]  # fmt: skip

@@ -254,8 +254,13 @@ def _naming_context(dn: str) -> str | None:
     parts = dn.split(",")
     if len(parts) == len(rdns) and not {"\\", '"', ";"} & set(dn):  # its RDNs are its ','-separated parts
         return (",".join(parts[index:]).strip() if index else dn) or None
+    return _walked_up(dn, index)
+
+
+def _walked_up(dn: str, steps: int) -> str | None:
+    """The DN ``steps`` RDNs up, found RDN by RDN (escapes and quotes respected)."""
     tail = dn
-    for _ in range(index):
+    for _ in range(steps):
         tail = parent_dn(tail) or ""
     return tail or None
 
