@@ -29,7 +29,7 @@ from sidtool.errors import InputError
 from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
 from sidtool.security.rights import parse_access_rights
-from sidtool.sources.text import OverlongLine, first_lines, text_lines
+from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "permcsv"
 DESCRIPTION = "a Get-PublicFolderClientPermission CSV (Identity, User, AccessRights)"
@@ -72,7 +72,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
 
 def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
     """(line number where the row starts, fields), skipping a ``#TYPE`` first line; quoted newlines allowed."""
-    reader = csv.reader(_bounded_lines(stream, source, on_problem))
+    reader = csv.reader(reported_lines(stream, source, on_problem))
     start = 1
     while True:
         try:
@@ -86,16 +86,6 @@ def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None
         if not (start == 1 and row and row[0].startswith("#TYPE")):
             yield start, row
         start = reader.line_num + 1
-
-
-def _bounded_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
-    """The text lines; an overlong one is reported and read as an empty line (an empty row, skipped)."""
-    for number, line in enumerate(text_lines(stream), 1):
-        if isinstance(line, OverlongLine):
-            on_problem(line.error(source, number))
-            yield ""
-        else:
-            yield line
 
 
 def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:

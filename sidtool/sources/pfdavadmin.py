@@ -37,7 +37,7 @@ from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
 from sidtool.security.rights import parse_access_rights
 from sidtool.security.sid import Sid
-from sidtool.sources.text import OverlongLine, first_lines, text_lines
+from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "pfdavadmin"
 DESCRIPTION = "a PFDAVAdmin permission export (SETACL lines)"
@@ -53,10 +53,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     """Read every SETACL line into one permission set per folder."""
     sets: list[FolderPermissions] = []
     first_line: dict[str, int] = {}
-    for number, line in enumerate(text_lines(stream), 1):
-        if isinstance(line, OverlongLine):
-            on_problem(line.error(source, number))
-            continue
+    for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
             continue  # the header lines PFDAVAdmin writes before the data
         try:

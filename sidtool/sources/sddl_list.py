@@ -25,7 +25,7 @@ from sidtool.folders import folder_name, store_path
 from sidtool.model import Directory, PublicFolder
 from sidtool.security.descriptor import SecurityDescriptor, decode_descriptor
 from sidtool.security.sid import Sid
-from sidtool.sources.text import OverlongLine, first_lines, text_lines
+from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "sddl-list"
 DESCRIPTION = "a descriptor list ('<folder or DN><TAB><SDDL>' or '<DN>: <base64>' lines)"
@@ -54,10 +54,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     domain_sid: Sid | None = None
     folders: list[PublicFolder] = []
     first_line: dict[str, int] = {}
-    for number, line in enumerate(text_lines(stream), 1):
-        if isinstance(line, OverlongLine):
-            on_problem(line.error(source, number))
-            continue
+    for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         where = {"source": source, "location": f"line {number}"}
         header = _DOMAIN_SID.match(line)
         if header:

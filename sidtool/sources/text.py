@@ -60,6 +60,17 @@ def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | 
         yield raw if isinstance(raw, OverlongLine) else _decode(raw.rstrip(b"\r\n"))
 
 
+def reported_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
+    """:func:`text_lines` for line-oriented readers: an overlong line is reported with its number and
+    comes as an empty line (which every such reader skips), so that the numbering stays right."""
+    for number, line in enumerate(text_lines(stream), 1):
+        if isinstance(line, OverlongLine):
+            on_problem(line.error(source, number))
+            yield ""
+        else:
+            yield line
+
+
 def _bounded(
     readline: Callable[[int], AnyStr], limit: int, newline: AnyStr, carriage_return: AnyStr
 ) -> Iterator[AnyStr | OverlongLine]:
