@@ -136,10 +136,10 @@ def _dumps(value: Any) -> str:
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
     """Read a snapshot into the model: a line at a time in sidtool's layout, else as one document."""
     try:
-        if stream.peek(2)[:2] == _GZIP_MAGIC if hasattr(stream, "peek") else False:
+        if hasattr(stream, "peek") and stream.peek(2)[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
         first = stream.readline()
-        document, lines = _streamed(first, stream, source)
+        document, lines = _streamed(first, stream)
         if document is None:
             raw = first + stream.read()
             if raw.startswith(_GZIP_MAGIC):
@@ -174,7 +174,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     )
 
 
-def _streamed(first: bytes, stream: BinaryIO, source: str) -> tuple[dict[str, Any] | None, Iterator[bytes] | None]:
+def _streamed(first: bytes, stream: BinaryIO) -> tuple[dict[str, Any] | None, Iterator[bytes] | None]:
     """The header and the remaining lines when the snapshot is in sidtool's line layout; else (None, None)."""
     line = first.rstrip(b"\r\n")
     if not (line.startswith(b"{") and line.endswith(b",")):
