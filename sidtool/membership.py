@@ -237,19 +237,19 @@ class MembershipGraph:
         cached = self._edges.get(position)
         if cached is not None:
             return cached
-        rank = {dn_key(group.dn): order for order, group in enumerate(membership.groups)}
+        rank = {self._position(group): order for order, group in enumerate(membership.groups)}
         seen = {position}
         stack = [position]
         pairs = set()
         while stack:
             node = stack.pop()
             for group in self._groups_of[node]:
-                if group in self._target_set and dn_key(self._nodes[group].dn) in rank:
+                if group in rank:
                     pairs.add((group, node))
                 if group not in seen:
                     seen.add(group)
                     stack.append(group)
-        ordered = sorted(pairs, key=lambda pair: (rank[dn_key(self._nodes[pair[0]].dn)], pair[1]))
+        ordered = sorted(pairs, key=lambda pair: (rank[pair[0]], pair[1]))
         edges = tuple((self._nodes[group], self._nodes[member]) for group, member in ordered)
         self._edges[position] = edges
         return edges
