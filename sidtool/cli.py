@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import wellknown
 from sidtool import __version__
@@ -187,9 +187,7 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.output:
         write_atomic(args.output, pieces)
     else:
-        for piece in pieces:
-            sys.stdout.write(piece)
-        sys.stdout.flush()
+        _emit(pieces)
     if args.remediation:
         write_atomic(args.remediation[1], removal_ldif(findings))
     for note in assessment.notes[: ProblemLog.LIMIT]:
@@ -397,8 +395,10 @@ def _run_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _emit(text: str) -> None:
-    sys.stdout.write(text)
+def _emit(text: str | Iterable[str]) -> None:
+    """Write to stdout: one string, or pieces as they are made."""
+    for piece in [text] if isinstance(text, str) else text:
+        sys.stdout.write(piece)
     sys.stdout.flush()
 
 
