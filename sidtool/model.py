@@ -38,6 +38,7 @@ class RightsKind(str, Enum):
 
     MAPI = "mapi"  # MAPI folder rights (ReadAny 0x1, Create 0x2, ...), as store exports give them
     ACCESS_MASK = "access-mask"  # a Windows access mask from a security descriptor
+    UNKNOWN = "unknown"  # the source names the entry but not what it allows (PFDAVAdmin's bare "Custom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class Principal:
     group_type: int | None = None
     legacy_exchange_dn: str | None = None
     members: tuple[str, ...] = ()  # member DNs, as the directory lists them (groups only)
+    members_complete: bool = True  # False when the source held only part of the list (member;range=0-1499)
 
     @property
     def label(self) -> str:
