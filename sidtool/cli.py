@@ -23,7 +23,16 @@ from sidtool.descriptor_view import (
     render_descriptors,
     stdin_values,
 )
-from sidtool.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, InputError, SidtoolError, UsageError
+from sidtool.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    IncompleteInput,
+    InputError,
+    SidtoolError,
+    UsageError,
+)
 from sidtool.heap import long_lived_allocations
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, render, write_atomic
@@ -176,8 +185,6 @@ def _run_report(args: argparse.Namespace) -> int:
         collected.append(collector.run())
         for problem in collector.problems:
             problems(problem)
-        for gap in collected[-1].gaps:
-            problems(InputError(f"not collected: {gap}", source=url))
     progress = Progress(enabled=False if args.quiet else None)
     with long_lived_allocations():
         directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
@@ -194,8 +201,14 @@ def _run_report(args: argparse.Namespace) -> int:
         _warn(f"note: {note}")
     if len(assessment.notes) > ProblemLog.LIMIT:
         _warn(f"{len(assessment.notes) - ProblemLog.LIMIT} more notes not shown")
+    if assessment.unchecked:
+        _warn(
+            f"{len(assessment.unchecked)} item(s) could not be checked (a domain, a group's members, a folder's "
+            "permissions); the report lists them under 'Could not check' ('unchecked' in JSON) and is incomplete"
+        )
     if problems.count:
         problems.close()
+    if problems.count or assessment.unchecked:
         return EXIT_PARTIAL
     return EXIT_FINDINGS if any(f.risk >= args.fail_on for f in assessment.findings) else EXIT_OK
 
@@ -207,15 +220,20 @@ class ProblemLog:
 
     def __init__(self) -> None:
         self.count = 0
+        self.incomplete = 0  # of them, inputs read whole that hold only part of something (IncompleteInput)
 
     def __call__(self, error: InputError) -> None:
         self.count += 1
+        partial = isinstance(error, IncompleteInput)
+        self.incomplete += partial
         if self.count <= self.LIMIT:
-            _warn(f"{error} (skipped)")
+            _warn(f"{error}" if partial else f"{error} (skipped)")
 
     def close(self) -> None:
-        hidden = f", {self.count - self.LIMIT} not shown" if self.count > self.LIMIT else ""
-        _warn(f"{self.count} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
+        skipped = self.count - self.incomplete  # the incomplete ones are counted in the report's "Could not check"
+        if skipped:
+            hidden = f", {self.count - self.LIMIT} message(s) not shown" if self.count > self.LIMIT else ""
+            _warn(f"{skipped} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
 
 
 COLLECT_EXAMPLES = """\

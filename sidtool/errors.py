@@ -38,6 +38,11 @@ class InputError(SidtoolError, ValueError):
         return f"{where}: {self.message}" if where else self.message
 
 
+class IncompleteInput(InputError):
+    """Input that was read, but holds only part of what it stands for (a member list cut at a range, an export
+    cut short by the server): nothing was skipped, yet the report cannot be complete."""
+
+
 class SidError(InputError):
     """A SID that is malformed, as text or as bytes."""
 

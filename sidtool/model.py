@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 
@@ -51,6 +51,7 @@ class Domain:
     netbios_name: str | None = None
     parent_dns_name: str | None = None  # from the crossRef's trustParent; None for a tree root
     functional_level: int | None = None  # msDS-Behavior-Version: 0 = 2000, 2 = 2003, 3 = 2008, ...
+    read: bool = True  # False for a domain known only from the forest's crossRef: none of its objects were read
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ class Directory:
         """This model plus another reader's (a directory dump plus a permission export, say)."""
         return Directory(
             forest_root_dn=self.forest_root_dn or other.forest_root_dn,
-            domains=_union(self.domains, other.domains),
+            domains=_union_domains(self.domains, other.domains),
             domain_controllers=_union(self.domain_controllers, other.domain_controllers),
             principals=_union(self.principals, other.principals),
             exchange_servers=_union(self.exchange_servers, other.exchange_servers),
@@ -249,6 +250,21 @@ class Directory:
             permissions=self.permissions + other.permissions,
             gaps=self.gaps + other.gaps,
         )
+
+
+def _union_domains(first: Iterable[Domain], second: Iterable[Domain]) -> tuple[Domain, ...]:
+    """Domains of both; a domain one input read replaces the same domain another knew only from its crossRef."""
+    seen: dict[str, Domain] = {}
+    for domain in (*first, *second):
+        key = dn_key(domain.dn)
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = domain
+        elif not earlier.read and domain.read:
+            seen[key] = replace(domain, dns_name=domain.dns_name or earlier.dns_name,
+                                netbios_name=domain.netbios_name or earlier.netbios_name,
+                                parent_dns_name=domain.parent_dns_name or earlier.parent_dns_name)  # fmt: skip
+    return tuple(seen.values())
 
 
 def _union(first: Iterable, second: Iterable) -> tuple:

@@ -20,9 +20,9 @@ from typing import Any
 import wellknown
 from sidtool.dn import domain_dns_name
 from sidtool.membership import Membership
-from sidtool.output import Column, render
+from sidtool.output import Column, printable, render
 from sidtool.remediation import options
-from sidtool.risk import Assessment, Finding, RiskLevel
+from sidtool.risk import Assessment, Finding, RiskLevel, Unchecked
 
 VIEWS = ("entries", "senders", "servers", "summary")
 REPORT_FORMAT = "sidtool-report"
@@ -106,6 +106,11 @@ def trustee_record(finding: Finding) -> dict[str, Any]:
     }
 
 
+def unchecked_record(item: Unchecked) -> dict[str, Any]:
+    """Something the assessment could not check, for scripts."""
+    return {"kind": item.kind.value, "subject": item.subject, "detail": item.detail, "location": item.location}
+
+
 def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator[str]:
     """The JSON document, in pieces as they are made: indented, but each finding on one line of its own.
 
@@ -129,6 +134,7 @@ def assessment_json(assessment: Assessment, findings: list[Finding]) -> Iterator
     tail = {
         "trustees": [trustee_record(finding) for finding in trustees.values()],
         "summary": dict(summary_items(assessment, findings)),
+        "unchecked": [unchecked_record(item) for item in assessment.unchecked],
         "notes": list(assessment.notes),
     }
     yield ("\n  ]," if findings else "],") + _dumps(tail)[1:] + "\n"
@@ -152,7 +158,9 @@ def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt:
     if fmt != "table" or view == "summary":
         yield body
         return
-    yield _header(assessment) + "\n" + (body if records else "No findings.\n") + "\n" + _footer(assessment, findings)
+    if not records:
+        body = "No findings.\n" if assessment.complete else "No findings among what could be checked.\n"
+    yield _header(assessment) + "\n" + body + _unchecked_section(assessment) + "\n" + _footer(assessment, findings)
 
 
 def summary_items(assessment: Assessment, findings: list[Finding]) -> list[tuple[str, Any]]:
@@ -163,6 +171,7 @@ def summary_items(assessment: Assessment, findings: list[Finding]) -> list[tuple
         ("entries_at_risk", len(findings)),
         *((f"risk_{level}", count) for level, count in counts.items() if level != "none"),
         ("senders_at_risk", len(assessment.senders_at_risk)),
+        ("unchecked", len(assessment.unchecked)),
     ]
 
 
@@ -189,7 +198,26 @@ def _footer(assessment: Assessment, findings: list[Finding]) -> str:
     )
     if hidden:
         text += f" ({hidden} low-risk entries hidden; --all shows them)"
+    if assessment.unchecked:
+        text += f"; INCOMPLETE: {len(assessment.unchecked)} item(s) could not be checked"
     return text + "\n"
+
+
+_UNCHECKED_SHOWN = 20  # the table lists this many; the JSON lists every one
+
+
+def _unchecked_section(assessment: Assessment) -> str:
+    """What could not be checked, under the findings: the report is silent about these, and says so."""
+    if not assessment.unchecked:
+        return ""
+    lines = ["", f"Could not check ({len(assessment.unchecked)}); findings may be missing for:"]
+    for item in assessment.unchecked[:_UNCHECKED_SHOWN]:
+        where = f" [{item.location}]" if item.location else ""
+        detail = f": {item.detail}" if item.detail else ""
+        lines.append(printable(f"  {item.kind.value}: {item.subject}{detail}{where}"))
+    if len(assessment.unchecked) > _UNCHECKED_SHOWN:
+        lines.append(f"  ... {len(assessment.unchecked) - _UNCHECKED_SHOWN} more (--format json lists them all)")
+    return "\n".join(lines) + "\n"
 
 
 def _sender_records(findings: list[Finding]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 import wellknown
 from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
@@ -67,7 +67,7 @@ class CheckedEntry:
     acl_source: AclSource
     trustee: str
     trustee_sid: Sid | None
-    rights: str
+    rights: str | None  # None when the source does not say (RightsKind.UNKNOWN)
     public_folder: PublicFolder | None
     location: str | None = None
 
@@ -85,6 +85,27 @@ class Finding:
     removals: tuple[tuple[Principal, Principal], ...] = ()  # (at-risk group, member) values that let senders in
 
 
+class UncheckedKind(str, Enum):
+    """Why a part of the forest or of the folders could not be checked (the report names each one)."""
+
+    NOT_COLLECTED = "not-collected"  # a gap the reader recorded: a domain's DC unreachable, a reference not followed
+    DOMAIN_NOT_READ = "domain-not-read"  # the forest's crossRef names the domain; none of its objects were read
+    MEMBERS_PARTIAL = "members-partial"  # a group's member list was read only in part (member;range=0-1499)
+    DESCRIPTOR_UNREADABLE = "descriptor-unreadable"  # a folder's nTSecurityDescriptor could not be decoded
+    DESCRIPTOR_MISSING = "descriptor-missing"  # a folder read from the directory without its descriptor
+    RIGHTS_UNKNOWN = "rights-unknown"  # an entry of a trustee at risk whose rights the export does not state
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """Something the assessment could not check: what it is, why, and where it was read."""
+
+    kind: UncheckedKind
+    subject: str  # the domain, group, folder or "folder: trustee"
+    detail: str  # why, and what to do; empty when the subject says it all (a reader's gap)
+    location: str | None = None  # "perms.txt:12", where the source says where
+
+
 @dataclass(frozen=True)
 class Assessment:
     """The whole answer: conditions, servers, findings, and the counts for the summary."""
@@ -97,6 +118,12 @@ class Assessment:
     entries_checked: int
     senders_at_risk: tuple[Membership, ...]
     notes: tuple[str, ...] = ()
+    unchecked: tuple[Unchecked, ...] = ()  # when not empty, the findings cover only what could be checked
+
+    @property
+    def complete(self) -> bool:
+        """Was everything read checked? A report with no findings is a clean bill only then."""
+        return not self.unchecked
 
 
 def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assessment:
@@ -106,12 +133,13 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
     statuses = {server.dn: server_status(server) for server in directory.exchange_servers}
     conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
     notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
+    unchecked = unread_parts(directory)
     findings = []
     server_cache: dict[str | None, tuple[ServerStatus, ...]] = {}
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
     entries = 0
     folders: set[str] = set()
-    for entry in checked_entries(directory, notes):
+    for entry in checked_entries(directory, unchecked):
         entries += 1
         folders.add(entry.folder)
         sid = entry.trustee_sid
@@ -119,8 +147,13 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
             continue
         if sid not in trustee_cache:
             trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
-        if trustee_cache[sid] is not None:
-            findings.append(_rate(entry, directory, trustee_cache[sid], statuses, conditions, server_cache))
+        trustee_risk = trustee_cache[sid]
+        if trustee_risk is None:
+            continue
+        if entry.rights is None:
+            unchecked.append(_rights_unknown(entry, trustee_risk))
+        else:
+            findings.append(_rate(entry, directory, trustee_risk, statuses, conditions, server_cache))
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
     return Assessment(
         baseline=baseline,
@@ -131,20 +164,59 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
         entries_checked=entries,
         senders_at_risk=senders,
         notes=tuple(notes),
+        unchecked=tuple(unchecked),
     )
 
 
-def checked_entries(directory: Directory, notes: list[str]) -> Iterator[CheckedEntry]:
-    """Entries that grant access: store entries that allow posting, and allow ACEs of folder objects."""
+def unread_parts(directory: Directory) -> list[Unchecked]:
+    """What the model says was not read: recorded gaps, domains known only by name, partial member lists,
+    and folders read from the directory without a descriptor (and with no store permissions either)."""
+    parts = [Unchecked(UncheckedKind.NOT_COLLECTED, gap, "") for gap in directory.gaps]
+    for domain in directory.domains:
+        if not domain.read:
+            parts.append(Unchecked(UncheckedKind.DOMAIN_NOT_READ, domain.dns_name or domain.dn,
+                                   "the forest names this domain, but none of its objects were read: "
+                                   "its users and groups could not be checked"))  # fmt: skip
+    for principal in directory.principals:
+        if not principal.members_complete:
+            detail = "only part of its member list was read: senders through it could not be checked"
+            parts.append(Unchecked(UncheckedKind.MEMBERS_PARTIAL, principal.dn, detail))
+    with_store_permissions = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
+    for folder in directory.public_folders:
+        if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:
+            parts.append(Unchecked(UncheckedKind.DESCRIPTOR_MISSING, folder.dn,
+                                   "read without its nTSecurityDescriptor: its permissions could not be checked "
+                                   "(read it as an administrator, with the SD-flags control 1.2.840.113556.1.4.801, "
+                                   "or with 'sidtool collect')"))  # fmt: skip
+    return parts
+
+
+def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecked:
+    return Unchecked(
+        UncheckedKind.RIGHTS_UNKNOWN,
+        f"{entry.folder}: {entry.trustee}",
+        f"the export does not say what this entry allows ('Custom' without rights); the trustee lets in "
+        f"{len(trustee_risk.affected)} sender(s) at risk if it allows posting",
+        entry.location,
+    )
+
+
+def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[CheckedEntry]:
+    """Entries that grant access (store entries that allow posting, allow ACEs of folder objects), and entries
+    whose rights are unknown (``rights`` None); descriptors that cannot be decoded are added to ``unchecked``."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
     for permissions in directory.permissions:
         folder = by_path.get(permissions.folder)
         for entry in permissions.entries:
             if not entry.allowed:
                 continue
-            if entry.rights_kind is RightsKind.MAPI and not can_post_items(entry.rights):
+            kind = entry.rights_kind
+            if kind is RightsKind.MAPI and not can_post_items(entry.rights):
                 continue
-            rights = format_access_rights(entry.rights) if entry.rights_kind is RightsKind.MAPI else hex(entry.rights)
+            if kind is RightsKind.UNKNOWN:
+                rights = None
+            else:
+                rights = format_access_rights(entry.rights) if kind is RightsKind.MAPI else hex(entry.rights)
             yield CheckedEntry(
                 permissions.folder, folder.dn if folder else None, permissions.source, entry.trustee,
                 entry.trustee_sid, rights, folder, entry.location,
@@ -155,7 +227,8 @@ def checked_entries(directory: Directory, notes: list[str]) -> Iterator[CheckedE
         try:
             descriptor = decode_descriptor(folder.descriptor)
         except DescriptorError as error:
-            notes.append(f"{folder.dn or folder.path or folder.name}: nTSecurityDescriptor not readable: {error}")
+            unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, folder.dn or folder.path or folder.name,
+                                       f"nTSecurityDescriptor not readable: {error}"))  # fmt: skip
             continue
         for ace in descriptor.dacl or ():
             if ace.is_allow and ace.sid is not None and not ace.inherit_only:

@@ -52,13 +52,15 @@ class TestDomainController:
     sam_ldb: Path
     expected: dict = field(repr=False, compare=False)
 
-    def ldapsearch(self, *arguments: str, base: str | None = None) -> str:
-        """Run ldapsearch over LDAPS as the administrator (password from a file); return its LDIF."""
+    def ldapsearch(self, *arguments: str, base: str | None = None, plain: bool = True) -> str:
+        """Run ldapsearch over LDAPS as the administrator (password from a file); return its LDIF.
+
+        ``plain``: ``-LLL`` and no line wrapping; otherwise ldapsearch's default layout (comments, folded
+        lines, reference and result blocks), as an admin who types no options gets it.
+        """
         command = [
             "ldapsearch",
-            "-LLL",
-            "-o",
-            "ldif-wrap=no",
+            *(("-LLL", "-o", "ldif-wrap=no") if plain else ()),
             "-H",
             self.ldaps_uri,
             "-D",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
-from sidtool.errors import InputError, SidError
+from sidtool.errors import IncompleteInput, InputError, SidError
 from sidtool.model import (
     Directory,
     Domain,
@@ -27,11 +27,17 @@ from sidtool.model import (
 )
 from sidtool.security.sid import Sid
 
+FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
 SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)
 
 
 class Entry(Protocol):
-    """What a reader hands over: a DN, attributes by lower-case name, and where it was read."""
+    """What a reader hands over: a DN, attributes by lower-case name, and where it was read.
+
+    An entry may also have ``partial_attributes``: names of attributes it holds only part of
+    (``member`` cut at a range); such a group gets ``members_complete=False`` and is reported, unless
+    ldifde's modify records of the same DN carry the rest of its list.
+    """
 
     dn: str
     attributes: dict[str, list[bytes]]
@@ -51,6 +57,8 @@ class DirectoryBuilder:
         # members from later records of the same DN (ldifde's follow-up records, a repeated entry): joined,
         # without duplicates, by build(), so that a DN given a hundred thousand times costs linear time
         self._more_members: dict[str, list[str]] = {}
+        self._partial_members: dict[str, int] = {}  # groups read with part of their member list -> the line
+        self._continued: set[str] = set()  # groups whose list goes on in ldifde's modify records
         self._servers: list[ExchangeServer] = []
         self._stores: list[PublicStore] = []
         self._trees: list[PublicFolderTree] = []
@@ -72,10 +80,16 @@ class DirectoryBuilder:
             raise InputError("empty DN")
         if "crossref" in classes:
             if _text(values, "ncname"):
+                flags = _int(values, "systemflags")
+                netbios_name = _text(values, "netbiosname")
                 self._cross_refs[dn_key(_text(values, "ncname"))] = {
+                    "nc_name": _text(values, "ncname"),
                     "dns_name": _text(values, "dnsroot"),
-                    "netbios_name": _text(values, "netbiosname"),
+                    "netbios_name": netbios_name,
                     "trust_parent": _text(values, "trustparent"),
+                    # a domain's crossRef: FLAG_CR_NTDS_DOMAIN in systemFlags ([MS-ADTS] 6.1.1.2.1.1.5); an export
+                    # without systemFlags still shows it by nETBIOSName, which only domains' crossRefs have
+                    "domain": bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
                 }
         elif "domaindns" in classes or "domain" in classes:
             level = _int(values, "msds-behavior-version")
@@ -98,6 +112,8 @@ class DirectoryBuilder:
             )
         elif classes & {"group", "user", "computer", "foreignsecurityprincipal"}:
             self._add_principal(dn, classes, values)
+            if "member" in getattr(entry, "partial_attributes", ()):
+                self._partial_members.setdefault(dn_key(dn), entry.line)
         if "configuration" in classes and self.forest_root is None:
             self.forest_root = parent_dn(dn)
 
@@ -154,6 +170,7 @@ class DirectoryBuilder:
             self.on_problem(InputError(message, source=self.source, location=f"line {line}"))
             return
         self._more_members.setdefault(key, []).extend(value.decode("utf-8", "replace") for value in members)
+        self._continued.add(key)
 
     def absorb(self, other: DirectoryBuilder) -> None:
         """Take in what another builder collected (a second connection's share of the same forest)."""
@@ -164,6 +181,9 @@ class DirectoryBuilder:
             self._principals.setdefault(key, principal)
         for key, members in other._more_members.items():
             self._more_members.setdefault(key, []).extend(members)
+        for key, line in other._partial_members.items():
+            self._partial_members.setdefault(key, line)
+        self._continued |= other._continued
         self._servers.extend(other._servers)
         self._stores.extend(other._stores)
         self._trees.extend(other._trees)
@@ -173,6 +193,16 @@ class DirectoryBuilder:
         more = self._more_members.get(key)
         members = principal.members + tuple(more) if more else principal.members
         unique = _unique(members)
+        if key in self._partial_members and key not in self._continued:
+            self.on_problem(
+                IncompleteInput(
+                    f"{principal.dn}: only part of its member list is here (member;range=...): the other members "
+                    "are not known; read it with 'sidtool collect', or export with a larger MaxValRange",
+                    source=self.source,
+                    location=f"line {self._partial_members[key]}",
+                )
+            )
+            return replace(principal, members=unique, members_complete=False)
         return principal if unique is principal.members else replace(principal, members=unique)
 
     def build(self) -> Directory:
@@ -188,6 +218,18 @@ class DirectoryBuilder:
                     parent_dns_name=_dns_of(cross_ref.get("trust_parent")),
                 )
             )
+        for key, cross_ref in self._cross_refs.items():
+            if cross_ref["domain"] and key not in self._domains:  # named by the forest, but none of it was read
+                domains.append(
+                    Domain(
+                        cross_ref["nc_name"],
+                        None,
+                        cross_ref["dns_name"] or domain_dns_name(cross_ref["nc_name"]),
+                        cross_ref["netbios_name"],
+                        _dns_of(cross_ref["trust_parent"]),
+                        read=False,
+                    )
+                )
         return Directory(
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
