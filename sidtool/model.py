@@ -83,6 +83,7 @@ class Principal:
     legacy_exchange_dn: str | None = None
     members: tuple[str, ...] = ()  # member DNs, as the directory lists them (groups only)
     members_complete: bool = True  # False when the source held only part of the list (member;range=0-1499)
+    user_principal_name: str | None = None  # userPrincipalName, a name store exports may use
 
     @property
     def label(self) -> str:

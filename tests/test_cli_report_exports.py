@@ -50,8 +50,8 @@ def test_damaged_export_names_file_and_line_and_exits_3():
     assert lines == [
         "sidtool: tests/data/permcsv/damaged_rows.csv:line 5: expected 3 fields, got 2 (row cut short, or a stray "
         "quote?) (skipped)",
-        "sidtool: tests/data/permcsv/damaged_rows.csv:line 2: trustee 'Carol Jones': ambiguous display name: 2 "
-        "principals are called that (CN=Carol Jones,CN=Users,DC=corp,DC=example,DC=com; CN=Carol Jones,"
+        "sidtool: tests/data/permcsv/damaged_rows.csv:line 2: trustee 'Carol Jones': ambiguous display name and "
+        "account name: 2 principals are called that (CN=Carol Jones,CN=Users,DC=corp,DC=example,DC=com; CN=Carol Jones,"
         "OU=Contractors,DC=corp,DC=example,DC=com); entry left unresolved (skipped)",
         "sidtool: tests/data/permcsv/damaged_rows.csv:line 3: trustee 'Nobody Known': no principal in the directory "
         "data has this name; entry left unresolved (skipped)",

@@ -7,7 +7,7 @@ from exports import EXAMPLES, read
 
 from sidtool.errors import InputError
 from sidtool.folders import link_folders, store_path
-from sidtool.model import Directory
+from sidtool.model import Directory, Domain, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 from sidtool.sources import ldif, pfdavadmin
 from sidtool.trustees import TrusteeError, TrusteeIndex, resolve_trustees
@@ -55,8 +55,8 @@ def test_every_name_form_resolves(forest, name, sid):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("Carol Jones", "ambiguous display name: 2 principals are called that (CN=Carol Jones,CN=Users,DC=corp,"
-         "DC=example,DC=com; CN=Carol Jones,OU=Contractors,DC=corp,DC=example,DC=com)"),
+        ("Carol Jones", "ambiguous display name and account name: 2 principals are called that (CN=Carol Jones,"
+         "CN=Users,DC=corp,DC=example,DC=com; CN=Carol Jones,OU=Contractors,DC=corp,DC=example,DC=com)"),
         ("Nobody Known", "no principal in the directory data has this name"),
         ("CORP\\nobody", "no principal in the directory data has this account"),
         ("FABRIKAM\\alice.nguyen", "no principal in the directory data has this account"),
@@ -116,3 +116,71 @@ def test_store_paths_become_public_folders_of_the_mapi_tree(forest):
 )
 def test_store_path_spelling(text, path):
     assert store_path(text) == path
+
+
+# --- names as real exports write them (issue: real exports) -----------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["NO", "UNKNOWN", "no", "Unknown"])
+def test_placeholder_tokens_of_store_exports_name_nobody(forest, token):
+    with pytest.raises(TrusteeError, match="placeholder store exports write, not a trustee name"):
+        TrusteeIndex(forest).resolve(token)
+
+
+@pytest.mark.parametrize("alias", ["RD", "AU", "DA", "BA", "WD", "NU"])
+def test_sddl_aliases_are_never_trustee_names(forest, alias):
+    # "NO" once resolved as Network Configuration Operators and made a false high finding
+    with pytest.raises(TrusteeError, match="no principal in the directory data has this name"):
+        TrusteeIndex(forest).resolve(alias)
+
+
+def _directory(*principals: Principal) -> Directory:
+    domain = Domain("DC=corp,DC=example,DC=com", Sid.parse(ROOT_SID), "corp.example.com", "CORP")
+    return Directory(domains=(domain,), principals=principals)
+
+
+def _principal(cn: str, rid: int | str, **names) -> Principal:
+    sid = Sid.parse(rid if isinstance(rid, str) else f"{ROOT_SID}-{rid}")
+    parent = "CN=Builtin" if str(sid).startswith("S-1-5-32-") else "CN=Users"
+    return Principal(f"CN={cn},{parent},DC=corp,DC=example,DC=com", sid, PrincipalKind.GROUP,
+                     "DC=corp,DC=example,DC=com", **names)  # fmt: skip
+
+
+def test_a_look_alike_name_is_ambiguous_not_taken():
+    index = TrusteeIndex(_directory(_principal("Remote Desktop Users", "S-1-5-32-555", name="Remote Desktop Users")))
+    assert index.resolve("Remote Desktop Users") == Sid.parse("S-1-5-32-555")
+    assert index.resolve("REMOTE desktop users") == Sid.parse("S-1-5-32-555")  # case is not a look-alike
+    with pytest.raises(TrusteeError, match="matches only after folding look-alike characters"):
+        index.resolve("Remote De\u017fktop U\u017fers")  # long s
+    with pytest.raises(TrusteeError, match="look-alike"):
+        index.resolve("Remote\u00a0Desktop Users")  # no-break space
+
+
+def test_the_exact_spelling_wins_over_a_look_alike_of_another_principal():
+    real = _principal("Remote Desktop Users", "S-1-5-32-555", name="Remote Desktop Users")
+    decoy = _principal("Decoy", 1500, display_name="Remote De\u017fktop U\u017fers")
+    index = TrusteeIndex(_directory(real, decoy))
+    assert index.resolve("Remote Desktop Users") == real.sid
+    assert index.resolve("Remote De\u017fktop U\u017fers") == decoy.sid
+
+
+def test_a_name_two_kinds_give_to_two_principals_is_ambiguous():
+    group = _principal("Helpdesk", 1501, name="Helpdesk")
+    person = _principal("Hal Desk", 1502, name="hdesk", display_name="Helpdesk")
+    with pytest.raises(TrusteeError, match="ambiguous display name and account name: 2 principals"):
+        TrusteeIndex(_directory(group, person)).resolve("Helpdesk")
+
+
+def test_upn_and_a_localized_builtin_domain():
+    person = _principal("Ann", 1503, name="ann", user_principal_name="ann@corp.example.com")
+    german = _principal("Remotedesktopbenutzer", "S-1-5-32-555", name="Remotedesktopbenutzer")
+    index = TrusteeIndex(_directory(person, german))
+    assert index.resolve("Ann@Corp.Example.com") == person.sid
+    assert index.resolve("VORDEFINIERT\\Remotedesktopbenutzer") == Sid.parse("S-1-5-32-555")
+    assert index.resolve("NT User:CORP\\ann") == person.sid
+
+
+def test_a_question_mark_in_an_unresolved_name_suggests_an_ascii_export():
+    index = TrusteeIndex(_directory(_principal("Juergen", 1504, display_name="M\u00fcller, J\u00fcrgen")))
+    with pytest.raises(TrusteeError, match="-Encoding ASCII"):
+        index.resolve("M?ller, J?rgen")

@@ -139,6 +139,7 @@ class DirectoryBuilder:
             primary_group_id=_int(values, "primarygroupid"),
             group_type=_int(values, "grouptype"),
             legacy_exchange_dn=_text(values, "legacyexchangedn"),
+            user_principal_name=_text(values, "userprincipalname"),
             members=tuple(value.decode("utf-8", "replace") for value in values.get("member", ())),
         )
         key = dn_key(dn)
