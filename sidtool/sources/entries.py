@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
 from sidtool.errors import IncompleteInput, InputError, SidError
+from sidtool.folders import store_path
 from sidtool.model import (
     Directory,
     Domain,
@@ -105,6 +106,7 @@ class DirectoryBuilder:
                 PublicFolder(
                     name=_text(values, "displayname") or rdn_value(dn),
                     dn=dn,
+                    path=store_path(_text(values, "folderpathname")) if _text(values, "folderpathname") else None,
                     home_mdb=_text(values, "homemdb"),
                     legacy_exchange_dn=_text(values, "legacyexchangedn"),
                     descriptor=_binary(values, "ntsecuritydescriptor"),
