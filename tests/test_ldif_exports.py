@@ -214,3 +214,27 @@ def test_public_folders_exported_without_their_descriptor_are_named_unchecked(te
     assert len(missing) == test_dc.expected["public_folders"]["count"]
     assert all("1.2.840.113556.1.4.801" in u["detail"] for u in missing)
     assert document["summary"]["folders_scanned"] == 0
+
+
+def test_a_snapshot_with_gaps_is_never_a_clean_report(tmp_path):
+    """collect exited 3 because a child DC was down: report on its snapshot must not say all clear."""
+    from dataclasses import replace
+
+    from sidtool.sources import snapshot
+
+    text = _without(
+        (REPO / "examples/corp-forest.ldif").read_text(encoding="utf-8"), "DC=emea,DC=corp,DC=example,DC=com"
+    )
+    with_gap = tmp_path / "root.ldif"
+    with_gap.write_text(text)
+    with with_gap.open("rb") as stream:
+        directory = ldif.load(stream, "root.ldif", lambda error: None)
+    gap = "domain emea.corp.example.com: its DC could not be reached (timed out)"
+    snapshot.save(replace(directory, gaps=(gap,)), str(tmp_path / "snap.json"))
+    result = run_sidtool("report", str(tmp_path / "snap.json"), "--format", "json")
+    assert result.returncode == 3
+    document = json.loads(result.stdout)
+    assert {"kind": "not-collected", "subject": gap, "detail": "", "location": None} in document["unchecked"]
+    assert {c["name"]: c["holds"] for c in document["conditions"]}["multi-domain"] is True
+    table = run_sidtool("report", str(tmp_path / "snap.json"))
+    assert f"not-collected: {gap}" in table.stdout and "INCOMPLETE" in table.stdout
