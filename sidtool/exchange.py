@@ -2,10 +2,53 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sidtool.dn import dn_key
-from sidtool.model import Directory, ExchangeBuild, ExchangeServer, PublicFolder
+from sidtool.model import Directory, ExchangeServer, PublicFolder
+
+_EXCHANGE_SERIAL = re.compile(
+    r"Version\s+(\d+)\.(\d+)\s*\(Build\s+(\d+)(?:\.(\d+))?(?::\s*Service Pack\s+(\d+))?\)", re.IGNORECASE
+)
+_PRODUCTS = {(6, 0): "Exchange 2000", (6, 5): "Exchange 2003", (8, 0): "Exchange 2007", (8, 1): "Exchange 2007",
+             (8, 2): "Exchange 2007", (8, 3): "Exchange 2007", (14, 0): "Exchange 2010", (14, 1): "Exchange 2010",
+             (14, 2): "Exchange 2010", (14, 3): "Exchange 2010", (15, 0): "Exchange 2013", (15, 1): "Exchange 2016",
+             (15, 2): "Exchange 2019"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ExchangeBuild:
+    """An Exchange server build as its serialNumber states it (service packs update it; hotfixes do not)."""
+
+    major: int
+    minor: int
+    build: int
+    revision: int = 0
+    service_pack: int = 0
+
+    @classmethod
+    def parse(cls, serial_number: str) -> ExchangeBuild | None:
+        """Read ``Version 6.5 (Build 7226.6: Service Pack 1)``; None if the text has another shape."""
+        match = _EXCHANGE_SERIAL.search(serial_number)
+        if not match:
+            return None
+        major, minor, build, revision, service_pack = match.groups()
+        return cls(int(major), int(minor), int(build), int(revision or 0), int(service_pack or 0))
+
+    @property
+    def product(self) -> str:
+        return _PRODUCTS.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
+
+    def __str__(self) -> str:
+        service_pack = f" SP{self.service_pack}" if self.service_pack else ""
+        return f"{self.product}{service_pack} (build {self.major}.{self.minor}.{self.build}.{self.revision})"
+
+
+def server_build(server: ExchangeServer) -> ExchangeBuild | None:
+    """The build a server's serialNumber states; None when it has none, or one of another shape."""
+    return ExchangeBuild.parse(server.serial_number) if server.serial_number else None
+
 
 # KB 870585: the fix ships in Exchange 2003 SP2 (build 6.5.7638). Before that, a Store.exe hotfix:
 HOTFIX_STORE_VERSIONS = (
@@ -30,7 +73,7 @@ class ServerStatus:
 
 def server_status(server: ExchangeServer) -> ServerStatus:
     """Judge a server from its serialNumber. AD does not show hotfixes, so pre-SP2 means "vulnerable unless"."""
-    build = server.build
+    build = server_build(server)
     if build is None:
         why = f"serialNumber {server.serial_number!r} not understood" if server.serial_number else "no serialNumber"
         return ServerStatus(server, None, None, None, why)

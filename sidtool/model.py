@@ -7,7 +7,6 @@ received and matched through :func:`sidtool.dn.dn_key`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -91,54 +90,13 @@ class Principal:
         return self.name or self.display_name or str(self.sid)
 
 
-_EXCHANGE_SERIAL = re.compile(
-    r"Version\s+(\d+)\.(\d+)\s*\(Build\s+(\d+)(?:\.(\d+))?(?::\s*Service Pack\s+(\d+))?\)", re.IGNORECASE
-)
-_PRODUCTS = {(6, 0): "Exchange 2000", (6, 5): "Exchange 2003", (8, 0): "Exchange 2007", (8, 1): "Exchange 2007",
-             (8, 2): "Exchange 2007", (8, 3): "Exchange 2007", (14, 0): "Exchange 2010", (14, 1): "Exchange 2010",
-             (14, 2): "Exchange 2010", (14, 3): "Exchange 2010", (15, 0): "Exchange 2013", (15, 1): "Exchange 2016",
-             (15, 2): "Exchange 2019"}  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ExchangeBuild:
-    """An Exchange server build as its serialNumber states it (service packs update it; hotfixes do not)."""
-
-    major: int
-    minor: int
-    build: int
-    revision: int = 0
-    service_pack: int = 0
-
-    @classmethod
-    def parse(cls, serial_number: str) -> ExchangeBuild | None:
-        """Read ``Version 6.5 (Build 7226.6: Service Pack 1)``; None if the text has another shape."""
-        match = _EXCHANGE_SERIAL.search(serial_number)
-        if not match:
-            return None
-        major, minor, build, revision, service_pack = match.groups()
-        return cls(int(major), int(minor), int(build), int(revision or 0), int(service_pack or 0))
-
-    @property
-    def product(self) -> str:
-        return _PRODUCTS.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
-
-    def __str__(self) -> str:
-        service_pack = f" SP{self.service_pack}" if self.service_pack else ""
-        return f"{self.product}{service_pack} (build {self.major}.{self.minor}.{self.build}.{self.revision})"
-
-
 @dataclass(frozen=True, slots=True)
 class ExchangeServer:
     """An msExchExchangeServer object."""
 
     dn: str
     name: str
-    serial_number: str | None = None
-
-    @property
-    def build(self) -> ExchangeBuild | None:
-        return ExchangeBuild.parse(self.serial_number) if self.serial_number else None
+    serial_number: str | None = None  # "Version 6.5 (Build 7226.6: Service Pack 1)": read by sidtool.exchange
 
 
 @dataclass(frozen=True, slots=True)
