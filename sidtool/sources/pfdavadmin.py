@@ -100,7 +100,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
         on_problem(
             InputError(
                 f"this file is (or contains) a mailbox export: {mailbox_lines} SETACL line(s) name mailbox folders "
-                f"('\\<mailbox>\\Top of Information Store\\...'), which are not public folders; they were skipped",
+                f"('\\<mailbox>\\Top of Information Store\\...'), which are not public folders",
                 source=source,
                 location=f"line {first_mailbox_line}",
             )
