@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import io
+
 import pytest
 from exports import head, read
 
+from sidtool.errors import InputError
 from sidtool.model import AclSource, RightsKind
 from sidtool.security.rights import SETACL_UNSTATED, SETACL_WORDS, MapiRight
 from sidtool.security.sid import Sid
@@ -77,3 +81,48 @@ def test_truncated_file_keeps_the_complete_lines():
 @pytest.mark.parametrize("name", ["pfdavadmin/trustee_forms.txt", "pfdavadmin/ansi_folder_names.txt"])
 def test_detected_by_content(name):
     assert detect(head(name), name) == "pfdavadmin"
+
+
+def load_text(text: str, name: str = "perms.txt"):
+    problems: list[InputError] = []
+    directory = pfdavadmin.load(io.BytesIO(codecs.BOM_UTF16_LE + text.encode("utf-16-le")), name, problems.append)
+    return directory, [str(problem) for problem in problems]
+
+
+def test_a_damaged_entry_costs_that_entry_only_and_an_empty_rights_field_is_unknown():
+    line = "\t".join(["SETACL", "\\Sales Orders", "Default", "Visible", "", "Author", "CORP\\kiosk01", "Read Fly",
+                      "CORP\\Helpdesk", "", "CORP\\Sales", "Reviewer Create"])  # fmt: skip
+    directory, problems = load_text(f"header\r\n{line}\r\n")
+    assert problems == [
+        "perms.txt:line 2: empty trustee in field 5",
+        "perms.txt:line 2: trustee 'CORP\\kiosk01': unknown right 'Fly'; known: "
+        + ", ".join([*SETACL_WORDS, SETACL_UNSTATED])
+        + ", or a cmdlet name (ReadItems, ...)",
+    ]
+    (sales,) = directory.permissions
+    assert [(e.trustee, e.rights, e.rights_kind) for e in sales.entries] == [
+        ("Default", MapiRight.FolderVisible, RightsKind.MAPI),
+        ("CORP\\Helpdesk", 0, RightsKind.UNKNOWN),  # an entry is stated, its rights are not
+        ("CORP\\Sales", MapiRight.ReadItems | MapiRight.CreateItems | MapiRight.FolderVisible, RightsKind.MAPI),
+    ]
+
+
+def test_mailbox_lines_among_public_folder_lines_are_reported_once_with_the_first_line_and_the_count():
+    lines = ["SETACL\t\\Sales Orders\tDefault\tAuthor"] + [
+        f"SETACL\t\\User {n}\\Top of Information Store\\Inbox\tDefault\tNone" for n in range(5)
+    ]
+    directory, problems = load_text("\r\n".join(lines) + "\r\n")
+    assert problems == [
+        "perms.txt:line 2: this file is (or contains) a mailbox export: 5 SETACL line(s) name mailbox folders "
+        "('\\<mailbox>\\Top of Information Store\\...'), which are not public folders"
+    ]
+    assert [p.folder for p in directory.permissions] == ["/Sales Orders"]
+
+
+def test_the_memo_of_rights_fields_is_bounded_and_every_field_still_read(monkeypatch):
+    monkeypatch.setattr(pfdavadmin, "_RIGHTS_SEEN", {})
+    monkeypatch.setattr(pfdavadmin, "_RIGHTS_MEMO_SIZE", 10)
+    lines = [f"SETACL\t\\F{n}\tDefault\t{n}" for n in range(50)]  # 50 distinct rights fields (decimal masks)
+    directory, problems = load_text("\r\n".join(lines))
+    assert problems == [] and len(pfdavadmin._RIGHTS_SEEN) == 10
+    assert [p.entries[0].rights for p in directory.permissions] == list(range(50))

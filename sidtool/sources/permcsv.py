@@ -162,17 +162,17 @@ def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:
             continue
         header = [name.strip().casefold() for name in row]
         found = ", ".join(row)
-        if {"identity", "user"} <= set(header) and {"accessrights", "permission"} & set(header):
-            return header
-        if "foldername" in header and "user" in header:
-            message = (
-                f"found {found}: the Exchange 2013 and later layout, which names each folder (FolderName) but not "
-                f"its path; export the paths with: {EXPORT_RECIPE}"
-            )
-        elif _OTHER_RIGHTS_COLUMNS & set(header):
+        if _OTHER_RIGHTS_COLUMNS & set(header):
             message = (
                 f"found {found}: mailbox or Active Directory permissions (Get-MailboxPermission, Get-ADPermission), "
                 f"not public folder client permissions; export these with: {EXPORT_RECIPE}"
+            )
+        elif {"identity", "user"} <= set(header) and {"accessrights", "permission"} & set(header):
+            return header
+        elif "foldername" in header and "user" in header:
+            message = (
+                f"found {found}: the Exchange 2013 and later layout, which names each folder (FolderName) but not "
+                f"its path; export the paths with: {EXPORT_RECIPE}"
             )
         else:
             hint = " (exported with -ExpandProperty AccessRights?)" if "permission" in header else ""
