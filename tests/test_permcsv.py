@@ -136,3 +136,10 @@ def test_rows_keep_their_line_numbers_after_a_type_line_and_blank_lines():
     directory, problems = load_bytes(text.encode())
     assert problems == ["perms.csv:line 5: expected 3 fields, got 2 (row cut short, or a stray quote?)"]
     assert directory.permissions[0].entries[0].location == "perms.csv:4"
+
+
+def test_a_header_line_that_is_not_csv_is_an_input_error_not_a_crash():
+    data = b'"Identity","Us\rer","AccessRights"\n"\\A","Default","Author"\n'
+    assert permcsv.sniff(data) is False
+    with pytest.raises(InputError, match="expected the columns Identity, User, AccessRights"):
+        load_bytes(data)

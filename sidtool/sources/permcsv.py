@@ -123,7 +123,11 @@ def _delimiter(header_line: str) -> str:
 
 
 def _header_names(line: str, delimiter: str) -> list[str]:
-    return [name.strip().casefold() for name in next(csv.reader([line], delimiter=delimiter), [])]
+    """The column names of a header line under ``delimiter``; none if the line is not CSV (the rows say why)."""
+    try:
+        return [name.strip().casefold() for name in next(csv.reader([line], delimiter=delimiter), [])]
+    except csv.Error:  # a stray carriage return, a NUL byte
+        return []
 
 
 def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
