@@ -10,6 +10,7 @@ from sidtool.security import Ace, Sid
 from sidtool.security.rights import (
     KNOWN_GUIDS,
     ROLES,
+    SETACL_WORDS,
     MapiRight,
     StoreRight,
     ad_right_names,
@@ -17,6 +18,7 @@ from sidtool.security.rights import (
     format_access_rights,
     guid_name,
     parse_access_rights,
+    parse_setacl_rights,
     right_names,
     role_of,
     store_right_names,
@@ -121,3 +123,69 @@ def test_can_post_items_for_mapi_rights_and_roles():
         can_post_items(True)
     with pytest.raises(TypeError):
         can_post_items(2.0)  # type: ignore[arg-type]
+
+
+# The SETACL words of PFDAVAdmin, ExFolders and MAPIFolders, each with its exact PidTagMemberRights mask
+# (bits from [MS-OXCPERM] 2.2.7; the role masks of mapidefs.h as MAPIFolders' writer uses them).
+SETACL_MASKS = {
+    "All": 0x7FB,  # Owner with FolderContact
+    "Owner": 0x5FB,  # ROLE_OWNER: no FolderContact
+    "PublishingEditor": 0x4FB,
+    "Editor": 0x47B,
+    "PublishingAuthor": 0x49B,
+    "Author": 0x41B,
+    "NonEditingAuthor": 0x413,
+    "Reviewer": 0x401,
+    "Contributor": 0x402,
+    "None": 0x0,  # RIGHTS_NONE, unlike the cmdlets' None (FolderVisible)
+    "Visible": 0x400,
+    "Read": 0x1,
+    "Create": 0x2,
+    "CreateSubfolder": 0x80,
+    "CreateSubfolders": 0x80,
+    "Write": 0x20,
+    "WriteOwn": 0x8,
+    "Delete": 0x40,
+    "DeleteOwn": 0x10,
+    "o": 0x100,
+    "Contact": 0x200,
+    "FreeBusyBasic": 0x800,
+    "FreeBusyDetails": 0x1000,
+}
+
+
+@pytest.mark.parametrize(("word", "mask"), SETACL_MASKS.items())
+def test_setacl_word(word, mask):
+    assert SETACL_WORDS[word] == mask
+    assert parse_setacl_rights([word]) == mask
+    assert parse_setacl_rights([word.upper()]) == mask
+    assert parse_setacl_rights(["Custom", word]) == mask  # Custom with the rights listed: the rights
+
+
+def test_setacl_vocabulary_is_exactly_the_tested_one():
+    assert SETACL_WORDS == SETACL_MASKS
+
+
+def test_setacl_role_then_leftover_rights_as_the_writers_spell_them():
+    assert parse_setacl_rights(["Reviewer", "Create"]) == 0x403
+    assert parse_setacl_rights(["None", "Visible"]) == 0x400
+    assert parse_setacl_rights(["Visible", "o"]) == 0x500
+    assert parse_setacl_rights(["Author", "FreeBusyDetails", "FreeBusyBasic"]) == 0x41B | 0x1800
+    assert parse_setacl_rights(["ReadItems", "CreateItems"]) == 0x3  # the cmdlets' names, after the writers'
+    assert parse_setacl_rights(["readany"]) == 0x1  # and [MS-OXCPERM]'s
+
+
+def test_setacl_custom_alone_does_not_say_and_unknown_words_are_named():
+    assert parse_setacl_rights(["Custom"]) is None
+    assert parse_setacl_rights(["custom"]) is None
+    assert parse_setacl_rights([]) is None
+    with pytest.raises(ValueError, match=r"^unknown right 'Superuser'; known: All, Owner, .*FreeBusyDetails, Custom"):
+        parse_setacl_rights(["Reviewer", "Superuser"])
+
+
+@pytest.mark.parametrize(("role", "mask"), [("AvailabilityOnly", 0x800), ("LimitedDetails", 0x1800)])
+def test_calendar_roles_of_the_cmdlets(role, mask):
+    assert ROLES[role] == mask
+    assert parse_access_rights(role) == mask
+    assert role_of(mask) == role and format_access_rights(mask) == role
+    assert not can_post_items(role)

@@ -13,7 +13,10 @@ Three vocabularies share the 32-bit ACCESS_MASK of [MS-DTYP] 2.4.3:
 * MAPI folder permissions, PidTagMemberRights ([MS-OXCPERM] 2.2.7, the
   ``frights*`` constants of edkmdb.h) as Outlook and the Exchange cmdlets show
   them: individual rights (ReadItems, CreateItems, ...) and roles (Author,
-  Editor, ...) from the Add-PublicFolderClientPermission documentation.
+  Editor, ...) from the Add-PublicFolderClientPermission documentation;
+* the same bits as the PFDAVAdmin, ExFolders and MAPIFolders exports spell
+  them in SETACL lines (``All``, ``Reviewer Create``, ``o``, ``FreeBusyBasic``):
+  :data:`SETACL_WORDS`, :func:`parse_setacl_rights`.
 
 :func:`can_post_items` is the one question the risk engine asks of an entry.
 """
@@ -241,6 +244,11 @@ ROLES: dict[str, int] = {
     "Reviewer": _R.FolderVisible | _R.ReadItems,
     "Contributor": _R.CreateItems | _R.FolderVisible,
     "None": _R.FolderVisible,
+    # The calendar roles of the cmdlets (Exchange 2010 and later; Add-MailboxFolderPermission and
+    # Get-PublicFolderClientPermission on a calendar folder): free/busy only, then free/busy with
+    # subject and location. Bits from [MS-OXCPERM] 2.2.7 (FreeBusySimple 0x800, FreeBusyDetailed 0x1000).
+    "AvailabilityOnly": _R.FreeBusySimple,
+    "LimitedDetails": _R.FreeBusySimple | _R.FreeBusyDetailed,
 }
 _ROLE_KEYS = {name.casefold(): value for name, value in ROLES.items()}
 _RIGHT_KEYS = {right.name.casefold(): right.value for right in MapiRight}
@@ -269,6 +277,74 @@ def parse_access_rights(text: str | Iterable[str]) -> int:
             known = ", ".join([*ROLES, *(r.name for r in MapiRight)])
             raise ValueError(f"unknown folder right or role {word.strip()!r}; known: {known}")
     return mask
+
+
+# -- the SETACL rights words of PFDAVAdmin, ExFolders and MAPIFolders exports ------------
+#
+# The export writers spell a PidTagMemberRights mask as a role word, then a word for each right the
+# role leaves out, space-separated ("Reviewer Create", "None Visible"). MAPIFolders' SETACL writer
+# (github.com/bill-long/mapifolders, ExportFolderPermissionsOperation.cpp, by PFDAVAdmin's author)
+# shows the words and their order; its roles are the ROLE_* masks of mapidefs.h, in which Owner
+# (0x5FB) lacks FolderContact: "All" is Owner with FolderContact, and "None" is no right at all,
+# while the bare FolderVisible role is written "Visible". The ExFolders readme adds FreeBusyBasic
+# and FreeBusyDetails for calendar folders. Bit values: [MS-OXCPERM] 2.2.7. A role that contains
+# EditAny or DeleteAny stands for the EditOwned and DeleteOwned bits too (the writer drops them after
+# the role word; [MS-OXCPERM] 2.2.7 requires them with EditAny and DeleteAny), so the masks below are
+# the cmdlets' masks for the same roles.
+SETACL_WORDS: dict[str, int] = {
+    # roles
+    "All": ROLES["Owner"],  # Owner and FolderContact
+    "Owner": ROLES["Owner"] & ~_R.FolderContact,  # mapidefs.h ROLE_OWNER 0x5FB
+    "PublishingEditor": ROLES["PublishingEditor"],
+    "Editor": ROLES["Editor"],
+    "PublishingAuthor": ROLES["PublishingAuthor"],
+    "Author": ROLES["Author"],
+    "NonEditingAuthor": ROLES["NonEditingAuthor"],
+    "Reviewer": ROLES["Reviewer"],
+    "Contributor": ROLES["Contributor"],
+    "None": 0,  # RIGHTS_NONE: not even FolderVisible (unlike the cmdlets' role None)
+    # rights left over after the role
+    "Visible": _R.FolderVisible,  # also the role ROLE_NONE
+    "Read": _R.ReadItems,
+    "Create": _R.CreateItems,
+    "CreateSubfolder": _R.CreateSubfolders,  # MAPIFolders' spelling
+    "CreateSubfolders": _R.CreateSubfolders,
+    "Write": _R.EditAllItems,
+    "WriteOwn": _R.EditOwnedItems,
+    "Delete": _R.DeleteAllItems,
+    "DeleteOwn": _R.DeleteOwnedItems,
+    "o": _R.FolderOwner,  # the folder-owner right without the role
+    "Contact": _R.FolderContact,
+    "FreeBusyBasic": _R.FreeBusySimple,  # ExFolders, calendar folders
+    "FreeBusyDetails": _R.FreeBusyDetailed,  # ExFolders, calendar folders
+}
+# The word PFDAVAdmin shows for rights that match no role; alone, it does not say which rights they are.
+SETACL_UNSTATED = "Custom"
+_SETACL_KEYS = {word.casefold(): int(value) for word, value in SETACL_WORDS.items()}
+
+
+def parse_setacl_rights(words: Iterable[str]) -> int | None:
+    """The mask the words of a SETACL rights field spell, or None when they do not say ("Custom" alone).
+
+    Case is ignored. The writers' words come first; the cmdlet names (ReadItems, ...) and the
+    [MS-OXCPERM] names are accepted after them, since hand-edited exports use them. Raises ValueError
+    naming the first unknown word.
+    """
+    mask = 0
+    stated = False
+    for word in words:
+        key = word.casefold()
+        if key == SETACL_UNSTATED.casefold():
+            continue
+        stated = True
+        value = _SETACL_KEYS.get(key)
+        if value is None:
+            value = _RIGHT_KEYS.get(key, _MAPI_PROTOCOL_NAMES.get(key))
+        if value is None:
+            known = ", ".join([*SETACL_WORDS, SETACL_UNSTATED])
+            raise ValueError(f"unknown right {word!r}; known: {known}, or a cmdlet name (ReadItems, ...)")
+        mask |= value
+    return mask if stated else None
 
 
 def role_of(mask: int) -> str | None:

@@ -1,26 +1,46 @@
-"""CSV from ``Get-PublicFolderClientPermission | Select Identity,User,AccessRights | Export-Csv``.
+"""CSV from ``Get-PublicFolderClientPermission | Export-Csv``: one row per entry, or one row per right.
 
 As PowerShell writes it: an optional ``#TYPE ...`` first line (left out with
-``-NoTypeInformation``), a header row, then one quoted row per permission entry;
-UTF-8 with a BOM, UTF-16 ("Unicode") or ANSI, depending on version and
-``-Encoding``. ``Identity`` is the folder path (``\\Sales\\Orders``); ``User`` is a
-display name, ``DOMAIN\\account``, ``Default``, ``Anonymous`` or, for a SID the
-server could not resolve, ``NT User:S-1-5-21-...``.
+``-NoTypeInformation``), a header row, then one quoted row per record; UTF-8
+with a BOM, UTF-16 ("Unicode") or ANSI, depending on version and
+``-Encoding``. The delimiter is ``,`` unless the file was written with
+``-UseCulture`` (the list separator of the locale: ``;`` in most of Europe, as
+is every CSV Excel saves there) or ``-Delimiter``: it is read from the header
+row (``,``, ``;`` or tab). ``Identity`` is the folder path (``\\Sales\\Orders``);
+``User`` is a display name, ``DOMAIN\\account``, ``Default``, ``Anonymous`` or,
+for a SID the server could not resolve, ``NT User:S-1-5-21-...``.
 
-``AccessRights`` is multi-valued (a ``Collection`` of rights on Exchange 2007, an
-array on 2010 and later, per the Add-PublicFolderClientPermission reference).
-Export-Csv writes such a value by its ``ToString()``, which is the type name
-(``System.Collections.ObjectModel.Collection`1[...]``,
-``Microsoft.Exchange...AccessRight[]``), not the rights: such rows are reported,
-with the export command that keeps the rights. Joined values are read:
-``Author``, ``ReadItems, CreateItems`` (``-join ','``) or ``ReadItems CreateItems``
-(``"$($_.AccessRights)"``). An export made with ``-ExpandProperty AccessRights``
-has no Identity and User columns; it is refused with a message saying so.
+Two layouts are read:
+
+* ``Identity, User, AccessRights``: one row per entry. ``AccessRights`` is
+  multi-valued (a ``Collection`` of rights on Exchange 2007, an array on 2010
+  and later, per the Add-PublicFolderClientPermission reference). Export-Csv
+  writes such a value by its ``ToString()``, which is the type name
+  (``System.Collections.ObjectModel.Collection`1[...]``,
+  ``Microsoft.Exchange...AccessRight[]``), not the rights: such rows are
+  reported, with the export command that keeps the rights. Joined values are
+  read: ``Author``, ``ReadItems, CreateItems`` (``-join ','``) or
+  ``ReadItems CreateItems`` (``"$($_.AccessRights)"``).
+* ``Identity, User, Permission``: one right or role a row, as
+  ``Select-Object Identity,User -ExpandProperty AccessRights`` gives it (the
+  layout of Bill Long's Restore-PFPermissions2.ps1, Microsoft's script for
+  moving public folder permissions from Exchange 2010 to 2013). The rows of one
+  folder and user are OR-ed into one entry, located at its first row.
+
+Rights and roles are those of the cmdlets on Exchange 2007 to 2019
+(:data:`sidtool.security.rights.ROLES`, with the calendar roles
+``AvailabilityOnly`` and ``LimitedDetails``). Layouts that are recognised but
+cannot be used are refused whole, with the export command that works: the
+Exchange 2013 and later objects' ``FolderName`` (a name, not a path), an export
+made with ``-ExpandProperty AccessRights`` alone (no Identity and User), and
+Get-MailboxPermission or Get-ADPermission exports (mailbox and AD rights, not
+folder permissions).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -34,24 +54,36 @@ from sidtool.sources.text import first_lines, reported_lines
 NAME = "permcsv"
 DESCRIPTION = "a Get-PublicFolderClientPermission CSV (Identity, User, AccessRights)"
 COLUMNS = ("identity", "user", "accessrights")
+PER_RIGHT_COLUMNS = ("identity", "user", "permission")  # one right a row (-ExpandProperty AccessRights)
+DELIMITERS = (",", ";", "\t")  # Export-Csv's default, -UseCulture in most European locales, -Delimiter `t
 KEEP_RIGHTS = "Select Identity,User,@{n='AccessRights';e={$_.AccessRights -join ','}}"
+EXPORT_RECIPE = (
+    r"Get-PublicFolder \ -Recurse | ForEach-Object { $path = $_.Identity.ToString(); "
+    r"Get-PublicFolderClientPermission $path | Select-Object @{n='Identity';e={$path}},User,"
+    r"@{n='AccessRights';e={$_.AccessRights -join ','}} } | Export-Csv perms.csv -NoTypeInformation -Encoding UTF8"
+)
 _TYPE_NAME = re.compile(r"^(System|Microsoft|Deserialized)\.[\w.`\[\]]+$|\[\]$|`1\[")
+_OTHER_RIGHTS_COLUMNS = {"deny", "isinherited", "extendedrights", "inheritancetype"}  # Get-MailboxPermission, ...
 
 
 def sniff(head: bytes) -> bool:
-    """A ``#TYPE`` line or a header row naming the Identity, User and AccessRights columns."""
+    """A ``#TYPE`` line, or a header row naming the Identity (or FolderName), User and rights columns."""
     lines = first_lines(head, 2)
     if lines and lines[0].startswith("#TYPE"):
         return True
-    return bool(lines) and set(COLUMNS) <= {name.strip().casefold() for name in next(csv.reader(lines[:1]))}
+    if not lines:
+        return False
+    names = set(_header_names(lines[0], _delimiter(lines[0])))
+    return bool(names & {"identity", "foldername"}) and "user" in names and bool(names & {"accessrights", "permission"})
 
 
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
     """Read the rows into one permission set per folder, in the order the folders first appear."""
-    entries: dict[str, list[PermissionEntry]] = {}
     rows = _rows(stream, source, on_problem)
     header = _header(rows, source)
-    positions = [header.index(column) for column in COLUMNS]
+    per_right = "accessrights" not in header
+    positions = [header.index(column) for column in (PER_RIGHT_COLUMNS if per_right else COLUMNS)]
+    entries: dict[str, dict[str, PermissionEntry]] = {}  # folder path -> trustee key -> entry
     for number, row in rows:
         if not any(field.strip() for field in row):
             continue
@@ -61,18 +93,57 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
             identity, user, rights = (row[position].strip() for position in positions)
             if not identity or not user:
                 raise ValueError("empty Identity or User")
-            entry = PermissionEntry(user, None, _rights(rights), RightsKind.MAPI, location=f"{source}:{number}")
+            mask = _rights(rights)
         except ValueError as error:
             on_problem(InputError(str(error), source=source, location=f"line {number}"))
             continue
-        entries.setdefault(store_path(identity), []).append(entry)
-    sets = tuple(FolderPermissions(path, AclSource.STORE, tuple(found), source) for path, found in entries.items())
+        folder = entries.setdefault(store_path(identity), {})
+        key = user.casefold() if per_right else f"{len(folder)}"  # one-entry-a-row files keep every row
+        earlier = folder.get(key)
+        if earlier is None:
+            folder[key] = PermissionEntry(user, None, mask, RightsKind.MAPI, location=f"{source}:{number}")
+        else:  # another right of the same folder and user
+            folder[key] = PermissionEntry(earlier.trustee, None, earlier.rights | mask, RightsKind.MAPI,
+                                          location=earlier.location)  # fmt: skip
+    sets = tuple(
+        FolderPermissions(path, AclSource.STORE, tuple(found.values()), source) for path, found in entries.items()
+    )
     return Directory(permissions=sets)
 
 
+def _delimiter(header_line: str) -> str:
+    """The delimiter under which the header row names the most of the columns this reader knows."""
+    known = {*COLUMNS, *PER_RIGHT_COLUMNS, "foldername", *_OTHER_RIGHTS_COLUMNS}
+
+    def score(delimiter: str) -> tuple[int, int]:
+        names = _header_names(header_line, delimiter)
+        return len(known.intersection(names)), len(names)
+
+    return max(DELIMITERS, key=score)  # ties keep the first: ',' as Export-Csv writes by default
+
+
+def _header_names(line: str, delimiter: str) -> list[str]:
+    """The column names of a header line under ``delimiter``; none if the line is not CSV (the rows say why)."""
+    try:
+        return [name.strip().casefold() for name in next(csv.reader([line], delimiter=delimiter), [])]
+    except csv.Error:  # a stray carriage return, a NUL byte
+        return []
+
+
 def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the row starts, fields), skipping a ``#TYPE`` first line; quoted newlines allowed."""
-    reader = csv.reader(reported_lines(stream, source, on_problem))
+    """(line number where the row starts, fields), skipping a ``#TYPE`` first line; quoted newlines allowed.
+
+    The delimiter is taken from the first line that is not blank and not ``#TYPE``: the header row.
+    """
+    lines = reported_lines(stream, source, on_problem)
+    skipped = 0
+    for line in lines:
+        if line.strip() and not (skipped == 0 and line.startswith("#TYPE")):
+            break
+        skipped += 1
+    else:
+        return
+    reader = csv.reader(itertools.chain([line], lines), delimiter=_delimiter(line))
     start = 1
     while True:
         try:
@@ -80,28 +151,37 @@ def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None
         except StopIteration:
             return
         except csv.Error as error:  # a field over csv's 128 KiB limit, a NUL byte: report the row, read on
-            on_problem(InputError(f"not CSV: {error}", source=source, location=f"line {reader.line_num}"))
+            message = f"not CSV: {error}"
+            on_problem(InputError(message, source=source, location=f"line {skipped + reader.line_num}"))
             start = reader.line_num + 1
             continue
-        if not (start == 1 and row and row[0].startswith("#TYPE")):
-            yield start, row
+        yield skipped + start, row
         start = reader.line_num + 1
 
 
 def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:
+    """The header's column names, case folded; InputError, with a way out, for a layout not read."""
     for number, row in rows:
         if not any(field.strip() for field in row):
             continue
         header = [name.strip().casefold() for name in row]
-        missing = [column for column in COLUMNS if column not in header]
-        if missing:
-            hint = " (exported with -ExpandProperty AccessRights?)" if "permission" in header else ""
-            raise InputError(
-                f"expected the columns Identity, User, AccessRights; found {', '.join(row)}{hint}",
-                source=source,
-                location=f"line {number}",
+        found = ", ".join(row)
+        if _OTHER_RIGHTS_COLUMNS & set(header):
+            message = (
+                f"found {found}: mailbox or Active Directory permissions (Get-MailboxPermission, Get-ADPermission), "
+                f"not public folder client permissions; export these with: {EXPORT_RECIPE}"
             )
-        return header
+        elif {"identity", "user"} <= set(header) and {"accessrights", "permission"} & set(header):
+            return header
+        elif "foldername" in header and "user" in header:
+            message = (
+                f"found {found}: the Exchange 2013 and later layout, which names each folder (FolderName) but not "
+                f"its path; export the paths with: {EXPORT_RECIPE}"
+            )
+        else:
+            hint = " (exported with -ExpandProperty AccessRights?)" if "permission" in header else ""
+            message = f"expected the columns Identity, User, AccessRights; found {found}{hint}"
+        raise InputError(message, source=source, location=f"line {number}")
     raise InputError("no header row; expected the columns Identity, User, AccessRights", source=source)
 
 

@@ -1,4 +1,4 @@
-"""PFDAVAdmin (and ExFolders) "Export Permissions" text files: the Exchange store's client permissions.
+"""PFDAVAdmin, ExFolders and MAPIFolders "Export Permissions" text files: the Exchange store's client permissions.
 
 The format, as far as public sources show it (no specification was published):
 
@@ -9,39 +9,56 @@ The format, as far as public sources show it (no specification was published):
 * Bill Long, "Importing PFDAVAdmin or ExFolders Exports Without PFDAVAdmin or
   ExFolders" (Microsoft blog, 2011): an export names trustees either in
   legacyExchangeDN format or in NT account format (``domain\\user``).
+* MAPIFolders (github.com/bill-long/mapifolders, by PFDAVAdmin's author),
+  ``ExportFolderPermissionsOperation.cpp``: a SETACL line is ``SETACL``, the
+  folder path, then a tab-separated trustee and rights field per entry;
+  ``Default`` and ``Anonymous`` for the two special members, else the trustee's
+  legacyExchangeDN (or its display name when that cannot be read); the rights
+  field is a role word and then a word per leftover right, space-separated.
+  The words and their masks are :data:`sidtool.security.rights.SETACL_WORDS`.
+* ExFolders Tool Readme (2009): exports support the calendar keywords
+  ``FreeBusyDetails`` and ``FreeBusyBasic``; mailbox folder paths are written
+  differently from PFDAVAdmin's.
 * David Green, ``PowerShell/PFDAVAdminExport.ps1`` in github.com/davegreen/miscellaneous
-  (a parser of real exports): the file is tab-delimited; header lines come
-  before the data; each data line is ``SETACL``, the folder path, then
-  trustee/role pairs (``Author``, ``None``, ...); trustees may be legacyExchangeDNs
-  (``/o=.../cn=Recipients/cn=user``) or the special ``Anonymous``; the script
-  also skips trustee fields ``UNKNOWN`` and ``NO``, whose meaning it does not say.
-* PFDAVAdmin writes text files as UTF-16 LE with a BOM; ANSI files are read too.
+  (a parser of real exports): header lines come before the data.
+* PFDAVAdmin writes text files as UTF-16 LE with a BOM; ANSI files, and UTF-16
+  without a BOM, are read too (:mod:`sidtool.sources.text`).
 
 So this reader takes every line that starts with ``SETACL<TAB>`` and ignores
 the lines before and between them. A trustee is kept as written (``Default``,
 ``Anonymous``, ``DOMAIN\\account``, a legacyExchangeDN, a SID) and resolved to a
-SID later, against the directory data (:mod:`sidtool.trustees`). Rights are a
-role name, a list of rights (``ReadItems,CreateItems``) or a rights mask in
-decimal or hex; ``Custom`` alone says nothing about posting, so such a line is
-reported and skipped, like any line whose fields do not pair up.
+SID later, against the directory data (:mod:`sidtool.trustees`). Rights are the
+writers' words, the cmdlets' rights names (``ReadItems,CreateItems``) or a mask
+in decimal or hex.
+
+A damaged entry costs that entry only: an unknown rights word, an empty
+trustee or a trustee without a rights field is reported with the line and the
+trustee, and the line's other entries are kept. ``Custom`` alone (or an empty
+rights field) states that the trustee has an entry but not what it allows: the
+entry is kept with :attr:`RightsKind.UNKNOWN`, for the risk engine to count as
+not checked. Lines of a mailbox export (``\\Name\\Top of Information Store\\...``)
+are not public folders: they are skipped and reported once, with the first
+line and the count.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from sidtool.errors import InputError
 from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
-from sidtool.security.rights import parse_access_rights
+from sidtool.security.rights import parse_setacl_rights
 from sidtool.security.sid import Sid
 from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "pfdavadmin"
 DESCRIPTION = "a PFDAVAdmin permission export (SETACL lines)"
 MARKER = "SETACL"
+MAILBOX_ROOT = "top of information store"  # the second part of a PFDAVAdmin mailbox folder path
 
 
 def sniff(head: bytes) -> bool:
@@ -53,78 +70,109 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     """Read every SETACL line into one permission set per folder."""
     sets: list[FolderPermissions] = []
     first_line: dict[str, int] = {}
+    mailbox_lines = 0
+    first_mailbox_line = 0
     for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
             continue  # the header lines PFDAVAdmin writes before the data
+        location = f"line {number}"
+
+        def report(message: str, location: str = location) -> None:
+            on_problem(InputError(message, source=source, location=location))
+
         try:
-            permissions = _permission_set(line, source, number)
+            folder, fields = _folder_and_fields(line)
         except ValueError as error:
-            on_problem(InputError(str(error), source=source, location=f"line {number}"))
+            report(str(error))
             continue
-        if permissions.folder in first_line:
-            message = f"folder {permissions.folder!r} is listed again (first at line {first_line[permissions.folder]})"
-            on_problem(InputError(message, source=source, location=f"line {number}"))
+        if _is_mailbox_path(folder):
+            mailbox_lines += 1
+            first_mailbox_line = first_mailbox_line or number
             continue
-        first_line[permissions.folder] = number
-        sets.append(permissions)
+        path = store_path(folder)
+        if path in first_line:
+            report(f"folder {path!r} is listed again (first at line {first_line[path]})")
+            continue
+        first_line[path] = number
+        entries = tuple(_entries(fields, f"{source}:{number}", report))
+        sets.append(FolderPermissions(path, AclSource.STORE, entries, origin=source))
+    if mailbox_lines:
+        on_problem(
+            InputError(
+                f"this file is (or contains) a mailbox export: {mailbox_lines} SETACL line(s) name mailbox folders "
+                f"('\\<mailbox>\\Top of Information Store\\...'), which are not public folders",
+                source=source,
+                location=f"line {first_mailbox_line}",
+            )
+        )
     return Directory(permissions=tuple(sets))
 
 
-def _permission_set(line: str, source: str, number: int) -> FolderPermissions:
+def _folder_and_fields(line: str) -> tuple[str, list[str]]:
+    """The folder path and the trustee and rights fields after it; ValueError if the line has no folder."""
     fields = line.split("\t")
     while fields and not fields[-1].strip():
         fields.pop()  # trailing tabs
     if fields[0] != MARKER:
-        raise ValueError(f"expected 'SETACL<TAB>folder<TAB>trustee<TAB>role...', got {line[:40]!r}")
+        raise ValueError(f"expected 'SETACL<TAB>folder<TAB>trustee<TAB>rights...', got {line[:40]!r}")
     if len(fields) < 2 or not fields[1].strip():
         raise ValueError("SETACL line without a folder path")
-    pairs = fields[2:]
-    if len(pairs) % 2:
-        raise ValueError(f"trustee '{pairs[-1]}' has no rights after it (line cut short?)")
-    entries = []
-    location = f"{source}:{number}"  # one string shared by the line's entries
-    for position in range(0, len(pairs), 2):
-        trustee, rights = pairs[position].strip(), pairs[position + 1]
+    return fields[1], fields[2:]
+
+
+def _is_mailbox_path(folder: str) -> bool:
+    r"""``\Name\Top of Information Store[\...]``: a folder of a mailbox, as PFDAVAdmin writes it."""
+    parts = [part for part in re.split(r"[\\/]", folder) if part]
+    return len(parts) >= 2 and parts[1].strip().casefold() == MAILBOX_ROOT
+
+
+@dataclass(frozen=True, slots=True)
+class _Rights:
+    """A rights field read: the mask, and whether the field states it at all."""
+
+    mask: int
+    kind: RightsKind
+
+
+def _entries(fields: list[str], location: str, report: Callable[[str], None]):
+    """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept."""
+    for position in range(0, len(fields), 2):
+        trustee = fields[position].strip()
+        if position + 1 == len(fields):
+            report(f"trustee '{trustee}' has no rights after it (line cut short?)")
+            return
         if not trustee:
-            raise ValueError(f"empty trustee in field {position + 3}")
-        entries.append(
-            PermissionEntry(
-                trustee=trustee,
-                trustee_sid=_sid_or_none(trustee),
-                rights=_rights(rights, trustee),
-                rights_kind=RightsKind.MAPI,
-                location=location,
-            )
-        )
-    return FolderPermissions(store_path(fields[1]), AclSource.STORE, tuple(entries), origin=source)
+            report(f"empty trustee in field {position + 3}")
+            continue
+        try:
+            rights = _rights(fields[position + 1])
+        except ValueError as error:
+            report(f"trustee '{trustee}': {error}")
+            continue
+        yield PermissionEntry(trustee, _sid_or_none(trustee), rights.mask, rights.kind, location=location)
 
 
-def _rights(text: str, trustee: str) -> int:
-    """The rights mask a rights field spells; the few distinct spellings of an export are parsed once each."""
-    mask = _RIGHTS_SEEN.get(text)
-    if mask is None:
-        mask = _parse_rights(text, trustee)
+def _rights(text: str) -> _Rights:
+    """The rights a field spells; the few distinct spellings of an export are parsed once each."""
+    rights = _RIGHTS_SEEN.get(text)
+    if rights is None:
+        rights = _parse_rights(text)
         if len(_RIGHTS_SEEN) < _RIGHTS_MEMO_SIZE:
-            _RIGHTS_SEEN[text] = mask
-    return mask
+            _RIGHTS_SEEN[text] = rights
+    return rights
 
 
-_RIGHTS_SEEN: dict[str, int] = {}
-_RIGHTS_MEMO_SIZE = 4096
+_RIGHTS_SEEN: dict[str, _Rights] = {}
+_RIGHTS_MEMO_SIZE = 4096  # distinct rights fields remembered; past that, each is parsed again
+_UNSTATED = _Rights(0, RightsKind.UNKNOWN)
 
 
-def _parse_rights(text: str, trustee: str) -> int:
+def _parse_rights(text: str) -> _Rights:
     words = [word for word in re.split(r"[\s,;]+", text.strip().strip("{}")) if word]
-    if not words:
-        raise ValueError(f"no rights for trustee '{trustee}'")
     if len(words) == 1 and re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", words[0]):
-        return int(words[0], 0)
-    if [word.casefold() for word in words] == ["custom"]:
-        raise ValueError(f"rights of '{trustee}' are 'Custom', without the rights: cannot tell what they allow")
-    try:
-        return int(parse_access_rights(words))
-    except ValueError as error:
-        raise ValueError(f"rights of '{trustee}': {error}") from None
+        return _Rights(int(words[0], 0), RightsKind.MAPI)
+    mask = parse_setacl_rights(words)
+    return _UNSTATED if mask is None else _Rights(mask, RightsKind.MAPI)
 
 
 def _sid_or_none(trustee: str) -> Sid | None:
