@@ -21,6 +21,7 @@ exponential backoff, and the search it broke is run again, skipping what was rea
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import re
 import socket
@@ -35,10 +36,25 @@ from urllib.parse import unquote, urlsplit
 from sidtool.dn import dn_key, domain_dns_name
 from sidtool.errors import InputError, SidtoolError
 from sidtool.model import Directory
+from sidtool.output import printable
 from sidtool.sources.entries import DirectoryBuilder
+from sidtool.sources.ldap_stream import (
+    MAX_MESSAGE_BYTES,
+    MAX_MESSAGES_OVER_PAGE,
+    Deadline,
+    MalformedReply,
+    ReplyTimedOut,
+    StreamError,
+    receive,
+    take_messages,
+)
 
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
 MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
+MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more
+MAX_MEMBER_VALUES = 5_000_000  # values of one ranged attribute (--max-member-values)
+MAX_RANGE_STEPS = 10_000  # ranged fetches of one attribute: 15 million values at the Windows 2003 MaxValRange, 1500
+PAGED_RESULTS = "1.2.840.113556.1.4.319"  # the simple paged results control ([RFC 2696])
 REFERRAL = 10  # LDAP resultCode referral (RFC 4511 4.1.9)
 SD_OWNER_GROUP_DACL = 0x07  # OWNER_SECURITY_INFORMATION | GROUP_... | DACL_... ([MS-DTYP] 2.4.7)
 _RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
@@ -75,6 +91,13 @@ class ConnectFailed(CollectError):
     """No connection to the DC (refused, timed out, TLS broken off): worth retrying once the DC was reached."""
 
 
+class BoundExceeded(CollectError):
+    """A search broke one of sidtool's bounds (a repeated paging cookie, a range that does not advance, ...).
+
+    What was read before stays; the search is recorded as a gap and collection goes on (exit 3).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionOptions:
     """How to reach and authenticate to one DC. The secret never appears in repr or logs."""
@@ -92,6 +115,7 @@ class ConnectionOptions:
     page_size: int = 1000
     range_size: int | None = None  # ask for member;range=0-(N-1) from the start (the DC's MaxValRange otherwise)
     retries: int = 3
+    max_member_values: int = MAX_MEMBER_VALUES  # values of one ranged attribute, beyond which the list is cut short
 
     @property
     def address(self) -> str:
@@ -134,7 +158,11 @@ class DirectoryConnection(Protocol):
 
 
 class Ldap3Connection:
-    """Simple bind with ldap3; certificate verification on unless ``insecure``."""
+    """Simple bind with ldap3; certificate verification on unless ``insecure``.
+
+    Pages are requested here, one at a time, so that the paging cookie can be checked
+    (:class:`PageGuard`); replies are read by :func:`_bounded_receiving`.
+    """
 
     def __init__(self, options: ConnectionOptions) -> None:
         import ldap3
@@ -143,6 +171,7 @@ class Ldap3Connection:
         self._ldap3 = ldap3
         self._errors = exceptions
         self._page_size = options.page_size
+        self._address = options.address
         tls = ldap3.Tls(
             validate=ssl.CERT_NONE if options.insecure else ssl.CERT_REQUIRED,
             ca_certs_file=options.ca_file,
@@ -169,6 +198,7 @@ class Ldap3Connection:
             check_names=False,  # raw values only: no per-value formatting (a third of the decode time)
         )
         _decode_entries_raw_only(self._connection.strategy)
+        _bounded_receiving(self._connection, options.timeout, options.page_size)
         try:
             self._connection.open()
             if options.tls == "starttls" and not self._connection.start_tls():
@@ -179,6 +209,10 @@ class Ldap3Connection:
                 )
         except exceptions.LDAPException as error:
             raise _connect_error(options, error) from None
+        except ReplyTimedOut as error:
+            raise ConnectFailed(f"{options.address}: {error}") from None
+        except _MALFORMED as error:
+            raise CollectError(f"{options.address}: malformed reply to the bind: {_reason(error)}") from None
 
     def _description(self) -> str:
         return str(self._connection.result.get("description") or self._connection.result)
@@ -188,45 +222,159 @@ class Ldap3Connection:
 
         controls = security_descriptor_control(criticality=True, sdflags=sd_flags) if sd_flags is not None else None
         scopes = {"base": self._ldap3.BASE, "subtree": self._ldap3.SUBTREE}
-        try:
-            results = self._connection.extend.standard.paged_search(
-                base,
-                query,
-                search_scope=scopes[scope],
-                attributes=list(attributes),
-                controls=controls,
-                paged_size=self._page_size,
-                generator=True,
-            )
-            for item in results:
+        guard = PageGuard(base)
+        cookie: bytes | None = None
+        while True:
+            response, result = self._page(base, scopes[scope], query, list(attributes), controls, cookie)
+            entries = 0
+            for item in response:
                 if item.get("type") == "searchResEntry":
                     raw = item["raw_attributes"]
                     if not item.get(_RAW_ONLY):
                         raw = {name.lower(): list(values) for name, values in raw.items()}
+                    entries += 1
                     on_entry(RawEntry(item["dn"], raw))
                 elif item.get("type") == "searchResRef" and on_reference is not None:
                     for url in item.get("uri") or ():
                         on_reference(str(url))
+            if result.get("result") == REFERRAL and on_reference is not None:
+                for url in result.get("referrals") or ():
+                    on_reference(str(url))
+                return
+            if result.get("result") not in (0, None):
+                raise _search_error(base, str(result.get("description", "")), str(result.get("message", "")))
+            cookie = _cookie(result)
+            if not cookie:
+                return
+            guard.next_page(cookie, entries)
+
+    def _page(self, base, scope, query, attributes, controls, cookie) -> tuple[list[dict], dict]:
+        """One page of a search: its entries and references, and its result."""
+        try:
+            self._connection.search(
+                base,
+                query,
+                search_scope=scope,
+                attributes=attributes,
+                controls=controls,
+                paged_size=self._page_size,
+                paged_cookie=cookie,
+            )
         except self._errors.LDAPOperationResult as error:
             raise _search_error(base, str(error.description), str(error.message)) from None
+        except ReplyTimedOut as error:
+            raise ConnectionLost(str(error)) from None
+        except self._errors.LDAPSocketReceiveError as error:
+            if "messageId" in str(error) or "unsolicited" in str(error):  # the server broke the protocol
+                raise CollectError(f"{self._address}: malformed reply to the search under {base}: {error}") from None
+            raise ConnectionLost(str(error)) from None
         except (
-            self._errors.LDAPSocketReceiveError,
+            OSError,
             self._errors.LDAPSocketSendError,
             self._errors.LDAPSessionTerminatedByServerError,
             self._errors.LDAPSocketOpenError,
+            self._errors.LDAPResponseTimeoutError,
         ) as error:
-            raise ConnectionLost(str(error)) from None
+            raise ConnectionLost(str(error) or type(error).__name__) from None
+        except _MALFORMED as error:
+            raise CollectError(
+                f"{self._address}: malformed reply to the search under {base}: {_reason(error)}"
+            ) from None
         result = self._connection.result
-        if result and result.get("result") == REFERRAL and on_reference is not None:
-            for url in result.get("referrals") or ():
-                on_reference(str(url))
-            return
-        if result and result.get("result") not in (0, None):
-            raise _search_error(base, result.get("description", ""), result.get("message", ""))
+        if not isinstance(result, dict):
+            raise CollectError(f"{self._address}: no result for the search under {base}")
+        return list(self._connection.response or ()), result
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
             self._connection.unbind()
+
+
+def _cookie(result: dict) -> bytes | None:
+    """The paging cookie of a page's result ([RFC 2696]: empty on the last page)."""
+    control = (result.get("controls") or {}).get(PAGED_RESULTS) or {}
+    cookie = (control.get("value") or {}).get("cookie") if isinstance(control, dict) else None
+    return bytes(cookie) if isinstance(cookie, bytes | bytearray) and cookie else None
+
+
+class PageGuard:
+    """The bounds of one paged search: no paging cookie comes twice, and pages do not outnumber entries.
+
+    A server that answers every page with a new cookie and no entries would otherwise keep the search
+    going for ever; ``MAX_EMPTY_PAGES`` pages more than entries are allowed (a DC may return an empty
+    page when its time per page runs out), and no more. Cookies are kept as SHA-256 digests.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.pages = 0
+        self.entries = 0
+        self._cookies: set[bytes] = set()
+
+    def next_page(self, cookie: bytes, entries: int) -> None:
+        self.pages += 1
+        self.entries += entries
+        digest = hashlib.sha256(cookie).digest()
+        if digest in self._cookies:
+            raise BoundExceeded(
+                f"search under {self.base}: the server sent a paging cookie again after {self.pages} pages "
+                f"({self.entries} entries); the search was stopped there"
+            )
+        if self.pages > self.entries + MAX_EMPTY_PAGES:
+            raise BoundExceeded(
+                f"search under {self.base}: {self.pages} pages for {self.entries} entries, more than "
+                f"{MAX_EMPTY_PAGES} without an entry; the search was stopped there"
+            )
+        self._cookies.add(digest)
+
+
+def _bounded_receiving(connection, timeout: float, page_size: int) -> None:
+    """Make ``connection`` (ldap3, synchronous) read replies through :mod:`sidtool.sources.ldap_stream`.
+
+    Each request sent starts a deadline of ``timeout`` seconds for its whole reply (a bind, one page);
+    a reply holding more than ``page_size + MAX_MESSAGES_OVER_PAGE`` messages is refused.
+    """
+    strategy = connection.strategy
+    original_sending = strategy.sending
+    deadline = Deadline(timeout)
+    pending = bytearray()
+    limit = page_size + MAX_MESSAGES_OVER_PAGE
+    counted = [0]
+
+    def sending(message) -> None:
+        deadline.start()
+        counted[0] = 0
+        connection.socket.settimeout(timeout)
+        original_sending(message)
+
+    def receiving() -> list[bytes]:
+        while not (messages := take_messages(pending)):
+            chunk = receive(connection.socket, deadline)
+            if not chunk:
+                return []  # the server closed the connection: ldap3 reports the session as terminated
+            pending.extend(chunk)
+        counted[0] += len(messages)
+        if counted[0] > limit:
+            raise MalformedReply(f"more than {limit} messages in the reply to one request")
+        return messages
+
+    strategy.sending = sending
+    strategy.receiving = receiving
+
+
+def _malformed_errors() -> tuple[type[BaseException], ...]:
+    """What the LDAP stacks raise while decoding bytes that are not what they expect."""
+    from pyasn1.error import PyAsn1Error
+
+    return (MalformedReply, PyAsn1Error, ValueError, TypeError, IndexError, KeyError, AttributeError)
+
+
+_MALFORMED = _malformed_errors()
+
+
+def _reason(error: BaseException) -> str:
+    text = _short(printable(str(error)))
+    return text if isinstance(error, StreamError) else f"{type(error).__name__}: {text}".rstrip(": ")
 
 
 _RAW_ONLY = "sidtool_raw_only"  # marks an entry decoded by _decode_entries_raw_only
@@ -267,31 +415,93 @@ def _decode_entries_raw_only(strategy) -> None:
 
 def _sealed_class():
     from impacket.ldap import ldap as impacket_ldap
+    from impacket.ldap.ldapasn1 import LDAPMessage
+    from pyasn1.codec.ber import decoder
 
     class _SealedLdap(impacket_ldap.LDAPConnection):
-        """impacket's connection, reading sealed SASL frames one at a time (4-byte length, then the frame)."""
+        """impacket's connection, with its replies read by sidtool (see :mod:`sidtool.sources.ldap_stream`).
 
-        _pending = b""
+        impacket assumes one TCP read holds one sealed SASL frame, and gathers a reply by re-decoding all
+        it has read after every 8 KiB. Here sealed frames (a 4-byte length, then the frame) are read one at
+        a time, LDAP messages are framed from their BER header, and each request's whole reply (a bind, a
+        page) must arrive within ``deadline``. ``guard`` bounds the pages of the current search.
+        """
 
-        def recv_raw(self) -> bytes:
+        def setup(self, timeout: float, page_size: int) -> None:
+            self.deadline = Deadline(timeout)
+            self.limit = page_size + MAX_MESSAGES_OVER_PAGE
+            self.guard: PageGuard | None = None
+            self._frames = bytearray()
+            self._clear = bytearray()
+            self._page_entries = 0
+
+        def sendReceive(self, request, controls=None):
+            self.deadline.start()
+            self.send(request, controls)
+            return self.recv()
+
+        def recv(self):
+            """Every message of one reply, up to its final one (a result, not an entry or a reference)."""
+            messages, self._page_entries = [], 0
+            while True:
+                while not (raw := take_messages(self._clear)):
+                    self._clear.extend(self._next_clear())
+                for data in raw:
+                    tag = _operation_tag(data)
+                    message, _ = decoder.decode(data, asn1Spec=LDAPMessage())
+                    messages.append(message)
+                    self._page_entries += tag == 0x64
+                    if len(messages) > self.limit:
+                        raise MalformedReply(f"more than {self.limit} messages in the reply to one request")
+                    if tag in (0x64, 0x73):  # SearchResultEntry, SearchResultReference ([RFC 4511] 4.5.2)
+                        continue
+                    if tag == 0x78 and int(message["messageID"]) == 0:  # a notice of disconnection (4.4.1)
+                        raise ConnectionLost("the server sent a notice of disconnection")
+                    if tag not in (0x61, 0x65):  # BindResponse, SearchResultDone: what sidtool's requests get
+                        raise MalformedReply(f"a reply of type 0x{tag:02x} where a bind or search result belongs")
+                    return messages
+
+        def _next_clear(self) -> bytes:
             if not (self._LDAPConnection__binded and self._LDAPConnection__signing):
-                return super().recv_raw()
-            while not self._frame_ready():
-                chunk = self._socket.recv(65536)
-                if not chunk:
-                    raise ConnectionLost("the server closed the connection")
-                self._pending += chunk
-            clear = []
-            while self._frame_ready():
-                size = 4 + int.from_bytes(self._pending[:4], "big")
-                frame, self._pending = self._pending[:size], self._pending[size:]
-                clear.append(self.decrypt(frame))
-            return b"".join(clear)
+                return self._read_socket()
+            while (size := self._frame_size()) is None or len(self._frames) < size:
+                self._frames.extend(self._read_socket())
+            frame = bytes(self._frames[:size])
+            del self._frames[:size]
+            return self.decrypt(frame)
 
-        def _frame_ready(self) -> bool:
-            return len(self._pending) >= 4 and len(self._pending) >= 4 + int.from_bytes(self._pending[:4], "big")
+        def _frame_size(self) -> int | None:
+            if len(self._frames) < 4:
+                return None
+            size = 4 + int.from_bytes(self._frames[:4], "big")
+            if size > MAX_MESSAGE_BYTES + 4096:
+                raise MalformedReply(f"a sealed frame of {size} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes")
+            return size
+
+        def _read_socket(self) -> bytes:
+            chunk = receive(self._socket, self.deadline)
+            if not chunk:
+                raise ConnectionLost("the server closed the connection")
+            return chunk
+
+        def _handleControls(self, requestControls, responseControls):
+            done = super()._handleControls(requestControls, responseControls)
+            if not done and self.guard is not None:
+                cookie = next(
+                    (c.getCookie() for c in requestControls or () if str(c["controlType"]) == PAGED_RESULTS), None
+                )
+                self.guard.next_page(bytes(cookie or b""), self._page_entries)
+            return done
 
     return _SealedLdap
+
+
+def _operation_tag(message: bytes) -> int:
+    """The tag of an LDAPMessage's protocolOp: the element after the messageID."""
+    index = 2 + (message[1] & 0x7F if message[1] & 0x80 else 0)
+    if index + 2 > len(message) or message[index] != 0x02:
+        raise MalformedReply("a message that does not start with its messageID (an INTEGER)")
+    return message[index + 2 + message[index + 1]] if index + 2 + message[index + 1] < len(message) else -1
 
 
 class NtlmConnection:
@@ -310,6 +520,7 @@ class NtlmConnection:
         socket.setdefaulttimeout(options.timeout)  # impacket connects in its constructor
         try:
             self._connection = _sealed_class()(f"ldap://{options.host}:{options.port}", "", options.host)
+            self._connection.setup(options.timeout, options.page_size)
             self._connection.login(user, options.password, domain, "", options.nt_hash)
         except impacket_ldap.LDAPSessionError as error:
             text = str(error)
@@ -319,11 +530,14 @@ class NtlmConnection:
                 f"{options.address}: NTLM bind refused ({_short(text)}); "
                 "try LDAPS with a simple bind (--server ldaps://HOST)"
             ) from None
-        except OSError as error:
+        except (OSError, ConnectionLost, ReplyTimedOut) as error:
             raise _connect_error(options, error) from None
+        except _MALFORMED as error:
+            raise CollectError(f"{options.address}: malformed reply to the bind: {_reason(error)}") from None
         finally:
             socket.setdefaulttimeout(previous)
         self._page_size = options.page_size
+        self._address = options.address
 
     def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
         asn1 = self._asn1
@@ -340,6 +554,7 @@ class NtlmConnection:
                 for url in item:
                     on_reference(str(url))
 
+        self._connection.guard = PageGuard(base)
         try:
             self._connection.search(
                 searchBase=base,
@@ -351,8 +566,12 @@ class NtlmConnection:
             )
         except self._errors.LDAPSearchError as error:
             raise _search_error(base, str(error), "") from None
-        except (OSError, ConnectionLost) as error:
+        except (OSError, ConnectionLost, ReplyTimedOut) as error:
             raise ConnectionLost(str(error)) from None
+        except _MALFORMED as error:
+            raise CollectError(
+                f"{self._address}: malformed reply to the search under {base}: {_reason(error)}"
+            ) from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # see Ldap3Connection.close
