@@ -21,6 +21,7 @@ ROOT = "DC=corp,DC=example,DC=com"
 CONFIG = f"CN=Configuration,{ROOT}"
 OTHER = "DC=ext,DC=example,DC=net"
 UNREACHABLE = "127.0.0.254"  # a loopback address where nothing listens: the connection is refused at once
+READ_OTHER = ("--server", "ext.example.net=127.0.0.1")  # OTHER's DC: the scripted server (it holds OTHER too)
 SIZE_LIMIT, TIME_LIMIT, ADMIN_LIMIT, REFERRAL, NO_SUCH_OBJECT = 4, 3, 11, 10, 32
 
 
@@ -113,7 +114,7 @@ def test_a_limit_reply_in_another_domain_is_a_gap_and_the_rest_is_collected(tmp_
         (OTHER, "group"): Reply(code=ADMIN_LIMIT, message="MaxResultSetSize"),
     })  # fmt: skip
     with ScriptedLdapServer(answer) as server:
-        result, output = collect(server, tmp_path, "-q")
+        result, output = collect(server, tmp_path, "-q", *READ_OTHER)
     assert result.returncode == 3, result.stderr
     gap = (f"referral to ldap://127.0.0.1/{OTHER} (from the search under {ROOT}): "
            f"search under {OTHER} stopped by the server: adminLimitExceeded (MaxResultSetSize)")  # fmt: skip
@@ -128,7 +129,7 @@ def test_a_reference_to_an_unreachable_domain_is_a_gap_and_the_rest_is_collected
     accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries
     answer = forest({(ROOT, "user"): Reply(entries=accounts, references=(url,))})
     with ScriptedLdapServer(answer) as server:
-        result, output = collect(server, tmp_path, "-q")
+        result, output = collect(server, tmp_path, "-q", "--server", f"ext.example.net={UNREACHABLE}")
         port = server.port
     assert result.returncode == 3
     lines = result.stderr.splitlines()
@@ -144,7 +145,7 @@ def test_a_referral_result_to_an_unreachable_domain_is_a_gap(tmp_path):
     url = f"ldap://{UNREACHABLE}/{OTHER}"
     answer = forest({(ROOT, "group"): Reply(code=REFERRAL, message="held elsewhere", referrals=(url,))})
     with ScriptedLdapServer(answer) as server:
-        result, output = collect(server, tmp_path, "-q")
+        result, output = collect(server, tmp_path, "-q", "--server", f"ext.example.net={UNREACHABLE}")
     assert result.returncode == 3
     assert result.stderr.startswith(f"sidtool: not collected: referral to {url} (from the search under {ROOT}): ")
     snapshot = json.loads(output.read_text())
@@ -152,11 +153,11 @@ def test_a_referral_result_to_an_unreachable_domain_is_a_gap(tmp_path):
     assert sorted(p["name"] for p in snapshot["principals"]) == ["user0", "user1", "user2"]
 
 
-def test_a_reference_to_a_reachable_domain_is_read(tmp_path):
+def test_a_reference_to_a_domain_given_with_server_is_read(tmp_path):
     accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries
     answer = forest({(ROOT, "user"): Reply(entries=accounts, references=(f"ldap://127.0.0.1/{OTHER}",))})
     with ScriptedLdapServer(answer) as server:
-        result, output = collect(server, tmp_path, "-q")
+        result, output = collect(server, tmp_path, "-q", *READ_OTHER)
         bases = {search.base for search in server.searches}
     assert result.returncode == 0, result.stderr
     assert OTHER in bases
@@ -173,9 +174,9 @@ def test_the_ldap_library_never_chases_a_referral_itself(tmp_path):
         url = f"ldap://127.0.0.1:{decoy.port}/{OTHER}"
         answer = forest({(ROOT, "group"): Reply(code=REFERRAL, referrals=(url,))})
         with ScriptedLdapServer(answer) as server:
-            result, output = collect(server, tmp_path, "-q")
-        # sidtool itself reads OTHER through the URL's host on the port and TLS of --server (the scripted
-        # server, which holds it too); the decoy on the URL's own port is never contacted
+            result, output = collect(server, tmp_path, "-q", *READ_OTHER)
+        # sidtool reads OTHER through --server ext.example.net=127.0.0.1 on the port and TLS of --server
+        # (the scripted server, which holds it too); the decoy on the URL's own port is never contacted
         assert decoy.searches == []
         assert any(search.base == OTHER for search in server.searches)
     assert result.returncode == 0, result.stderr
@@ -203,7 +204,7 @@ def test_a_reference_met_in_a_referred_domain_is_followed_too(tmp_path):
         (OTHER, "user"): Reply(entries=outside, references=(f"ldap://{UNREACHABLE}/{third}",)),
     })  # fmt: skip
     with ScriptedLdapServer(answer) as server:
-        result, output = collect(server, tmp_path, "-q")
+        result, output = collect(server, tmp_path, "-q", *READ_OTHER)
     assert result.returncode == 3
     snapshot = json.loads(output.read_text())
     assert {d["dn"] for d in snapshot["domains"]} == {ROOT, OTHER}

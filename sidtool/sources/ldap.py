@@ -652,8 +652,7 @@ class Collector:
         self._connection: DirectoryConnection | None = None
         self.reached = False  # has this DC answered once? Then a refused connection is retried
         self.problems: list[InputError] = []
-        self.gaps: list[str] = []
-        self.references: dict[str, str] = {}  # URL of a continuation reference or referral → the search base
+        self.record = _Record()  # shared with the collectors of helper connections and other domains
         self.builder = DirectoryBuilder(f"ldap://{options.address}", self.problems.append)
 
     def run(self) -> Directory:
@@ -690,60 +689,89 @@ class Collector:
             self.close()
         for partition in partitions:
             self._read_other_domain(partition, default_nc)
-        self._follow_references({dn_key(n) for n in (_text(p, "ncname") for p in partitions) if n}, config_nc)
-        return replace(self.builder.build(), gaps=tuple(self.gaps))
+        self._follow_references({_key(n) for n in (_text(p, "ncname") for p in partitions) if n}, config_nc)
+        directory = self.builder.build()
+        if self.record.incomplete:  # a member list cut short by a bound or an error
+            principals = tuple(
+                replace(p, members_complete=False) if _key(p.dn) in self.record.incomplete else p
+                for p in directory.principals
+            )
+            directory = replace(directory, principals=principals)
+        return replace(directory, gaps=tuple(self.record.gaps))
 
     def _follow_references(self, naming_contexts: set[str], config_nc: str | None) -> None:
-        """Read the naming contexts that references point to, when the forest's partitions do not list them.
+        """Deal with the references and referrals the searches met; never bind where a server says.
 
-        A reference to a partition of this forest (the configuration, a domain) needs nothing: each is
-        read on its own, or is already a gap. Any other is read as a domain, from the DC named by
-        ``--server DOMAIN=HOST`` or else by the reference; one that cannot be read is a gap.
+        Credentials go only where the user sent them: to ``--server``, to the ``dnsRoot`` of the forest's
+        own domain crossRefs, or to ``--server DOMAIN=HOST``. A reference to a partition of this forest
+        (the configuration, a domain) needs nothing: each is read on its own, or is already a gap. One to
+        another naming context is read from ``--server DOMAIN=HOST`` when given; otherwise it is a gap,
+        and the host it names is never contacted (it would see our bind, a clear password with a simple
+        bind). URLs are shown with control characters escaped.
         """
         followed: set[str] = set()
-        config = dn_key(config_nc) if config_nc else None
+        config = _key(config_nc) if config_nc else None
         done = 0
-        while done < min(len(self.references), MAX_REFERENCES):  # reading one domain may add references
-            url, base = list(self.references.items())[done]
+        while done < len(self.record.references):  # reading one domain may add references (MAX_REFERENCES)
+            url, base = list(self.record.references.items())[done]
             done += 1
-            host, target = _reference_target(url, base)
+            shown = printable(url)
+            what = f"referral to {shown} (from the search under {printable(base)})"
+            _, target = _reference_target(url, base)
             try:
                 key = dn_key(target)
             except InputError as error:
-                self.gaps.append(f"referral to {url} (from the search under {base}): its DN cannot be read ({error})")
+                self.record.gaps.append(f"{what}: its DN cannot be read ({printable(str(error))})")
                 continue
-            if key in naming_contexts or (config and (key == config or key.endswith("," + config))):
-                self.log(f"reference {url} (from {base}): a partition of this forest, read on its own")
+            if any(key == nc or key.endswith("," + nc) for nc in naming_contexts) or (
+                config and (key == config or key.endswith("," + config))
+            ):
+                self.log(f"reference {shown} (from {base}): a partition of this forest, read on its own")
                 continue
             if key in followed:
                 continue
             followed.add(key)
             dns_name = (domain_dns_name(target) or "").lower()
-            host = self.domain_servers.get(dns_name) or host or dns_name
-            self.log(f"reference {url} (from {base}): reading {target} through {host}")
-            self._read_elsewhere(host, target, f"referral to {url} (from the search under {base})")
-        if len(self.references) > MAX_REFERENCES:
-            self.gaps.append(f"{len(self.references) - MAX_REFERENCES} more references not followed")
+            host = self.domain_servers.get(dns_name)
+            if host is None:
+                self.record.gaps.append(
+                    f"{what}: not followed: sidtool binds only to --server and the forest's own domains; "
+                    f"give --server {printable(dns_name) or 'DOMAIN'}=HOST to read it"
+                )
+                continue
+            self.log(f"reference {shown} (from {base}): reading {target} through {host} (--server)")
+            self._read_elsewhere(host, target, what)
+        if self.record.more_references:
+            self.record.gaps.append(f"{self.record.more_references} more references not followed")
 
     def _read_other_domain(self, partition: RawEntry, default_nc: str) -> None:
         naming_context = _text(partition, "ncname")
-        flags = int(_text(partition, "systemflags") or 0)
-        if not naming_context or not flags & FLAG_CR_NTDS_DOMAIN or dn_key(naming_context) == dn_key(default_nc):
+        try:
+            flags = int(_text(partition, "systemflags") or 0)
+        except ValueError:
+            self.record.gaps.append(f"crossRef {printable(partition.dn)}: systemFlags is not a number; not read")
+            return
+        if not naming_context or not flags & FLAG_CR_NTDS_DOMAIN or _key(naming_context) == _key(default_nc):
             return
         dns_name = (_text(partition, "dnsroot") or "").lower()
         netbios = (_text(partition, "netbiosname") or "").lower()
         host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
-        self._read_elsewhere(host, naming_context, f"domain {dns_name or naming_context} through {host}")
+        if not host:
+            self.record.gaps.append(f"domain {printable(naming_context)}: its crossRef has no dnsRoot; not read")
+            return
+        self._read_elsewhere(
+            host, naming_context, f"domain {printable(dns_name or naming_context)} through {printable(host)}"
+        )
 
     def _read_elsewhere(self, host: str, naming_context: str, what: str) -> None:
         """Read ``naming_context`` from ``host`` into this collection; a failure there is a gap, not the end."""
         other = Collector(replace(self.options, host=host), self.progress, self.log, connector=self.connector)
-        other.builder, other.references = self.builder, self.references
+        other.builder, other.record = self.builder, self.record
         try:
             other._read_domain(naming_context)
         except CollectError as error:
             gap = f"{what}: {error}"
-            self.gaps.append(gap)
+            self.record.gaps.append(gap)
             self.progress(f"not collected: {gap}")
         finally:
             other.close()
@@ -772,7 +800,7 @@ class Collector:
         helpers = [Collector(self.options, self.progress, self.log, connector=self.connector) for _ in searches[1:]]
         for helper in helpers:
             helper.reached = self.reached
-            helper.references = self.references
+            helper.record = self.record
         failures: list[BaseException] = []
 
         def run(collector: Collector, query: str, attributes: tuple[str, ...], what: str, sd_flags: int | None):
@@ -831,7 +859,12 @@ class Collector:
         seen: set[str] = set()
 
         def refer(url: str) -> None:
-            self.references.setdefault(url, base)
+            if url in self.record.references:
+                return
+            if len(self.record.references) < MAX_REFERENCES:
+                self.record.references[url] = base
+            else:
+                self.record.more_references += 1
 
         def once(entry: RawEntry) -> None:
             key = entry.dn.lower()  # one server spells a DN one way: a cheap key is enough here
@@ -905,6 +938,10 @@ class Collector:
 
         try:
             self._search(base, query, attributes, take, scope=scope, sd_flags=sd_flags)
+        except BoundExceeded as error:  # what was read stays; the rest of this search is a gap
+            self.record.gaps.append(f"{what}: {error}")
+            self.progress(f"not collected: {what}: {error}")
+            return
         except CollectError as error:
             if missing_ok and "noSuchObject" in str(error):
                 self.log(f"{base}: not present")
@@ -913,32 +950,72 @@ class Collector:
         self.progress(f"{what}: {count} objects in {time.monotonic() - started:.1f} s")
 
     def _complete_ranges(self, entry: RawEntry) -> None:
-        """Replace ``member;range=a-b`` values by the whole list, fetching the rest range by range."""
+        """Replace ``member;range=a-b`` values by the whole list, fetching the rest range by range.
+
+        Each step must start where the last ended and bring values; at most ``max_member_values`` values
+        and :data:`MAX_RANGE_STEPS` steps are read. A list cut short by a bound or an error keeps what was
+        read, marks the group ``members_complete=False`` and is recorded as a gap naming it.
+        """
         for name in [n for n in entry.attributes if ";range=" in n]:
-            match = _RANGE.match(name)
-            if match is None:
-                continue
-            attribute = match.group("name").lower()
             values = entry.attributes.pop(name)
-            high = match.group("high")
-            while high != "*":
-                start = int(high) + 1
-                size = self.options.range_size
-                wanted = f"{attribute};range={start}-{start + size - 1 if size else '*'}"
-                found = self._one(entry.dn, "base", "(objectClass=*)", (wanted,))
-                chunk = next(
-                    (
-                        (n, v)
-                        for n, v in (found.attributes.items() if found else ())
-                        if n.startswith(attribute + ";range=")
-                    ),
-                    None,
-                )
-                if chunk is None:
-                    break
-                values.extend(chunk[1])
-                high = _RANGE.match(chunk[0]).group("high")
+            match = _RANGE.match(name)
+            attribute = match.group("name").lower() if match else name.split(";", 1)[0].lower()
+            try:
+                if match is None or match.group("low") != "0":
+                    raise BoundExceeded(f"the first values came as {printable(name)}, not as a range from 0")
+                self._fetch_rest(entry.dn, attribute, match.group("high"), values)
+            except BoundExceeded as error:
+                self.record.incomplete.add(_key(entry.dn))
+                gap = f"group {printable(entry.dn)}: {attribute} read only in part ({len(values)} values): {error}"
+                self.record.gaps.append(gap)
+                self.progress(f"not collected: {gap}")
             entry.attributes[attribute] = entry.attributes.get(attribute, []) + values
+
+    def _fetch_rest(self, dn: str, attribute: str, high: str, values: list[bytes]) -> None:
+        """Append the values after ``high`` to ``values``, range by range, within the bounds."""
+        steps = 0
+        while high != "*":
+            start = int(high) + 1
+            if len(values) > self.options.max_member_values:
+                raise BoundExceeded(f"more than {self.options.max_member_values} values (--max-member-values)")
+            steps += 1
+            if steps > MAX_RANGE_STEPS:
+                raise BoundExceeded(f"more than {MAX_RANGE_STEPS} ranged fetches")
+            size = self.options.range_size
+            wanted = f"{attribute};range={start}-{start + size - 1 if size else '*'}"
+            found = self._one(dn, "base", "(objectClass=*)", (wanted,))
+            names = [n for n in (found.attributes if found else ()) if n.startswith(attribute + ";range=")]
+            if not names:
+                raise BoundExceeded(f"the server sent no {wanted} (asked for values from {start})")
+            match = _RANGE.match(names[0])
+            chunk = found.attributes[names[0]]
+            if match is None or int(match.group("low")) != start:
+                raise BoundExceeded(f"asked for values from {start}, the server sent {printable(names[0])}")
+            high = match.group("high")
+            if high != "*" and (int(high) < start or not chunk):
+                raise BoundExceeded(f"the range {printable(names[0])} does not advance")
+            values.extend(chunk)
+        if len(values) > self.options.max_member_values:
+            del values[self.options.max_member_values :]
+            raise BoundExceeded(f"more than {self.options.max_member_values} values (--max-member-values)")
+
+
+@dataclass(slots=True)
+class _Record:
+    """What the collectors of one run note beside the model: gaps, references met, groups read in part."""
+
+    gaps: list[str] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)  # URL of a reference or referral → the search base
+    more_references: int = 0  # references past MAX_REFERENCES, only counted
+    incomplete: set[str] = field(default_factory=set)  # keys of the groups whose member list was cut short
+
+
+def _key(dn: str) -> str:
+    """``dn_key``, or the lower-cased text for a DN a server sent that does not parse."""
+    try:
+        return dn_key(dn)
+    except InputError:
+        return dn.lower()
 
 
 def _reference_target(url: str, base: str) -> tuple[str, str]:
@@ -953,4 +1030,4 @@ def _reconnectable(error: CollectError) -> bool:
 
 def _text(entry: RawEntry, name: str) -> str | None:
     values = entry.attributes.get(name)
-    return values[0].decode("utf-8") if values else None
+    return values[0].decode("utf-8", "replace") if values else None
