@@ -717,8 +717,8 @@ class Collector:
             done += 1
             shown = printable(url)
             what = f"referral to {shown} (from the search under {printable(base)})"
-            _, target = _reference_target(url, base)
             try:
+                _, target = _reference_target(url, base)
                 key = dn_key(target)
             except InputError as error:
                 self.record.gaps.append(f"{what}: its DN cannot be read ({printable(str(error))})")
@@ -976,8 +976,6 @@ class Collector:
         steps = 0
         while high != "*":
             start = int(high) + 1
-            if len(values) > self.options.max_member_values:
-                raise BoundExceeded(f"more than {self.options.max_member_values} values (--max-member-values)")
             steps += 1
             if steps > MAX_RANGE_STEPS:
                 raise BoundExceeded(f"more than {MAX_RANGE_STEPS} ranged fetches")
@@ -995,9 +993,9 @@ class Collector:
             if high != "*" and (int(high) < start or not chunk):
                 raise BoundExceeded(f"the range {printable(names[0])} does not advance")
             values.extend(chunk)
-        if len(values) > self.options.max_member_values:
-            del values[self.options.max_member_values :]
-            raise BoundExceeded(f"more than {self.options.max_member_values} values (--max-member-values)")
+            if len(values) > self.options.max_member_values:
+                del values[self.options.max_member_values :]
+                raise BoundExceeded(f"more than {self.options.max_member_values} values (--max-member-values)")
 
 
 @dataclass(slots=True)
@@ -1020,8 +1018,11 @@ def _key(dn: str) -> str:
 
 def _reference_target(url: str, base: str) -> tuple[str, str]:
     """The host and the DN an LDAP URL points to (RFC 4516); the search base when it names no DN."""
-    parts = urlsplit(url)
-    return parts.hostname or "", unquote(parts.path.lstrip("/")) or base
+    try:
+        parts = urlsplit(url)
+        return parts.hostname or "", unquote(parts.path.lstrip("/")) or base
+    except ValueError as error:  # a netloc urllib cannot read ("Invalid IPv6 URL")
+        raise InputError(f"not an LDAP URL ({error})") from None
 
 
 def _reconnectable(error: CollectError) -> bool:
