@@ -49,7 +49,7 @@ from sidtool.sources.ldap_stream import (
     take_messages,
 )
 
-FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
+FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
 MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more
 MAX_MEMBER_VALUES = 5_000_000  # values of one ranged attribute (--max-member-values)
