@@ -8,6 +8,7 @@ itself (``lifetime``, ``max_requests``), so that even a client that would loop f
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 import pytest
@@ -16,7 +17,7 @@ from ldap_wire import Listener, Reply, ScriptedLdapServer, Search, entry, intege
 from scripted_forest import ROOT, collect, domain, forest, values
 
 from sidtool.security.sid import Sid
-from sidtool.sources.ldap import MAX_EMPTY_PAGES, Collector, ConnectionOptions
+from sidtool.sources.ldap import MAX_EMPTY_PAGES, MAX_REPEATED_ENTRIES, Collector, ConnectionOptions
 from sidtool.sources.ldap_stream import MAX_MESSAGE_BYTES
 
 GROUP = f"CN=Big,CN=Users,{ROOT}"
@@ -86,16 +87,35 @@ def test_control_characters_in_a_reference_are_shown_escaped(tmp_path):
 # -- 2. every loop and every operation is bounded ------------------------------------------------------------
 
 
-def test_a_paging_cookie_that_repeats_ends_that_search_with_a_gap(tmp_path):
+def test_a_paging_cookie_that_repeats_with_no_entry_ends_that_search_with_a_gap(tmp_path):
     accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries
+    pages = iter(range(10**6))
+    answer = overriding(
+        lambda s: Reply(entries=accounts if next(pages) == 0 else (), cookie=b"again") if users_search(s) else None
+    )
+    with ScriptedLdapServer(answer) as server:
+        result, output = collect(server, tmp_path, "-q")
+        user_pages = sum(users_search(search) for search in server.searches)
+    assert result.returncode == 3, result.stderr
+    assert user_pages == 2  # the second page repeats the cookie and brings nothing: the search ends there
+    gap = json.loads(output.read_text())["gaps"][0]
+    assert gap.startswith(
+        f"users and computers of {ROOT}: search under {ROOT}: the server sent a paging cookie again, with no entry"
+    )
+    assert {p["name"] for p in json.loads(output.read_text())["principals"]} >= {"user0", "user1", "user2"}
+
+
+def test_the_same_entries_page_after_page_end_that_search_with_a_gap(tmp_path):
+    accounts = domain(ROOT, "S-1-5-21-1-2-3", 3)["user"].entries  # with Samba's habit: one cookie for every page
     answer = overriding(lambda s: Reply(entries=accounts, cookie=b"again") if users_search(s) else None)
     with ScriptedLdapServer(answer) as server:
         result, output = collect(server, tmp_path, "-q")
         user_pages = sum(users_search(search) for search in server.searches)
     assert result.returncode == 3, result.stderr
-    assert user_pages == 2  # the second page repeats the cookie: the search ends there
+    assert user_pages == 1 + math.ceil((MAX_REPEATED_ENTRIES + 1) / 3)
     gap = json.loads(output.read_text())["gaps"][0]
-    assert gap.startswith(f"users and computers of {ROOT}: search under {ROOT}: the server sent a paging cookie again")
+    assert gap == (f"users and computers of {ROOT}: search under {ROOT}: the server sent {MAX_REPEATED_ENTRIES + 1} "
+                   "entries again within one search; the search was stopped there")  # fmt: skip
     assert {p["name"] for p in json.loads(output.read_text())["principals"]} >= {"user0", "user1", "user2"}
 
 

@@ -52,6 +52,7 @@ from sidtool.sources.ldap_stream import (
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
 MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more
+MAX_REPEATED_ENTRIES = 1000  # entries one search may send twice (a retried search re-reads without counting)
 MAX_MEMBER_VALUES = 5_000_000  # values of one ranged attribute (--max-member-values)
 MAX_RANGE_STEPS = 10_000  # ranged fetches of one attribute: 15 million values at the Windows 2003 MaxValRange, 1500
 PAGED_RESULTS = "1.2.840.113556.1.4.319"  # the simple paged results control ([RFC 2696])
@@ -298,11 +299,14 @@ def _cookie(result: dict) -> bytes | None:
 
 
 class PageGuard:
-    """The bounds of one paged search: no paging cookie comes twice, and pages do not outnumber entries.
+    """The bounds of one paged search: no cookie comes again with an empty page; pages do not outnumber entries.
 
-    A server that answers every page with a new cookie and no entries would otherwise keep the search
-    going for ever; ``MAX_EMPTY_PAGES`` pages more than entries are allowed (a DC may return an empty
-    page when its time per page runs out), and no more. Cookies are kept as SHA-256 digests.
+    Samba sends one cookie for all the pages of a search, so a cookie that comes again is no fault by
+    itself; with a page that brings nothing it is a loop. A server that answers every page with a new
+    cookie and no entries would keep the search going for ever: ``MAX_EMPTY_PAGES`` pages more than
+    entries are allowed (a DC may return an empty page when its time per page runs out), and no more.
+    A server that sends the same entries again and again is stopped by ``MAX_REPEATED_ENTRIES``
+    (:meth:`Collector._search`). Cookies are kept as SHA-256 digests.
     """
 
     def __init__(self, base: str) -> None:
@@ -315,10 +319,10 @@ class PageGuard:
         self.pages += 1
         self.entries += entries
         digest = hashlib.sha256(cookie).digest()
-        if digest in self._cookies:
+        if digest in self._cookies and not entries:
             raise BoundExceeded(
-                f"search under {self.base}: the server sent a paging cookie again after {self.pages} pages "
-                f"({self.entries} entries); the search was stopped there"
+                f"search under {self.base}: the server sent a paging cookie again, with no entry, "
+                f"after {self.pages} pages ({self.entries} entries); the search was stopped there"
             )
         if self.pages > self.entries + MAX_EMPTY_PAGES:
             raise BoundExceeded(
@@ -856,7 +860,9 @@ class Collector:
         sd_flags: int | None = None,
     ) -> None:
         """A paged search; a broken connection is reopened and the search run again, skipping DNs already read."""
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # DN → the attempt that last delivered it
+        current = 0
+        repeated = 0
 
         def refer(url: str) -> None:
             if url in self.record.references:
@@ -867,14 +873,24 @@ class Collector:
                 self.record.more_references += 1
 
         def once(entry: RawEntry) -> None:
+            nonlocal repeated
             key = entry.dn.lower()  # one server spells a DN one way: a cheap key is enough here
-            if key not in seen:
-                seen.add(key)
+            before = seen.get(key)
+            seen[key] = current
+            if before is None:
                 on_entry(entry)
+            elif before == current:  # the same object twice in one search: a server going round in circles
+                repeated += 1
+                if repeated > MAX_REPEATED_ENTRIES:
+                    raise BoundExceeded(
+                        f"search under {base}: the server sent {repeated} entries again within one search; "
+                        "the search was stopped there"
+                    )
 
         delay = 1.0
         lost: str | None = None  # why the last attempt broke off; None until a connection was lost
         for attempt in range(self.options.retries + 1):
+            current, repeated = attempt, 0
             try:
                 connection = self._connect()
             except ConnectFailed as error:
