@@ -108,8 +108,16 @@ def entry(dn: str, attributes: dict[str, list[bytes]]) -> bytes:
 class ScriptedLdapServer:
     """Listens on 127.0.0.1 (a free port); each connection is served by a thread of its own."""
 
-    def __init__(self, answer: Callable[[Search], Reply], *, lifetime: float = 30.0, max_requests: int = 2000) -> None:
+    def __init__(
+        self,
+        answer: Callable[[Search], Reply],
+        *,
+        lifetime: float = 30.0,
+        max_requests: int = 2000,
+        bind_reply: Reply | None = None,
+    ) -> None:
         self.answer = answer
+        self.bind_reply = bind_reply  # raw bytes (or a drip) instead of a successful BindResponse
         self.searches: list[Search] = []
         self.binds = 0
         self.stopped = False  # set when the server stopped itself (lifetime or max_requests reached)
@@ -149,7 +157,12 @@ class ScriptedLdapServer:
                 tag, body = parts[1]
                 if tag == BIND_REQUEST:
                     self.binds += 1
-                    connection.sendall(_message(message_id, result(BIND_RESPONSE, 0)))
+                    if self.bind_reply is None:
+                        connection.sendall(_message(message_id, result(BIND_RESPONSE, 0)))
+                    else:
+                        bind = self.bind_reply
+                        raw = bind.raw if bind.raw is not None else _message(message_id, result(BIND_RESPONSE, 0))
+                        self._send(connection, message_id, Reply(raw=raw, drip=bind.drip))
                 elif tag == SEARCH_REQUEST:
                     fields = elements(body)
                     attributes = tuple(value.decode("utf-8") for _, value in elements(fields[7][1]))

@@ -255,6 +255,24 @@ def test_a_malformed_reply_is_a_located_error_not_an_internal_one(tmp_path, kind
     assert f"under {ROOT}" in lines[0] or "connection lost" in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("bind_reply", "error"),
+    [
+        (Reply(raw=message(1, tlv(0x61, b""))), "malformed reply to the bind: "),  # a BindResponse without a result
+        (Reply(drip=0.3), "no complete reply within 1 s (--timeout)"),  # a 14-byte BindResponse, a byte at a time
+    ],
+)
+def test_a_bad_or_dripped_bind_reply_is_one_line_exit_2(tmp_path, bind_reply, error):
+    with ScriptedLdapServer(forest(), bind_reply=bind_reply, lifetime=20) as server:
+        result, _ = collect(server, tmp_path, "-q", "--timeout", "1", "--retries", "0")
+        stopped = server.stopped
+    assert not stopped
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sidtool: 127.0.0.1:{server.port}: "), result.stderr
+    assert error in lines[0]
+
+
 def test_a_crossref_with_a_systemflags_that_is_no_number_is_a_gap(tmp_path):
     def override(search: Search) -> Reply | None:
         if search.asks_for("crossRef"):
