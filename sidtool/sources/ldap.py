@@ -6,8 +6,7 @@ One small interface, :class:`DirectoryConnection`, hides the two LDAP stacks:
   against the system store or ``--ca-file`` (``--insecure`` opts out);
 * impacket for NTLM (a password or an NT hash) on port 389, signed and sealed,
   which DCs that require LDAP signing (Samba's default, Windows Server 2025)
-  accept. impacket's reader assumes one TCP read holds one SASL frame; large
-  replies (descriptors) span several, so :class:`_SealedLdap` reads them frame by frame.
+  accept. Its replies are read by :class:`_SealedLdap`, sealed frame by frame.
 
 Neither exposes anything but search: sidtool never adds, modifies or deletes.
 Every search is paged (1.2.840.113556.1.4.319); descriptors are read with the SD
@@ -16,6 +15,12 @@ accounts that are not administrators may read ([MS-ADTS] 3.1.1.3.4.1.11);
 ``member`` values past the server's MaxValRange are fetched by ranged retrieval
 ([MS-ADTS] 3.1.1.3.1.3.3). A connection that breaks is reopened with bounded
 exponential backoff, and the search it broke is run again, skipping what was read.
+
+A server is not trusted to behave. Credentials go only to the hosts the user named and to the
+forest's own domain crossRefs, never to a host a reference names. Replies are read by
+:mod:`sidtool.sources.ldap_stream` (linear, size-capped, each request within ``--timeout``);
+paging (:class:`PageGuard`), repeated entries and ranged retrieval have bounds, and a search that
+breaks one is a gap (:class:`BoundExceeded`), not a hang. README.md, "sidtool collect", lists them.
 """
 
 from __future__ import annotations
