@@ -84,6 +84,14 @@ def test_control_characters_in_a_reference_are_shown_escaped(tmp_path):
     assert "\x1b" not in json.loads(output.read_text())["gaps"][0]
 
 
+def test_control_characters_in_a_server_message_are_shown_escaped(tmp_path):
+    answer = forest({(ROOT, "user"): Reply(code=11, message="limit\x1b[2J\u202eexceeded")})
+    with ScriptedLdapServer(answer) as server:
+        result, _ = collect(server, tmp_path, "-q")
+    assert result.returncode == 2
+    assert result.stderr.endswith("adminLimitExceeded (limit\\x1b[2J\\u202eexceeded)\n")
+
+
 # -- 2. every loop and every operation is bounded ------------------------------------------------------------
 
 

@@ -632,7 +632,8 @@ def _search_error(base: str, description: str, message: str) -> CollectError:
 
 
 def _short(text: str) -> str:
-    return " ".join(text.split())[:200]
+    """A server's message on one line: 200 characters at most, control characters escaped."""
+    return printable(" ".join(text.split())[:200])
 
 
 # -- what collection reads -------------------------------------------------------------------------------
