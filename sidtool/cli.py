@@ -8,6 +8,7 @@ that found nothing; 2 usage or input error; 3 input partly unreadable;
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -42,7 +43,7 @@ from sidtool.report import VIEWS, render_view, visible
 from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
 from sidtool.sources import READERS, read_inputs, snapshot
-from sidtool.sources.ldap import Collector, ConnectionOptions
+from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions
 
 EXIT_INTERNAL = 4
 
@@ -276,7 +277,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST for the DC of "
         "another domain of the forest (default: the domain's DNS name)",
     )
-    group.add_argument("--port", type=int, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
+    group.add_argument("--port", type=_port, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
     group.add_argument("--starttls", action="store_true", help="upgrade plain LDAP with StartTLS")
     group.add_argument("--user", metavar="USER", help="DOMAIN\\user or user@domain")
     group.add_argument(
@@ -294,10 +295,52 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a simple bind over unencrypted LDAP (the password crosses the network in clear)",
     )
-    group.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per operation (default: 30)")
-    group.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
-    group.add_argument("--range-size", type=int, help=argparse.SUPPRESS)  # tests: force ranged retrieval
-    group.add_argument("--retries", type=int, default=3, help=argparse.SUPPRESS)  # tests: a shorter retry window
+    group.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="the most each operation may take: connect, bind, one page, one range step (default: 30)",
+    )
+    group.add_argument(
+        "--max-member-values",
+        type=_count(1, 10**9),
+        default=MAX_MEMBER_VALUES,
+        metavar="N",
+        help=f"read at most N values of a group's member list; past that it is a gap (default: {MAX_MEMBER_VALUES})",
+    )
+    group.add_argument("--page-size", type=_count(1, 100_000), default=1000, help=argparse.SUPPRESS)
+    group.add_argument("--range-size", type=_count(1, 10**9), help=argparse.SUPPRESS)  # tests: force ranged retrieval
+    group.add_argument("--retries", type=_count(0, 10), default=3, help=argparse.SUPPRESS)  # tests: a shorter window
+
+
+def _seconds(text: str) -> float:
+    """A finite, positive number of seconds, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 and at most 86400")
+    return value
+
+
+def _port(text: str) -> int:
+    """A TCP port, 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
+    return int(text)
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def whole(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from {low} to {high}")
+        return int(text)
+
+    return whole
 
 
 def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
@@ -324,9 +367,9 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
             "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
             "--auth ntlm, or --allow-plaintext"
         )
-    if args.page_size < 1 or args.retries < 0 or (args.range_size is not None and args.range_size < 1):
-        raise UsageError("--page-size and --range-size must be at least 1, --retries at least 0")
-    port = int(port_text) if port_text.isdigit() else args.port or (636 if tls == "ldaps" else 389)
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise UsageError(f"{target}: the port is not a number from 1 to 65535")
+    port = int(port_text) if port_text else args.port or (636 if tls == "ldaps" else 389)
     if args.insecure and tls != "none":
         _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
     secret = read_nt_hash() if args.nt_hash else read_password(args.password_file, args.user)
@@ -344,6 +387,7 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
         page_size=args.page_size,
         range_size=args.range_size,
         retries=args.retries,
+        max_member_values=args.max_member_values,
     )
 
 

@@ -2,19 +2,26 @@
 
 It answers binds with success and searches with what a test's ``answer`` function returns:
 entries, continuation references, and a final result code (sizeLimitExceeded, adminLimitExceeded,
-referral, ...). sidtool's own LDAP stack (ldap3) talks to it unchanged, over plain LDAP
+referral, ...), with a paging cookie; or, for a hostile server, any raw bytes, sent at once or
+dripped a byte at a time. sidtool's own LDAP stack (ldap3) talks to it unchanged, over plain LDAP
 (``--allow-plaintext``). Only what sidtool sends is understood: bind, search, abandon and unbind.
+
+The server stops itself: after ``lifetime`` seconds, or ``max_requests`` searches, it closes every
+connection and its listener, so that a client that would loop for ever ends the test anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BIND_REQUEST, SEARCH_REQUEST, UNBIND_REQUEST = 0x60, 0x63, 0x42
 BIND_RESPONSE, SEARCH_ENTRY, SEARCH_DONE, SEARCH_REFERENCE = 0x61, 0x64, 0x65, 0x73
+PAGED_RESULTS = "1.2.840.113556.1.4.319"  # the simple paged results control ([RFC 2696])
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,8 @@ class Search:
     base: str
     scope: int
     filter: bytes
+    attributes: tuple[str, ...] = ()
+    message_id: int = 0
 
     def asks_for(self, object_class: str) -> bool:
         return f"{object_class}".encode() in self.filter
@@ -38,6 +47,9 @@ class Reply:
     code: int = 0
     message: str = ""
     referrals: tuple[str, ...] = field(default=())
+    cookie: bytes = b""  # the paging cookie of the result (empty: the last page)
+    raw: bytes | None = None  # sent instead of all of the above (a hostile or broken server)
+    drip: float = 0.0  # seconds between bytes: the reply is sent one byte at a time
 
 
 def tlv(tag: int, content: bytes) -> bytes:
@@ -79,6 +91,12 @@ def result(tag: int, code: int, message: str = "", referrals: tuple[str, ...] = 
     return tlv(tag, content)
 
 
+def paged_control(cookie: bytes) -> bytes:
+    """The controls of a SearchResultDone with the paged results control: [0] SEQUENCE OF Control."""
+    value = tlv(0x30, integer(0) + octets(cookie))
+    return tlv(0xA0, tlv(0x30, octets(PAGED_RESULTS) + octets(value)))
+
+
 def entry(dn: str, attributes: dict[str, list[bytes]]) -> bytes:
     listed = b"".join(
         tlv(0x30, octets(name) + tlv(0x31, b"".join(octets(value) for value in values)))
@@ -90,14 +108,31 @@ def entry(dn: str, attributes: dict[str, list[bytes]]) -> bytes:
 class ScriptedLdapServer:
     """Listens on 127.0.0.1 (a free port); each connection is served by a thread of its own."""
 
-    def __init__(self, answer: Callable[[Search], Reply]) -> None:
+    def __init__(
+        self,
+        answer: Callable[[Search], Reply],
+        *,
+        lifetime: float = 30.0,
+        max_requests: int = 2000,
+        bind_reply: Reply | None = None,
+    ) -> None:
         self.answer = answer
+        self.bind_reply = bind_reply  # raw bytes (or a drip) instead of a successful BindResponse
         self.searches: list[Search] = []
+        self.binds = 0
+        self.stopped = False  # set when the server stopped itself (lifetime or max_requests reached)
+        self._ends = time.monotonic() + lifetime
+        self._max_requests = max_requests
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(16)
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def _expired(self) -> bool:
+        if time.monotonic() > self._ends or len(self.searches) >= self._max_requests:
+            self.stopped = True
+        return self.stopped
 
     def __enter__(self) -> ScriptedLdapServer:
         return self
@@ -114,31 +149,90 @@ class ScriptedLdapServer:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
+        connection.settimeout(max(0.1, self._ends - time.monotonic()))
         with connection:
-            while (message := _read_message(connection)) is not None:
+            while not self._expired() and (message := _read_message(connection)) is not None:
                 parts = elements(message)
                 message_id = parts[0][1]
                 tag, body = parts[1]
                 if tag == BIND_REQUEST:
-                    connection.sendall(_message(message_id, result(BIND_RESPONSE, 0)))
+                    self.binds += 1
+                    if self.bind_reply is None:
+                        connection.sendall(_message(message_id, result(BIND_RESPONSE, 0)))
+                    else:
+                        bind = self.bind_reply
+                        raw = bind.raw if bind.raw is not None else _message(message_id, result(BIND_RESPONSE, 0))
+                        self._send(connection, message_id, Reply(raw=raw, drip=bind.drip))
                 elif tag == SEARCH_REQUEST:
                     fields = elements(body)
-                    search = Search(fields[0][1].decode("utf-8"), fields[1][1][0], fields[6][1])
+                    attributes = tuple(value.decode("utf-8") for _, value in elements(fields[7][1]))
+                    number = int.from_bytes(message_id, "big", signed=True)
+                    search = Search(fields[0][1].decode("utf-8"), fields[1][1][0], fields[6][1], attributes, number)
                     self.searches.append(search)
-                    connection.sendall(self._reply(message_id, self.answer(search)))
+                    self._send(connection, message_id, self.answer(search))
                 elif tag == UNBIND_REQUEST:
                     return
 
+    def _send(self, connection: socket.socket, message_id: bytes, reply: Reply) -> None:
+        data = self._reply(message_id, reply)
+        if not reply.drip:
+            with contextlib.suppress(OSError):
+                connection.sendall(data)
+            return
+        for index in range(len(data)):  # a byte at a time, until the client gives up or the server stops
+            if self._expired():
+                return
+            try:
+                connection.sendall(data[index : index + 1])
+            except OSError:
+                return
+            time.sleep(reply.drip)
+
     @staticmethod
     def _reply(message_id: bytes, reply: Reply) -> bytes:
+        if reply.raw is not None:
+            return reply.raw
         parts = [_message(message_id, entry(dn, attributes)) for dn, attributes in reply.entries]
         parts += [_message(message_id, tlv(SEARCH_REFERENCE, octets(url))) for url in reply.references]
-        parts.append(_message(message_id, result(SEARCH_DONE, reply.code, reply.message, reply.referrals)))
+        controls = paged_control(reply.cookie) if reply.cookie else b""
+        done = result(SEARCH_DONE, reply.code, reply.message, reply.referrals)
+        parts.append(_message(message_id, done, controls))
         return b"".join(parts)
 
 
-def _message(message_id: bytes, operation: bytes) -> bytes:
-    return tlv(0x30, tlv(0x02, message_id) + operation)
+class Listener:
+    """A socket listening on ``address`` that only counts the connections made to it (and reads nothing)."""
+
+    def __init__(self, address: str, port: int) -> None:
+        self.connections = 0
+        self._socket = socket.socket()
+        self._socket.bind((address, port))
+        self._socket.listen(16)
+        self._socket.settimeout(0.2)
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self._open:
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._open = False
+        self._socket.close()
+
+
+def _message(message_id: bytes, operation: bytes, controls: bytes = b"") -> bytes:
+    return tlv(0x30, tlv(0x02, message_id) + operation + controls)
 
 
 def _read_message(connection: socket.socket) -> bytes | None:
