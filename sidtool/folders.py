@@ -6,8 +6,9 @@ directory names mail-enabled folders by DN. This module spells paths one way
 (``/Sales/Orders``: ``IPM_SUBTREE``, the store's root of the public tree, is the
 root), merges records of the same folder DN that came from different inputs, and
 makes a store export's folder and the directory's ``publicFolder`` for it one
-folder: by the path (``folderPathname``, the Exchange attribute that mirrors the
-store's PR_FOLDER_PATHNAME, where the directory data has it), else by the
+folder: by the path (``folderPathname``, the Exchange directory schema's
+Folder-Pathname, "folder path in the directory", whose MAPI tag is
+PR_EMS_AB_FOLDER_PATHNAME, where the directory data has it), else by the
 display name when exactly one store path ends in it and exactly one directory
 folder bears it (a name shared by several is left unlinked, never guessed).
 Every other folder a store export names gets its own :class:`PublicFolder`

@@ -74,3 +74,22 @@ def test_a_partial_member_list_is_unchecked():
     principals = tuple(replace(p, members_complete=False) if p.sid == alice.sid else p for p in directory.principals)
     assessment = assess(replace(directory, principals=principals))
     assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.MEMBERS_PARTIAL, alice.dn)]
+
+
+def test_a_partial_member_list_and_a_domain_not_read_survive_a_snapshot(tmp_path):
+    from sidtool.model import Domain
+    from sidtool.sources import snapshot
+
+    forest, alice, _ = _forest()
+    directory = forest.directory()
+    principals = tuple(replace(p, members_complete=False) if p.sid == alice.sid else p for p in directory.principals)
+    unread = Domain("DC=apac,DC=corp,DC=example,DC=com", None, "apac.corp.example.com", "APAC", "corp.example.com",
+                    read=False)  # fmt: skip
+    snapshot.save(
+        replace(directory, principals=principals, domains=(*directory.domains, unread)), str(tmp_path / "s.json")
+    )
+    with (tmp_path / "s.json").open("rb") as stream:
+        loaded = snapshot.load(stream, "s.json", lambda error: (_ for _ in ()).throw(AssertionError(str(error))))
+    assert loaded.principal(alice.dn).members_complete is False
+    expected = {(UncheckedKind.MEMBERS_PARTIAL, alice.dn), (UncheckedKind.DOMAIN_NOT_READ, "apac.corp.example.com")}
+    assert {(u.kind, u.subject) for u in assess(loaded).unchecked} == expected

@@ -28,7 +28,7 @@ from sidtool.model import (
 )
 from sidtool.security.sid import Sid
 
-FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1.5)
+FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)
 
 
@@ -88,7 +88,7 @@ class DirectoryBuilder:
                     "dns_name": _text(values, "dnsroot"),
                     "netbios_name": netbios_name,
                     "trust_parent": _text(values, "trustparent"),
-                    # a domain's crossRef: FLAG_CR_NTDS_DOMAIN in systemFlags ([MS-ADTS] 6.1.1.2.1.1.5); an export
+                    # a domain's crossRef: FLAG_CR_NTDS_DOMAIN in systemFlags; an export
                     # without systemFlags still shows it by nETBIOSName, which only domains' crossRefs have
                     "domain": bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
                 }

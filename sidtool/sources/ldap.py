@@ -42,7 +42,7 @@ from sidtool.dn import dn_key, domain_dns_name
 from sidtool.errors import InputError, SidtoolError
 from sidtool.model import Directory
 from sidtool.output import printable
-from sidtool.sources.entries import DirectoryBuilder
+from sidtool.sources.entries import FLAG_CR_NTDS_DOMAIN, DirectoryBuilder
 from sidtool.sources.ldap_stream import (
     MAX_MESSAGE_BYTES,
     MAX_MESSAGES_OVER_PAGE,
@@ -54,7 +54,6 @@ from sidtool.sources.ldap_stream import (
     take_messages,
 )
 
-FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
 MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more
 MAX_REPEATED_ENTRIES = 1000  # entries one search may send twice (a retried search re-reads without counting)
@@ -68,6 +67,7 @@ PRINCIPAL_ATTRIBUTES = (
     "objectClass",
     "objectSid",
     "sAMAccountName",
+    "userPrincipalName",
     "displayName",
     "groupType",
     "primaryGroupID",
@@ -81,6 +81,7 @@ FOLDER_ATTRIBUTES = (
     "objectClass",
     "cn",
     "displayName",
+    "folderPathname",  # Folder-Pathname: the folder's path in the store (Exchange directory schema)
     "homeMDB",
     "legacyExchangeDN",
     "mailNickname",
