@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from sidtool import __version__
 from sidtool.errors import InputError, SidError
+from sidtool.files import write_atomic_bytes
 from sidtool.model import (
     AclSource,
     Directory,
@@ -42,7 +43,6 @@ from sidtool.model import (
     PublicStore,
     RightsKind,
 )
-from sidtool.output import write_atomic_bytes
 from sidtool.security.sid import Sid
 
 NAME = "snapshot"
