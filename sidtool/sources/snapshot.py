@@ -66,12 +66,13 @@ DESCRIPTION = "a sidtool snapshot (sidtool collect)"
 FORMAT = "sidtool-snapshot"
 VERSION = 1
 _GZIP_MAGIC = b"\x1f\x8b"
-# Measured with sidtool's own writer (gzip level 6): the example forest compresses 10 times, 100,000 copies of
-# one folder's permissions 187 times; deflate cannot exceed about 1,030 (RFC 1951: a 258-byte match costs 2 bits at
-# best). 200 times the compressed bytes read so far, plus 64 MiB for small files of extreme repetition, passes
-# those and stops a 2 MB bomb after about 460 MB of text, read a line at a time, never held whole.
-MAX_INFLATION = 200
-INFLATION_FLOOR = 64 << 20
+# Measured with sidtool's own writer (gzip level 6): the example forest compresses 10 times, a generated forest of
+# 20,000 users and 2,000 folders (benchmarks/gen_forest.py --snapshot) 21 times; deflate cannot exceed about 1,030
+# (RFC 1951: a 258-byte match costs 2 bits at best). 100 times the compressed bytes read so far, plus 32 MiB so that
+# small files of extreme repetition pass, leaves real snapshots a margin of 5 and stops a 2 MB bomb after about
+# 230 MB of text, read a line at a time, never held whole.
+MAX_INFLATION = 100
+INFLATION_FLOOR = 32 << 20
 MAX_DEPTH = 64  # JSON nesting; sidtool's own snapshots nest 5 deep
 MAX_WHOLE_BYTES = 64 << 20  # a snapshot not in the line layout is parsed whole: its text and parse are held
 _LISTS = ("domains", "domain_controllers", "principals", "exchange_servers", "public_stores", "folder_trees",
