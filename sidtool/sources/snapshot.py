@@ -125,12 +125,13 @@ def document_lines(directory: Directory, source: dict[str, Any] | None = None) -
 
 
 def save(directory: Directory, path: str, source: dict[str, Any] | None = None) -> None:
-    """Write a snapshot atomically (temporary file, then rename); gzip when ``path`` ends in ``.gz``.
+    """Write a snapshot (see :mod:`sidtool.files`); gzip when ``path`` ends in ``.gz``; ``-`` is standard output.
 
-    The text is made and written a record at a time, never held whole.
+    A new snapshot file is made 0600: it holds directory data. The text is made and written a record at a
+    time, never held whole.
     """
     pieces = (line.encode("utf-8") for line in document_lines(directory, source))
-    write_atomic_bytes(path, _gzipped(pieces) if path.endswith(".gz") else _batched(pieces))
+    write_atomic_bytes(path, _gzipped(pieces) if path.endswith(".gz") else _batched(pieces), private=True)
 
 
 def _batched(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
