@@ -21,6 +21,8 @@ from cli_runner import REPO, run_sidtool
 
 from sidtool.errors import InputError
 from sidtool.files import write_atomic, write_atomic_bytes
+from sidtool.model import Directory
+from sidtool.sources import snapshot
 
 FOREST = str(REPO / "examples" / "corp-forest.ldif")
 
@@ -173,9 +175,6 @@ def test_a_signal_during_a_slow_write_removes_the_temporary_file(tmp_path, numbe
 
 
 def test_a_new_snapshot_is_0600_whatever_the_umask(tmp_path):
-    from sidtool.model import Directory
-    from sidtool.sources import snapshot
-
     previous = os.umask(0o022)
     try:
         snapshot.save(Directory(), str(tmp_path / "snap.json.gz"))
