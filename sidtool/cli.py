@@ -407,8 +407,8 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 def _emit(text: str | Iterable[str]) -> None:
     """Write to stdout: one string, or pieces as they are made (a lone surrogate as its escape, never an error)."""
-    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")
+    if getattr(sys.stdout, "errors", None) != "backslashreplace" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # strict, or surrogateescape in the C locale
     for piece in [text] if isinstance(text, str) else text:
         sys.stdout.write(piece)
     sys.stdout.flush()

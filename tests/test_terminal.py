@@ -8,12 +8,14 @@ every stderr message (notes naming member DNs, problems quoting file text) now p
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
 from cli_runner import REPO, run_sidtool
 
 from sidtool import cli
+from sidtool.sources import read_inputs, snapshot
 from sidtool.terminal import printable
 
 FOREST = Path(REPO / "examples" / "corp-forest.ldif")
@@ -70,3 +72,20 @@ def test_header_lines_and_notes_show_hostile_directory_data_escaped(tmp_path):
     assert f"Windows Server 2003{ESCAPED}" in header
     assert f"member CN=ghost{ESCAPED},CN=Users" in result.stderr
     assert len(result.stderr.splitlines()) == result.stderr.count("sidtool: ")  # no forged lines
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table", "markdown"])
+def test_a_lone_surrogate_in_a_snapshot_is_written_as_an_escape_not_an_internal_error(tmp_path, fmt):
+    """JSON can spell U+D800, which UTF-8 cannot encode: it is written as its escape, in JSON one that reads back."""
+    document = snapshot.to_document(read_inputs([str(FOREST)], None, pytest.fail))
+    for principal in document["principals"]:
+        principal["name"] = f"{principal['name']}\ud800"
+    path = tmp_path / "surrogates.json"
+    path.write_text(json.dumps(document))  # ASCII: json.dumps escapes the surrogate
+    for output in ([], ["-o", str(tmp_path / f"out.{fmt}")]):
+        result = run_sidtool("report", str(path), "--format", fmt, "--all", *output)
+        assert result.returncode == 1, result.stderr
+        text = result.stdout if not output else Path(output[1]).read_text(encoding="utf-8")
+        assert "\\ud800" in text
+        if fmt == "json":
+            assert all(sender["name"].endswith("\ud800") for sender in json.loads(text)["senders"])
