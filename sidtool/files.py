@@ -12,6 +12,10 @@ Where the output goes decides how it is written:
   opened and written directly, never replaced: renaming a file over ``/dev/null`` as root would
   replace the machine's ``/dev/null``. Opening a FIFO waits for its reader, as a shell redirection does.
 
+A symbolic link is judged by what it points to: a link to a FIFO or device (``/dev/stdout`` is one) is
+written through, as a shell redirection would; a link to a regular file is replaced by the new file,
+as before, so that a link planted in a shared folder cannot make sidtool rewrite the file it names.
+
 While a temporary file exists, SIGTERM and SIGINT are caught: the temporary file is removed and the
 signal is then delivered as it would have been (SIGTERM ends the process with status 128+15; SIGINT
 becomes KeyboardInterrupt, which the CLI reports as exit 130). Handlers can only be set from the main
