@@ -437,40 +437,33 @@ def _json_type(value: Any) -> str:
             dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
 
 
-# What JSON value each annotation of the model's fields takes in a snapshot (SIDs, enums and bytes as strings).
-_JSON_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "str": lambda value: type(value) is str,
-    "int": lambda value: type(value) is int,
-    "bool": lambda value: type(value) is bool,
-    "Sid": lambda value: type(value) is str,
-    "PrincipalKind": lambda value: type(value) is str,
-    "AclSource": lambda value: type(value) is str,
-    "RightsKind": lambda value: type(value) is str,
-    "bytes": lambda value: type(value) is str,
-    "tuple[str, ...]": lambda value: type(value) is list and all(type(item) is str for item in value),
-    "tuple[PermissionEntry, ...]": lambda value: type(value) is list,  # each entry is checked as it is built
-}
+# The JSON type each annotation of the model's fields takes in a snapshot (SIDs, enums and bytes as strings);
+# a tuple is a list, whose items are checked for strings (the entries of permissions as each is built).
+_JSON_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "Sid": str, "PrincipalKind": str,
+                                "AclSource": str, "RightsKind": str, "bytes": str, "tuple[str, ...]": list,
+                                "tuple[PermissionEntry, ...]": list}  # fmt: skip
 
 
 @cache  # one entry per model class (eight)
-def _field_checks(model: type) -> tuple[tuple[str, str, Callable[[Any], bool], bool], ...]:
-    """(field, annotation, check, None allowed) for each field of a model class, from its annotations."""
+def _field_types(model: type) -> tuple[tuple[str, str, frozenset[type], bool], ...]:
+    """(field, annotation, JSON types it takes, whether its items are strings) for each field of a model class."""
     checks = []
     for field in fields(model):
         annotation = str(field.type)
-        optional = annotation.endswith(" | None")
         base = annotation.removesuffix(" | None")
-        checks.append((field.name, annotation, _JSON_CHECKS[base], optional))
+        allowed = {_JSON_TYPES[base]} | ({type(None)} if base != annotation else set())
+        checks.append((field.name, annotation, frozenset(allowed), base == "tuple[str, ...]"))
     return tuple(checks)
 
 
 def _checked(model: type, record: dict[str, Any]) -> dict[str, Any]:
     """``record`` when each of its fields has the JSON type the model's field takes; else a TypeError naming it."""
-    for name, annotation, check, optional in _field_checks(model):
-        if name in record:
-            value = record[name]
-            if not (check(value) or (optional and value is None)):
-                raise TypeError(f"{name}: expected {annotation}, got {_json_type(value)}")
+    for name, annotation, allowed, of_strings in _field_types(model):
+        value = record.get(name)
+        if value is None and name not in record:
+            continue
+        if type(value) not in allowed or (of_strings and value and not all(type(i) is str for i in value)):
+            raise TypeError(f"{name}: expected {annotation}, got {_json_type(value)}")
     return record
 
 
