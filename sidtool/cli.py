@@ -34,9 +34,10 @@ from sidtool.errors import (
     SidtoolError,
     UsageError,
 )
+from sidtool.files import write_atomic
 from sidtool.heap import long_lived_allocations
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
-from sidtool.output import FORMATS, render, write_atomic
+from sidtool.output import FORMATS, RAW_CSV, render
 from sidtool.progress import Progress
 from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, render_view, visible
@@ -44,6 +45,7 @@ from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
 from sidtool.sources import READERS, read_inputs, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions
+from sidtool.terminal import printable
 
 EXIT_INTERNAL = 4
 
@@ -164,7 +166,9 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         metavar="LEVEL",
         help="exit 1 when a finding is at or above LEVEL: low, medium (default) or high",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output (- for stdout)"
+    )
     parser.add_argument(
         "--remediation",
         nargs=2,
@@ -197,7 +201,7 @@ def _run_report(args: argparse.Namespace) -> int:
     else:
         _emit(pieces)
     if args.remediation:
-        write_atomic(args.remediation[1], removal_ldif(findings))
+        write_atomic(args.remediation[1], removal_ldif(findings, problems))
     for note in assessment.notes[: ProblemLog.LIMIT]:
         _warn(f"note: {note}")
     if len(assessment.notes) > ProblemLog.LIMIT:
@@ -422,6 +426,12 @@ def _run_collect(args: argparse.Namespace) -> int:
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument(
+        "--csv-raw",
+        action="store_true",
+        help="CSV: write cells as they are (by default a cell starting with = + - @ gets a leading ' "
+        "so that a spreadsheet does not run it as a formula)",
+    )
 
 
 def _release(text: str) -> str:
@@ -458,20 +468,26 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 
 def _emit(text: str | Iterable[str]) -> None:
-    """Write to stdout: one string, or pieces as they are made."""
+    """Write to stdout: one string, or pieces as they are made (a lone surrogate as its escape, never an error)."""
+    if getattr(sys.stdout, "errors", None) != "backslashreplace" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # strict, or surrogateescape in the C locale
     for piece in [text] if isinstance(text, str) else text:
         sys.stdout.write(piece)
     sys.stdout.flush()
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"sidtool: {message}\n")  # one write: lines from collection threads do not interleave
+    """One line on stderr, neutralised for the terminal: messages carry DNs, file text and servers' words."""
+    # One write: lines from collection threads do not interleave.
+    sys.stderr.write(f"sidtool: {printable(message)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "csv_raw", False) and args.format == "csv":
+        args.format = RAW_CSV
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -2,7 +2,8 @@
 
 In order: ``--password-file FILE`` (its first line), the environment variable
 ``SIDTOOL_PASSWORD`` (``SIDTOOL_NT_HASH`` for an NT hash), or a prompt when
-standard input is a terminal. The secret is never printed, logged or saved.
+standard input is a terminal. The secret is never printed, logged or saved; an error about the file
+names it and a byte offset, never a byte of its content.
 """
 
 from __future__ import annotations
@@ -10,24 +11,32 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from pathlib import Path
 
 from sidtool.errors import InputError, UsageError
 
 PASSWORD_VARIABLE = "SIDTOOL_PASSWORD"
 NT_HASH_VARIABLE = "SIDTOOL_NT_HASH"
+MAX_PASSWORD_BYTES = 4096  # only the first line is read, and at most this much of it: no password is longer
 
 
 def read_password(password_file: str | None, user: str) -> str:
     """The password for ``user``, from the file, the environment, or a prompt."""
     if password_file:
         try:
-            lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+            with open(password_file, "rb") as handle:
+                first = handle.readline(MAX_PASSWORD_BYTES + 2)  # room for CR LF
         except OSError as error:
             raise InputError(f"cannot read: {error.strerror or error}", source=password_file) from None
-        if not lines or not lines[0]:
+        line = first.rstrip(b"\r\n")
+        if len(line) > MAX_PASSWORD_BYTES:
+            raise InputError(f"the first line is longer than {MAX_PASSWORD_BYTES:,} bytes", source=password_file)
+        try:
+            password = line.decode("utf-8")
+        except UnicodeDecodeError as error:  # its message would quote a byte of the password: name the offset only
+            raise InputError("not UTF-8 text", source=password_file, location=f"byte {error.start}") from None
+        if not password:
             raise InputError("the first line is empty; expected the password", source=password_file)
-        return lines[0]
+        return password
     if os.environ.get(PASSWORD_VARIABLE):
         return os.environ[PASSWORD_VARIABLE]
     if sys.stdin.isatty():

@@ -1,9 +1,13 @@
 """Rendering records for people (table, Markdown) and machines (JSON, CSV).
 
 Records are dicts with stable keys. JSON and CSV carry every key; the table
-and Markdown views show the chosen columns. Text bound for a terminal is
-neutralised: control characters and bidirectional overrides found in data
-(a displayName can hold them) are shown as escapes, never interpreted.
+and Markdown views show the chosen columns. Table and Markdown cells are
+neutralised for terminals (:func:`sidtool.terminal.printable`). A CSV cell that
+a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return) gets a leading single quote, as OWASP's "CSV Injection"
+page recommends; :data:`RAW_CSV` (``--csv-raw``) writes the values as they are.
+Markdown cells escape ``|`` and the HTML characters ``<``, ``>`` and ``&``, so a
+value can neither end a cell nor become markup where the Markdown is rendered.
 """
 
 from __future__ import annotations
@@ -11,21 +15,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import re
-import tempfile
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import tabulate as tabulate_module
 from tabulate import tabulate
 
-from sidtool.errors import InputError
+from sidtool.terminal import printable
 
 FORMATS = ("table", "json", "csv", "markdown")
+RAW_CSV = "csv-raw"  # CSV without the formula guard: what --csv-raw selects (not a --format choice of its own)
+# What a spreadsheet takes as the start of a formula (OWASP, "CSV Injection"): such a cell gets a leading "'".
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,33 +45,20 @@ class Column:
 # A column is a Column, or the short forms (key, header) and (key, header, show).
 Columns = Sequence[Column | tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
 
-# C0 and C1 controls, DEL, and the Unicode bidi embedding/override/isolate marks.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control or bidi character replaced by a visible escape."""
-    return _UNSAFE.sub(_escape, text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
-
 
 def render(records: list[dict[str, Any]], columns: Columns, fmt: str) -> str:
     """Render ``records`` in format ``fmt`` (one of :data:`FORMATS`)."""
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        return _csv(records)
+    if fmt in ("csv", RAW_CSV):
+        return _csv(records, guarded=fmt == "csv")
     if fmt not in ("table", "markdown"):
         raise ValueError(f"unknown format {fmt!r}")
     specs = [column if isinstance(column, Column) else Column(*column) for column in columns]
     headers = [column.header for column in specs]
     rows = [[_cell(record.get(column.key), column.show) for column in specs] for record in records]
     if fmt == "markdown":
-        rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+        rows = [[cell.translate(_MARKDOWN_ESCAPES) for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
     widths = [column.width for column in specs]
     if _TabulateWrap is None:  # a tabulate without its wrapper class: let it wrap every cell itself
@@ -106,7 +97,7 @@ def _cell(value: Any, formatter: Callable[[Any], str] | None = None) -> str:
     return printable(str(value))
 
 
-def _csv(records: list[dict[str, Any]]) -> str:
+def _csv(records: list[dict[str, Any]], guarded: bool = True) -> str:
     keys: dict[str, None] = {}
     for record in records:
         keys.update(dict.fromkeys(record))
@@ -114,7 +105,8 @@ def _csv(records: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
     for record in records:
-        writer.writerow(_csv_value(record.get(key)) for key in keys)
+        values = (_csv_value(record.get(key)) for key in keys)
+        writer.writerow((_defused(value) for value in values) if guarded else values)
     return buffer.getvalue()
 
 
@@ -128,34 +120,6 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def write_atomic(path: str, text: str | Iterable[str]) -> None:
-    """Write ``text`` (UTF-8; one string, or pieces as they are made) to ``path`` atomically."""
-    pieces = [text] if isinstance(text, str) else text
-    write_atomic_bytes(path, (piece.encode("utf-8") for piece in pieces))
-
-
-def write_atomic_bytes(path: str, data: bytes | Iterable[bytes]) -> None:
-    """Write ``data`` (bytes, or pieces of it) to ``path`` through a temporary file in the same folder and a rename.
-
-    A reader never sees a half-written file, and an earlier file stays intact when
-    writing fails (a full disk, a permission error). Pieces are written as they come,
-    so a large report need not be held in memory whole.
-    """
-    target = Path(path)
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror or error}", source=path) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            for piece in [data] if isinstance(data, bytes) else data:
-                handle.write(piece)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"cannot write: {error.strerror or error}", source=path) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)  # an error while the pieces were made: no temp file left behind
-        raise
+def _defused(value: str) -> str:
+    """A CSV cell a spreadsheet would run as a formula, with a leading single quote so that it shows as text."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from sidtool.baseline import is_builtin_alias
+from sidtool.dn import dn_key, parent_dn, split_rdns
+from sidtool.errors import InputError
+from sidtool.model import Principal, PrincipalKind
 from sidtool.risk import Finding
+from sidtool.terminal import printable
 
 
 def options(finding: Finding) -> tuple[str, ...]:
@@ -25,11 +30,27 @@ def options(finding: Finding) -> tuple[str, ...]:
     return tuple(choices)
 
 
-def removal_ldif(findings: Iterable[Finding]) -> str:
-    """An LDIF (RFC 2849) that deletes the offending member values, for an administrator to review."""
+def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError], None] | None = None) -> str:
+    """An LDIF (RFC 2849) that deletes the offending member values, for an administrator to review.
+
+    Only member values of the at-risk BUILTIN groups the report names are removed, each group and
+    member addressed by the plain DN it was read with. A DN from a hostile or damaged input could
+    otherwise point the change elsewhere: an extended DN (``<SID=...>``, ``<GUID=...>``, ``<WKGUID=...>``,
+    which AD resolves to any object), a built-in group's SID on a DN outside ``CN=Builtin``, or a group
+    that is not among the senders' at-risk groups and routes. Each such change is left out and reported
+    once through ``on_refused``.
+    """
     edges: dict[str, list[str]] = {}
+    refused: set[tuple[str, str]] = set()
     for finding in findings:
+        on_route = _route_keys(finding)
         for group, member in finding.removals:
+            refusal = _refusal(group, member, on_route)
+            if refusal:
+                if on_refused is not None and (group.dn, member.dn) not in refused:
+                    refused.add((group.dn, member.dn))
+                    on_refused(InputError(f"remediation: not removing {member.dn} from {group.dn}: {refusal}"))
+                continue
             members = edges.setdefault(group.dn, [])
             if member.dn not in members:
                 members.append(member.dn)
@@ -41,18 +62,57 @@ def removal_ldif(findings: Iterable[Finding]) -> str:
         "",
     ]
     for group_dn, members in edges.items():
-        lines.append(_line("dn", group_dn))
+        lines.extend(_lines("dn", group_dn))
         lines.append("changetype: modify")
         lines.append("delete: member")
-        lines.extend(_line("member", member) for member in members)
+        for member in members:
+            lines.extend(_lines("member", member))
         lines.append("-")
         lines.append("")
     return "\n".join(lines)
 
 
-def _line(name: str, value: str) -> str:
-    """An LDIF attribute line, base64 when the value is not safe as plain text (RFC 2849 SAFE-STRING)."""
+def _route_keys(finding: Finding) -> set[str]:
+    """The DN keys of the at-risk groups a finding's senders are in, and of the groups on their routes."""
+    reported = (principal for m in finding.affected for principal in (*m.groups, *m.path[1:]))
+    return {dn_key(principal.dn) for principal in reported if _plain(principal.dn)}
+
+
+def _refusal(group: Principal, member: Principal, on_route: set[str]) -> str | None:
+    """Why the removal of ``member`` from ``group`` is left out of the LDIF, or None when it may be written."""
+    for dn in (group.dn, member.dn):
+        if dn.lstrip().startswith("<"):
+            return f"{dn[:60]!r} is an extended DN (<SID=...>, <GUID=...>), not a DN as read"
+        if not _plain(dn):
+            return f"{dn[:60]!r} is not a readable DN"
+    if group.kind is not PrincipalKind.GROUP or not is_builtin_alias(group.sid):
+        return f"{group.dn} is not a built-in group"
+    parent = parent_dn(group.dn)  # BUILTIN aliases live in each domain's CN=Builtin container (MS-ADTS 6.1.1.4.12)
+    container = split_rdns(parent)[0] if parent else ("", "")
+    if (container[0].casefold(), container[1].casefold()) != ("cn", "builtin"):
+        return f"the built-in group {group.sid} is not in a CN=Builtin container"
+    if dn_key(group.dn) not in on_route:
+        return "the group is not one the report names"
+    return None
+
+
+def _plain(dn: str) -> bool:
+    """A DN of one or more RDNs that reads as RFC 4514 text (not an extended DN, not garbage)."""
+    if not dn or dn.lstrip().startswith("<"):
+        return False
+    try:
+        return bool(split_rdns(dn))
+    except InputError:
+        return False
+
+
+def _lines(name: str, value: str) -> list[str]:
+    """An LDIF attribute line, base64 when the value is not safe as plain text (RFC 2849, note 8: SAFE-STRING).
+
+    A base64 DN is preceded by a comment with the DN readable (RFC 2849: lines starting with "#" are
+    comments), escaped for terminals, so that a reviewer sees what the change addresses.
+    """
     safe = value.isascii() and value.isprintable() and not value.startswith((" ", ":", "<")) and not value.endswith(" ")
     if safe:
-        return f"{name}: {value}"
-    return f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
+        return [f"{name}: {value}"]
+    return [f"# {name}: {printable(value)}", f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"]

@@ -20,9 +20,10 @@ from typing import Any
 import wellknown
 from sidtool.dn import domain_dns_name
 from sidtool.membership import Membership
-from sidtool.output import Column, printable, render
+from sidtool.output import Column, render
 from sidtool.remediation import options
 from sidtool.risk import Assessment, Finding, RiskLevel, Unchecked
+from sidtool.terminal import printable
 
 VIEWS = ("entries", "senders", "servers", "summary")
 REPORT_FORMAT = "sidtool-report"
@@ -179,9 +180,9 @@ def _header(assessment: Assessment) -> str:
     lines = [f"KB 870585 conditions (baseline: built-ins introduced after Windows {assessment.baseline}):"]
     for condition in assessment.conditions:
         state = {True: "yes", False: "no", None: "unknown"}[condition.holds]
-        lines.append(f"  {condition.name:<14} {state:<8} {condition.evidence}")
-    exposed = [s.server.name for s in assessment.servers if s.vulnerable]
-    unknown = [s.server.name for s in assessment.servers if s.vulnerable is None]
+        lines.append(f"  {condition.name:<14} {state:<8} {printable(condition.evidence)}")
+    exposed = [printable(s.server.name) for s in assessment.servers if s.vulnerable]
+    unknown = [printable(s.server.name) for s in assessment.servers if s.vulnerable is None]
     servers = f"{len(assessment.servers)} Exchange server(s); pre-SP2: {', '.join(exposed) or 'none'}"
     if unknown:
         servers += f"; build unknown: {', '.join(unknown)}"

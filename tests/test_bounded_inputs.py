@@ -12,10 +12,14 @@ Run the full size with::
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cli_runner import REPO
@@ -34,7 +38,7 @@ from hostile_inputs import (
     write,
 )
 
-from sidtool.sources import ldif
+from sidtool.sources import ldif, snapshot
 from sidtool.sources.text import MAX_LINE_BYTES
 
 FULL = os.environ.get("SIDTOOL_BOUNDED_FULL") == "1"
@@ -215,3 +219,48 @@ def test_100000_copies_of_one_entry_merge_into_one(tmp_path, small):
         directory = ldif.load(stream, "entries.ldif", problems.append)
     assert problems == []
     assert [p.members for p in directory.principals if p.dn == RDP] == [(user_dn(0),)]
+
+
+# -- snapshots: a 100 MB record line, plain and gzip; a decompression bomb ---------------------------------
+
+SNAPSHOT_HEAD = b'{"format":"sidtool-snapshot","version":1,"forest_root_dn":null,\n"domains":[\n],\n"principals":[\n'
+
+
+def gzipped(path: Path, *parts: Iterator[bytes]) -> Path:
+    """``parts`` written as one gzip stream, compressed as they come (never held whole)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    with path.open("wb") as stream:
+        for part in parts:
+            for chunk in part:
+                stream.write(compressor.compress(chunk))
+        stream.write(compressor.flush())
+    return path
+
+
+@pytest.mark.parametrize("name", ["snap.json", "snap.json.gz"])
+def test_a_100_mb_snapshot_line_is_refused_with_its_number_in_bounded_memory(tmp_path, small, name):
+    parts = (iter([SNAPSHOT_HEAD]), long_line(b'{"dn":"', HUGE_LINE, b'"}\n'), iter([b"]}\n"]))
+    path = (gzipped if name.endswith(".gz") else write)(tmp_path / name, *parts)
+    code, _, stderr, peak = measured("report", str(path), "-q")
+    assert code == 2
+    assert stderr == f"sidtool: {path}:line 5: a line longer than the limit of {MAX_LINE_BYTES:,} bytes"
+    assert peak - small["peak"] < LINE_ALLOWANCE_KB
+
+
+def test_a_gzip_bomb_is_refused_at_the_inflation_limit_in_bounded_memory(tmp_path, small):
+    """A few MB of gzip that would inflate to 2 GiB of short record lines: stopped after about 40 MB of text."""
+    record_line = b'{"dn":"' + b"x" * 4000 + b'"},\n'  # a record sidtool cannot build (no sid): reported, not kept
+    member = gzip.compress(record_line * ((16 << 20) // len(record_line)), compresslevel=9, mtime=0)
+    path = tmp_path / "bomb.json.gz"  # gzip members one after another are one stream (RFC 1952, 2.2)
+    path.write_bytes(gzip.compress(SNAPSHOT_HEAD, mtime=0) + member * 128 + gzip.compress(b'{"dn":"y"}\n]}\n'))
+    compressed = path.stat().st_size
+    assert compressed < 4 << 20
+    code, _, stderr, peak = measured("report", str(path), "-q")
+    assert code == 2, stderr[-2000:]
+    last = stderr.splitlines()[-1]
+    assert last.startswith(f"sidtool: {path}:byte ") and last.endswith("(a decompression bomb?)")
+    inflated = int(last.split(":byte ")[1].split(":")[0])
+    # The limit is 100 times the compressed bytes read so far (plus the floor): it trips early in a bomb.
+    assert snapshot.INFLATION_FLOOR < inflated <= snapshot.MAX_INFLATION * compressed + snapshot.INFLATION_FLOOR
+    assert "Traceback" not in stderr
+    assert peak - small["peak"] < LINE_ALLOWANCE_KB

@@ -11,7 +11,10 @@ and splices of interesting tokens. CI runs a small budget per reader; the long r
 
 from __future__ import annotations
 
+import copy
+import gzip
 import io
+import json
 import os
 import random
 from pathlib import Path
@@ -19,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from sidtool.errors import InputError
+from sidtool.report import VIEWS, render_view, visible
+from sidtool.risk import assess
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.sources import read_inputs as read_all
 
@@ -34,13 +39,15 @@ def seeds(pattern: str, *extra: Path) -> list[bytes]:
     return [path.read_bytes() for path in sorted(DATA.glob(pattern))] + [path.read_bytes() for path in extra]
 
 
+def snapshot_directory():
+    """The example forest, read from its LDIF and its PFDAVAdmin export."""
+    return read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], None, lambda e: None,
+                    [str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
+
+
 def snapshot_seeds() -> list[bytes]:
     """The example forest as a snapshot: in sidtool's line layout (plain and gzip), and as one line of JSON."""
-    directory = read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], None, lambda e: None,
-                         [str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
-    import gzip
-    import json
-
+    directory = snapshot_directory()
     lines = "".join(snapshot.document_lines(directory)).encode()
     return [lines, gzip.compress(lines, mtime=0), json.dumps(snapshot.to_document(directory)).encode()]
 
@@ -132,3 +139,37 @@ def test_mutated_inputs_give_a_model_or_an_input_error(name):
             assert isinstance(problem, InputError)
             assert problem.source == f"case{case}" and (problem.location or problem.message)
     assert outcomes["read"] > 0  # mutations must not all be trivially refused
+
+
+JSON_VALUES = [None, True, False, 0, -1, 2**70, 1.5, "", "x", "S-1-5-32-555", "CN=x", [], ["x"], [1], [[]], {},
+               {"a": 1}, "\x1b[2J\u202e"]  # fmt: skip
+
+
+def test_any_json_type_in_any_snapshot_field_gives_located_errors_and_a_report():
+    """Records whose fields hold the wrong JSON types are reported and skipped; the rest reads and is assessed."""
+    document = snapshot.to_document(snapshot_directory())
+    rng = random.Random("sidtool-fuzz-snapshot-types")
+    lists = [key for key in document if isinstance(document[key], list) and document[key]]
+    for case in range(max(CASES // 2, 50)):
+        mutated = copy.deepcopy(document)
+        for _ in range(rng.randint(1, 4)):
+            record = rng.choice(mutated[key := rng.choice(lists)])
+            if key == "gaps":
+                mutated[key][0] = rng.choice(JSON_VALUES)
+                continue
+            if key == "permissions" and record["entries"] and rng.random() < 0.5:
+                record = rng.choice(record["entries"])
+            record[rng.choice(list(record))] = rng.choice(JSON_VALUES)
+        problems: list[InputError] = []
+        data = json.dumps(mutated).encode()
+        try:
+            directory = snapshot.load(io.BufferedReader(io.BytesIO(data)), f"case{case}", problems.append)
+            assessment = assess(directory)
+            for view in VIEWS:
+                for fmt in ("table", "json", "csv", "markdown"):
+                    "".join(render_view(assessment, visible(assessment, True), view, fmt))
+        except InputError:
+            continue
+        except Exception as error:
+            pytest.fail(f"case {case}: {type(error).__name__}: {error}\ninput: {data[:2000]!r}")
+        assert all(problem.location for problem in problems)

@@ -41,7 +41,6 @@ from urllib.parse import unquote, urlsplit
 from sidtool.dn import dn_key, domain_dns_name
 from sidtool.errors import InputError, SidtoolError
 from sidtool.model import Directory
-from sidtool.output import printable
 from sidtool.sources.entries import FLAG_CR_NTDS_DOMAIN, DirectoryBuilder
 from sidtool.sources.ldap_stream import (
     MAX_MESSAGE_BYTES,
@@ -53,6 +52,7 @@ from sidtool.sources.ldap_stream import (
     receive,
     take_messages,
 )
+from sidtool.terminal import printable
 
 MAX_REFERENCES = 100  # a server cannot make sidtool chase more naming contexts than this
 MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more

@@ -1,0 +1,36 @@
+"""Text bound for a terminal, neutralised: what directory data or a file holds is shown, never obeyed.
+
+A displayName, an ``operatingSystem`` value, a member DN or a server's diagnostic message can hold
+escape sequences (ESC ``[``..., which a terminal executes), line breaks that forge extra lines, or
+bidirectional controls that reorder what the reader sees (CVE-2021-42574, "Trojan Source"). Every
+table cell, header value and stderr message passes through :func:`printable`, which shows each such
+character as a visible escape (``\\x1b``, ``\\u202e``). JSON and files for machines keep the exact text.
+
+What is escaped, and why:
+
+- C0 controls U+0000..U+001F, DEL and the C1 controls U+0080..U+009F (ECMA-48: ESC, CSI, OSC, and
+  the line ends CR, LF, VT, FF, NEL; U+001C..U+001E are line boundaries for ``str.splitlines``);
+- U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (Unicode categories Zl and Zp: they break a
+  line, and a table cell with them, as LF does);
+- the characters with the Unicode property Bidi_Control (PropList.txt): U+061C, U+200E, U+200F,
+  U+202A..U+202E, U+2066..U+2069 — the format controls that reorder displayed text (UAX #9);
+- lone surrogates U+D800..U+DFFF (JSON can spell them; they cannot be encoded as UTF-8 at all).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["printable"]
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control, line-breaking or reordering character replaced by a visible escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
