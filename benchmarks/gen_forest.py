@@ -675,7 +675,9 @@ def write_snapshot(out: Path) -> Path:
     from sidtool.sources.snapshot import save
 
     problems: list[InputError] = []
-    directory = read_inputs([str(out / "pfdavadmin.txt")], None, problems.append, [str(out / "forest.ldif")])
+    directory = read_inputs(
+        [str(out / "pfdavadmin.txt")], on_problem=problems.append, directories=[str(out / "forest.ldif")]
+    )
     if problems:
         raise SystemExit(f"gen_forest: the generated files did not read cleanly: {problems[0]}")
     path = out / "forest.snapshot.json.gz"

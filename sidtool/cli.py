@@ -43,8 +43,8 @@ from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, render_view, visible
 from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
-from sidtool.sources import READERS, read_inputs, snapshot
-from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions
+from sidtool.sources import READERS, is_ldap_url, read_inputs, snapshot
+from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
 from sidtool.terminal import printable
 
 EXIT_INTERNAL = 4
@@ -182,17 +182,11 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
     problems = ProblemLog()
-    urls = [name for name in args.inputs if name.lower().startswith(("ldap://", "ldaps://"))]
-    files = [name for name in args.inputs if name not in urls]
-    collected = []
-    for url in urls:
-        collector = Collector(connection_options(args, url), domain_servers=domain_servers(args))
-        collected.append(collector.run())
-        for problem in collector.problems:
-            problems(problem)
+    ldap = ldap_settings(args) if any(is_ldap_url(name) for name in args.inputs) else None
     progress = Progress(enabled=False if args.quiet else None)
     with long_lived_allocations():
-        directory = read_inputs(files, args.input_format, problems, args.directory, collected, progress)
+        directory = read_inputs(args.inputs, on_problem=problems, directories=args.directory,
+                                input_format=args.input_format, ldap=ldap, progress=progress)  # fmt: skip
         assessment = assess(directory, args.baseline)
     findings = visible(assessment, args.all)
     pieces = render_view(assessment, findings, args.view, args.format)
@@ -347,44 +341,19 @@ def _count(low: int, high: int) -> Callable[[str], int]:
     return whole
 
 
-def connection_options(args: argparse.Namespace, url: str | None = None) -> ConnectionOptions:
-    """ConnectionOptions from the command line; the secret from file, environment or prompt."""
-    main_servers = [server for server in args.server if "=" not in server]
-    if len(main_servers) > 1:
-        raise UsageError("give one --server HOST, plus --server DOMAIN=HOST for other domains")
-    target = url or (main_servers[0] if main_servers else None)
-    if not target:
-        raise UsageError("--server is required")
+def ldap_settings(args: argparse.Namespace) -> LdapSettings:
+    """The connection options of the command line; the secret from file, environment or prompt."""
     if not args.user:
         raise UsageError("--user is required")
-    scheme, _, rest = target.partition("://") if "://" in target else ("", "", target)
-    if scheme.lower() not in ("", "ldap", "ldaps"):
-        raise UsageError(f"{target}: expected a host name, ldap://HOST or ldaps://HOST")
-    host, _, port_text = rest.rstrip("/").partition(":")
-    if not host:
-        raise UsageError(f"{target}: no host name")
-    tls = "ldaps" if scheme.lower() == "ldaps" else "starttls" if args.starttls else "none"
-    if args.auth == "ntlm" and tls != "none":
-        raise UsageError("--auth ntlm runs on plain LDAP, signed and sealed; use it without ldaps:// and --starttls")
-    if args.auth == "simple" and tls == "none" and not args.allow_plaintext:
-        raise UsageError(
-            "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
-            "--auth ntlm, or --allow-plaintext"
-        )
-    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
-        raise UsageError(f"{target}: the port is not a number from 1 to 65535")
-    port = int(port_text) if port_text else args.port or (636 if tls == "ldaps" else 389)
-    if args.insecure and tls != "none":
+    if args.insecure:
         _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
     secret = read_nt_hash() if args.nt_hash else read_password(args.password_file, args.user)
-    return ConnectionOptions(
-        host=host,
-        port=port,
-        tls=tls,
-        auth=args.auth,
+    return LdapSettings(
         user=args.user,
-        password="" if args.nt_hash else secret,
-        nt_hash=secret if args.nt_hash else "",
+        auth=args.auth,
+        starttls=args.starttls,
+        allow_plaintext=args.allow_plaintext,
+        port=args.port,
         ca_file=args.ca_file,
         insecure=args.insecure,
         timeout=args.timeout,
@@ -392,22 +361,26 @@ def connection_options(args: argparse.Namespace, url: str | None = None) -> Conn
         range_size=args.range_size,
         retries=args.retries,
         max_member_values=args.max_member_values,
+        domain_servers=tuple(tuple(server.split("=", 1)) for server in args.server if "=" in server),
+        password="" if args.nt_hash else secret,
+        nt_hash=secret if args.nt_hash else "",
     )
 
 
-def domain_servers(args: argparse.Namespace) -> dict[str, str]:
-    """``--server DOMAIN=HOST`` values: the DC to read each other domain from."""
-    return dict(server.split("=", 1) for server in args.server if "=" in server)
-
-
 def _run_collect(args: argparse.Namespace) -> int:
-    options = connection_options(args)
+    main_servers = [server for server in args.server if "=" not in server]
+    if len(main_servers) > 1:
+        raise UsageError("give one --server HOST, plus --server DOMAIN=HOST for other domains")
+    if not main_servers:
+        raise UsageError("--server is required")
+    settings = ldap_settings(args)
+    options = ConnectionOptions.from_target(main_servers[0], settings)
     show_progress = not args.quiet and sys.stderr.isatty()
     collector = Collector(
         options,
         progress=_warn if show_progress else None,
         log=_warn if args.verbose else None,
-        domain_servers=domain_servers(args),
+        domain_servers=dict(settings.domain_servers),
     )
     directory = collector.run()
     source = {"server": options.address, "tls": options.tls, "auth": options.auth, "user": options.user}

@@ -22,12 +22,9 @@ from sidtool.membership import Membership, MembershipGraph
 from sidtool.model import AclSource, Directory, Principal, PrincipalKind, PublicFolder, RightsKind
 from sidtool.security.descriptor import DescriptorError, decode_descriptor
 from sidtool.security.rights import ad_right_names, can_post_items, format_access_rights
-from sidtool.security.sid import Sid
+from sidtool.security.sid import ANONYMOUS_LOGON, AUTHENTICATED_USERS, EVERYONE, Sid
 
-EVERYONE = Sid.parse("S-1-1-0")  # the store export's "Default"
-ANONYMOUS = Sid.parse("S-1-5-7")  # the store export's "Anonymous"
-AUTHENTICATED_USERS = Sid.parse("S-1-5-11")
-BROAD_TRUSTEES = frozenset({EVERYONE, ANONYMOUS, AUTHENTICATED_USERS})
+BROAD_TRUSTEES = frozenset({EVERYONE, ANONYMOUS_LOGON, AUTHENTICATED_USERS})
 
 
 class RiskLevel(IntEnum):

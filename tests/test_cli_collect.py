@@ -215,7 +215,7 @@ def test_an_ldapsearch_export_reads_into_the_same_model(test_dc, tmp_path, ldaps
     export.write_text(test_dc.ldapsearch("-E", "!1.2.840.113556.1.4.801=::MAMCAQc=", "-E", "pr=500/noprompt",
                                          query, *attributes))  # fmt: skip
     problems = []
-    from_export = read_inputs([str(export)], None, problems.append)
+    from_export = read_inputs([str(export)], on_problem=problems.append)
     from_collect = load(ldaps_snapshot[1])
     assert problems == []
 
@@ -246,7 +246,8 @@ def test_collect_and_report_write_nothing(test_dc, tmp_path):
 
 
 def test_the_ldap_layer_has_no_write_method():
-    from sidtool.sources.ldap import Ldap3Connection, NtlmConnection
+    from sidtool.sources.ldap.ldap3_transport import Ldap3Connection
+    from sidtool.sources.ldap.ntlm_transport import NtlmConnection
 
     for kind in (Ldap3Connection, NtlmConnection):
         public = {name for name in dir(kind) if not name.startswith("_")}
@@ -267,7 +268,8 @@ def test_ntlm_with_the_nt_hash_instead_of_the_password(test_dc, tmp_path):
 
 def test_raw_only_entry_decoding_gives_what_ldap3_itself_decodes(test_dc):
     """The lean decoder of search entries (values only, no text dicts) against ldap3's own, on the real DC."""
-    from sidtool.sources.ldap import _RAW_ONLY, ConnectionOptions, Ldap3Connection
+    from sidtool.sources.ldap import ConnectionOptions
+    from sidtool.sources.ldap.ldap3_transport import _RAW_ONLY, Ldap3Connection
 
     options = ConnectionOptions(test_dc.host, test_dc.ldaps_port, "ldaps", "simple", test_dc.admin_user,
                                 password=test_dc.password, ca_file=str(test_dc.ca_file), page_size=50)  # fmt: skip

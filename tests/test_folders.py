@@ -7,8 +7,8 @@ import json
 import pytest
 from cli_runner import run_sidtool
 
-from sidtool.folders import link_folders, store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PublicFolder
+from sidtool.sources.folders import link_folders, store_path
 
 
 @pytest.mark.parametrize(

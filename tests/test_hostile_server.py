@@ -17,8 +17,10 @@ from ldap_wire import Listener, Reply, ScriptedLdapServer, Search, entry, intege
 from scripted_forest import ROOT, collect, domain, forest, values
 
 from sidtool.security.sid import Sid
-from sidtool.sources.ldap import MAX_EMPTY_PAGES, MAX_REPEATED_ENTRIES, Collector, ConnectionOptions
-from sidtool.sources.ldap_stream import MAX_MESSAGE_BYTES
+from sidtool.sources.ldap import Collector, ConnectionOptions
+from sidtool.sources.ldap.connection import MAX_EMPTY_PAGES
+from sidtool.sources.ldap.session import MAX_REPEATED_ENTRIES
+from sidtool.sources.ldap.stream import MAX_MESSAGE_BYTES
 
 GROUP = f"CN=Big,CN=Users,{ROOT}"
 EVIL = "DC=evil,DC=example,DC=org"

@@ -11,8 +11,9 @@ import re
 import pytest
 
 from sidtool.security.sid import Sid
-from sidtool.sources import ldap as ldap_source
-from sidtool.sources.ldap import CollectError, Collector, ConnectionLost, ConnectionOptions, RawEntry
+from sidtool.sources.ldap import CollectError, Collector, ConnectionOptions
+from sidtool.sources.ldap import session as ldap_session
+from sidtool.sources.ldap.connection import ConnectionLost, RawEntry
 
 ROOT, CHILD = "DC=corp,DC=example,DC=com", "DC=emea,DC=corp,DC=example,DC=com"
 CONFIG = f"CN=Configuration,{ROOT}"
@@ -106,7 +107,7 @@ def collector(reachable=("dc1", "dc.emea"), failures=None, servers=None):
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(ldap_source.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(ldap_session.time, "sleep", lambda seconds: None)
 
 
 def test_other_domains_are_read_from_their_own_dc():

@@ -1,4 +1,4 @@
-"""LDAP messages framed off a byte stream (sidtool/sources/ldap_stream.py): whole, however the bytes arrive."""
+"""LDAP messages framed off a byte stream (sidtool/sources/ldap/stream.py): whole, however the bytes arrive."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ldap_wire import entry, integer, tlv
 
-from sidtool.sources.ldap_stream import Deadline, MalformedReply, ReplyTimedOut, message_size, receive, take_messages
+from sidtool.sources.ldap.stream import Deadline, MalformedReply, ReplyTimedOut, message_size, receive, take_messages
 
 
 def message(number: int, size: int) -> bytes:

@@ -38,7 +38,7 @@ def _stream(document: dict) -> io.BytesIO:
 
 
 def example_document() -> dict:
-    return snapshot.to_document(read_inputs([FOREST], None, pytest.fail))
+    return snapshot.to_document(read_inputs([FOREST], on_problem=pytest.fail))
 
 
 def with_rdp_dn(dn: str) -> dict:

@@ -15,7 +15,7 @@ FOREST = str(REPO / "examples" / "corp-forest.ldif")
 
 def _assessment(*names: str):
     problems = []
-    directory = read_inputs(list(names), None, problems.append, [], [], None)
+    directory = read_inputs(list(names), on_problem=problems.append)
     assert problems == []
     return assess(directory)
 

@@ -17,7 +17,7 @@ STORE = [str(REPO / "examples" / "corp-forest-pfdavadmin.txt")]
 
 
 def example():
-    return read_inputs(STORE, None, pytest.fail, FOREST)
+    return read_inputs(STORE, on_problem=pytest.fail, directories=FOREST)
 
 
 @pytest.mark.parametrize("name", ["snap.json", "snap.json.gz"])

@@ -9,10 +9,10 @@ import pytest
 from cli_runner import run_sidtool
 from exports import DATA, head, read
 
-from sidtool.folders import store_path
 from sidtool.model import RightsKind
 from sidtool.security.rights import SETACL_WORDS, MapiRight
 from sidtool.sources import detect, pfdavadmin
+from sidtool.sources.folders import store_path
 from sidtool.sources.permcsv import EXPORT_RECIPE
 
 EXAMPLE_LDIF = "examples/corp-forest.ldif"

@@ -77,7 +77,7 @@ def test_header_lines_and_notes_show_hostile_directory_data_escaped(tmp_path):
 @pytest.mark.parametrize("fmt", ["json", "csv", "table", "markdown"])
 def test_a_lone_surrogate_in_a_snapshot_is_written_as_an_escape_not_an_internal_error(tmp_path, fmt):
     """JSON can spell U+D800, which UTF-8 cannot encode: it is written as its escape, in JSON one that reads back."""
-    document = snapshot.to_document(read_inputs([str(FOREST)], None, pytest.fail))
+    document = snapshot.to_document(read_inputs([str(FOREST)], on_problem=pytest.fail))
     for principal in document["principals"]:
         principal["name"] = f"{principal['name']}\ud800"
     path = tmp_path / "surrogates.json"

@@ -6,11 +6,11 @@ import pytest
 from exports import EXAMPLES, read
 
 from sidtool.errors import InputError
-from sidtool.folders import link_folders, store_path
 from sidtool.model import Directory, Domain, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 from sidtool.sources import ldif, pfdavadmin
-from sidtool.trustees import TrusteeError, TrusteeIndex, resolve_trustees
+from sidtool.sources.folders import link_folders, store_path
+from sidtool.sources.trustees import TrusteeError, TrusteeIndex, resolve_trustees
 
 ROOT_SID = "S-1-5-21-1004336348-1177238915-682003330"
 CHILD_SID = "S-1-5-21-3623811015-3361044348-30300820"

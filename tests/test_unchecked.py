@@ -8,7 +8,7 @@ from forest import ROOT, Forest
 
 from sidtool.model import AclSource, FolderPermissions, PermissionEntry, PublicFolder, RightsKind
 from sidtool.risk import UncheckedKind, assess
-from sidtool.trustees import EVERYONE
+from sidtool.security.sid import EVERYONE
 
 
 def _forest():

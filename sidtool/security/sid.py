@@ -151,3 +151,7 @@ class Sid:
 
 
 BUILTIN_DOMAIN = Sid(1, 5, (32,))  # S-1-5-32, [MS-DTYP] 2.4.2.4
+# The well-known SIDs the analysis names itself ([MS-DTYP] 2.4.2.4); their names come from the catalog.
+EVERYONE = Sid(1, 1, (0,))  # S-1-1-0: a store export's "Default"
+ANONYMOUS_LOGON = Sid(1, 5, (7,))  # S-1-5-7: a store export's "Anonymous"
+AUTHENTICATED_USERS = Sid(1, 5, (11,))  # S-1-5-11

@@ -1,8 +1,9 @@
-"""Readers: each turns one kind of input into the same :class:`sidtool.model.Directory`.
+"""Where data comes from: every input, a file or a DC, through one door into one :class:`Directory`.
 
-A reader is a module here with ``NAME``, ``sniff(head: bytes) -> bool`` (does
-this content look like mine?) and ``load(stream, source, on_problem) ->
-Directory``. A new input format is one new module added to :data:`READERS`.
+:func:`read_inputs` is the door. A file format is a :class:`Reader`: a module here with ``NAME``,
+``DESCRIPTION``, ``sniff(head: bytes) -> bool`` (does this content look like mine?) and
+``load(stream, source, on_problem) -> Directory``. A new input format is one new module added to
+:data:`READERS`; nothing else changes. A live DC is read by :mod:`sidtool.sources.ldap`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,31 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from sidtool.errors import InputError
-from sidtool.folders import link_folders
+from sidtool.errors import InputError, UsageError
 from sidtool.model import Directory
 from sidtool.progress import CountingReader, Progress
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
-from sidtool.trustees import resolve_trustees
+from sidtool.sources.folders import link_folders
+from sidtool.sources.ldap import Collector, ConnectionOptions, LdapSettings
+from sidtool.sources.trustees import resolve_trustees
 
-READERS = {reader.NAME: reader for reader in (snapshot, ldif, pfdavadmin, permcsv, sddl_list)}
+OnProblem = Callable[[InputError], None]  # told of each record that could not be read (and was skipped)
+
+
+class Reader(Protocol):
+    """One file format: a module of :mod:`sidtool.sources` with these names."""
+
+    NAME: str
+    DESCRIPTION: str
+
+    def sniff(self, head: bytes) -> bool: ...
+
+    def load(self, stream: BinaryIO, source: str, on_problem: OnProblem) -> Directory: ...
+
+
+READERS: dict[str, Reader] = {reader.NAME: reader for reader in (snapshot, ldif, pfdavadmin, permcsv, sddl_list)}
 _HEAD_BYTES = 64 * 1024
 
 
@@ -37,24 +53,35 @@ def detect(head: bytes, source: str) -> str:
 
 
 def read_inputs(
-    names: Sequence[str],
-    input_format: str | None,
-    on_problem: Callable[[InputError], None],
+    inputs: Sequence[str],
+    *,
+    on_problem: OnProblem,
     directories: Sequence[str] = (),
-    collected: Sequence[Directory] = (),
+    input_format: str | None = None,
+    ldap: LdapSettings | None = None,
     progress: Progress | None = None,
 ) -> Directory:
-    """Read every input (a path, or ``-`` for standard input) and merge them into one model.
+    """Read every input and merge them into one model: the one door for every source.
 
-    ``directories`` are read first, always with format detection (``--directory``);
-    ``input_format`` applies to ``names``. Once everything is merged, folders
-    named by path become :class:`PublicFolder` entries and trustee names are
-    resolved to SIDs against all the directory data read.
+    An input is a path, ``-`` for standard input, or ``ldap://HOST`` / ``ldaps://HOST`` to read a
+    forest from a DC (with ``ldap``: the connection settings, secret included). ``directories`` are
+    read first, always with format detection (``--directory``); ``input_format`` applies to file
+    ``inputs``. Once everything is merged, folders are linked (:mod:`.folders`) and trustee names
+    resolved to SIDs against all the directory data read (:mod:`.trustees`). Each record that cannot
+    be read goes to ``on_problem`` and is skipped; an input that cannot be read at all raises.
     """
+    urls = [name for name in inputs if is_ldap_url(name)]
+    files = [name for name in inputs if not is_ldap_url(name)]
     directory = Directory()
-    for live in collected:  # what was read from a DC (sidtool report ldaps://HOST)
-        directory = directory.merged(live)
-    for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in names)]:
+    for url in urls:  # what is read from a DC (sidtool report ldaps://HOST)
+        if ldap is None:
+            raise UsageError(f"{url}: reading a DC needs the connection options (--user, ...)")
+        collector = Collector(ConnectionOptions.from_target(url, ldap), domain_servers=dict(ldap.domain_servers))
+        collected = collector.run()
+        for problem in collector.problems:
+            on_problem(problem)
+        directory = directory.merged(collected)
+    for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in files)]:
         with _open(name, progress) as stream:
             source = "<stdin>" if name == "-" else name
             head = stream.peek(_HEAD_BYTES)[:_HEAD_BYTES]
@@ -63,6 +90,11 @@ def read_inputs(
         if progress is not None:
             progress.done()
     return resolve_trustees(link_folders(directory), on_problem)
+
+
+def is_ldap_url(name: str) -> bool:
+    """Is this input a DC to read (``ldap://HOST``, ``ldaps://HOST``), not a file?"""
+    return name.lower().startswith(("ldap://", "ldaps://"))
 
 
 def _open(name: str, progress: Progress | None = None) -> BinaryIO:
@@ -89,3 +121,6 @@ class _NoClose:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+__all__ = ["READERS", "OnProblem", "Reader", "detect", "is_ldap_url", "read_inputs"]

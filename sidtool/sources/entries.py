@@ -14,7 +14,6 @@ from typing import Protocol
 
 from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
 from sidtool.errors import IncompleteInput, InputError, SidError
-from sidtool.folders import store_path
 from sidtool.model import (
     Directory,
     Domain,
@@ -27,6 +26,7 @@ from sidtool.model import (
     PublicStore,
 )
 from sidtool.security.sid import Sid
+from sidtool.sources.folders import store_path
 
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)

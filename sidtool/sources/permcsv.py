@@ -46,9 +46,9 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from sidtool.errors import InputError
-from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
 from sidtool.security.rights import parse_access_rights
+from sidtool.sources.folders import store_path
 from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "permcsv"

@@ -27,7 +27,7 @@ The format, as far as public sources show it (no specification was published):
 So this reader takes every line that starts with ``SETACL<TAB>`` and ignores
 the lines before and between them. A trustee is kept as written (``Default``,
 ``Anonymous``, ``DOMAIN\\account``, a legacyExchangeDN, a SID) and resolved to a
-SID later, against the directory data (:mod:`sidtool.trustees`). Rights are the
+SID later, against the directory data (:mod:`sidtool.sources.trustees`). Rights are the
 writers' words, the cmdlets' rights names (``ReadItems,CreateItems``) or a mask
 in decimal or hex.
 
@@ -49,10 +49,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from sidtool.errors import InputError
-from sidtool.folders import store_path
 from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
 from sidtool.security.rights import parse_setacl_rights
 from sidtool.security.sid import Sid
+from sidtool.sources.folders import store_path
 from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "pfdavadmin"

@@ -21,10 +21,10 @@ from typing import BinaryIO
 
 from sidtool.dn import dn_key, rdn_value, split_rdns
 from sidtool.errors import DescriptorError, InputError, SidError
-from sidtool.folders import folder_name, store_path
 from sidtool.model import Directory, PublicFolder
 from sidtool.security.descriptor import SecurityDescriptor, decode_descriptor
 from sidtool.security.sid import Sid
+from sidtool.sources.folders import folder_name, store_path
 from sidtool.sources.text import first_lines, reported_lines
 
 NAME = "sddl-list"

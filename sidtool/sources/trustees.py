@@ -27,17 +27,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import wellknown
+from sidtool.baseline import is_builtin_alias
 from sidtool.dn import dn_key, rdn_value
 from sidtool.errors import InputError, SidError
 from sidtool.model import Directory, PermissionEntry, Principal, PrincipalKind
-from sidtool.security.sid import Sid
+from sidtool.security.sid import ANONYMOUS_LOGON, EVERYONE, Sid
 
-EVERYONE = Sid.parse("S-1-1-0")
-ANONYMOUS_LOGON = Sid.parse("S-1-5-7")
 SPECIAL_TRUSTEES = {"default": EVERYONE, "anonymous": ANONYMOUS_LOGON}
 PLACEHOLDER_TOKENS = frozenset({"no", "unknown"})  # trustee fields of store exports that name nobody
 _UNRESOLVED_PREFIXES = ("nt user:",)  # the cmdlets' spelling of a SID they could not resolve: "NT User:S-1-5-21-..."
-_BUILTIN_AUTHORITY = (5, 32)  # S-1-5-32-x: the BUILTIN domain, whatever the directory's language calls it
 
 
 class TrusteeError(LookupError):
@@ -78,7 +76,7 @@ class TrusteeIndex:
                 continue  # stands for a principal of another domain, which is indexed in its own right
             if principal.name and principal.domain_dn:
                 _add(self._accounts.setdefault(dn_key(principal.domain_dn), {}), principal.name, principal)
-            if principal.name and principal.sid.authority == 5 and principal.sid.sub_authorities[:1] == (32,):
+            if principal.name and is_builtin_alias(principal.sid):
                 _add(self._builtin, principal.name, principal)
             if principal.user_principal_name:
                 _add(self._upns, principal.user_principal_name, principal)
