@@ -30,7 +30,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -173,7 +173,7 @@ def _removed_on_signal(temporary: str, path: str) -> Iterator[None]:
         _restore(previous)
 
 
-def _restore(previous: dict[int, object]) -> None:
+def _restore(previous: Mapping[signal.Signals, object]) -> None:
     for number, handler in previous.items():
         signal.signal(number, handler)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import sys
 import time
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 _INTERVAL = 0.2  # seconds between redraws
 _WIDTH = 30  # characters of the bar
@@ -57,7 +57,7 @@ class Progress:
 class CountingReader(io.RawIOBase):
     """A binary stream that reports how many bytes have been read through it."""
 
-    def __init__(self, raw: BinaryIO, label: str, total: int | None, progress: Progress) -> None:
+    def __init__(self, raw: io.RawIOBase, label: str, total: int | None, progress: Progress) -> None:
         self._raw = raw
         self._label = label
         self._total = total

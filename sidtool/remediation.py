@@ -65,8 +65,8 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
         lines.extend(_lines("dn", group_dn))
         lines.append("changetype: modify")
         lines.append("delete: member")
-        for member in members:
-            lines.extend(_lines("member", member))
+        for member_dn in members:
+            lines.extend(_lines("member", member_dn))
         lines.append("-")
         lines.append("")
     return "\n".join(lines)

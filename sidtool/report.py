@@ -20,7 +20,7 @@ from typing import Any
 import wellknown
 from sidtool.dn import domain_dns_name
 from sidtool.membership import Membership
-from sidtool.output import Column, render
+from sidtool.output import Column, Columns, render
 from sidtool.remediation import options
 from sidtool.risk import Assessment, Finding, RiskLevel, Unchecked
 from sidtool.terminal import printable
@@ -146,6 +146,7 @@ def render_view(assessment: Assessment, findings: list[Finding], view: str, fmt:
     if fmt == "json" and view == "entries":
         yield from assessment_json(assessment, findings)
         return
+    columns: Columns
     if view == "entries":
         records, columns = [_entry_row(f) for f in findings], ENTRY_COLUMNS
     elif view == "senders":

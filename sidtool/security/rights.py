@@ -125,7 +125,7 @@ def _flag_names(flags: type[IntFlag], mask: int) -> list[str]:
     names = []
     for right in flags:
         if mask & right.value:
-            names.append(right.name)
+            names.append(str(right.name))
             mask &= ~right.value
     if mask:
         names.append(f"0x{mask:08X}")
@@ -251,7 +251,7 @@ ROLES: dict[str, int] = {
     "LimitedDetails": _R.FreeBusySimple | _R.FreeBusyDetailed,
 }
 _ROLE_KEYS = {name.casefold(): value for name, value in ROLES.items()}
-_RIGHT_KEYS = {right.name.casefold(): right.value for right in MapiRight}
+_RIGHT_KEYS = {str(right.name).casefold(): right.value for right in MapiRight}
 
 
 def parse_access_rights(text: str | Iterable[str]) -> int:
@@ -274,7 +274,7 @@ def parse_access_rights(text: str | Iterable[str]) -> int:
         elif key in _MAPI_PROTOCOL_NAMES:
             mask |= _MAPI_PROTOCOL_NAMES[key]
         else:
-            known = ", ".join([*ROLES, *(r.name for r in MapiRight)])
+            known = ", ".join([*ROLES, *(str(r.name) for r in MapiRight)])
             raise ValueError(f"unknown folder right or role {word.strip()!r}; known: {known}")
     return mask
 
@@ -358,7 +358,7 @@ def format_access_rights(mask: int) -> str:
     role = role_of(mask)
     if role is not None:
         return role
-    names = [right.name for right in MapiRight if mask & right.value]
+    names = [str(right.name) for right in MapiRight if mask & right.value]
     rest = mask & ~sum(right.value for right in MapiRight)
     if rest:
         names.append(f"0x{rest:08X}")

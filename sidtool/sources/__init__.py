@@ -12,8 +12,9 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from sidtool.errors import InputError, UsageError
 from sidtool.model import Directory
@@ -97,9 +98,9 @@ def is_ldap_url(name: str) -> bool:
     return name.lower().startswith(("ldap://", "ldaps://"))
 
 
-def _open(name: str, progress: Progress | None = None) -> BinaryIO:
+def _open(name: str, progress: Progress | None = None) -> AbstractContextManager[io.BufferedReader]:
     if name == "-":
-        return _NoClose(sys.stdin.buffer)
+        return nullcontext(cast(io.BufferedReader, sys.stdin.buffer))  # read, never closed
     try:
         if progress is None or not progress.enabled:
             return open(Path(name), "rb")
@@ -108,19 +109,6 @@ def _open(name: str, progress: Progress | None = None) -> BinaryIO:
         raise InputError(error.strerror or str(error), source=name) from None
     total = os.fstat(raw.fileno()).st_size
     return io.BufferedReader(CountingReader(raw, f"reading {Path(name).name}", total, progress), 1 << 20)
-
-
-class _NoClose:
-    """Standard input in a with block, without closing it."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
-    def __enter__(self) -> BinaryIO:
-        return self._stream
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 __all__ = ["READERS", "OnProblem", "Reader", "detect", "is_ldap_url", "read_inputs"]

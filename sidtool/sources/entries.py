@@ -9,7 +9,7 @@ every entry that names a SID or an Exchange object and ignores the rest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
@@ -51,7 +51,7 @@ class DirectoryBuilder:
     def __init__(self, source: str, on_problem: Callable[[InputError], None]) -> None:
         self.source = source
         self.on_problem = on_problem
-        self._cross_refs: dict[str, dict[str, str | None]] = {}
+        self._cross_refs: dict[str, _CrossRef] = {}
         self._domains: dict[str, Domain] = {}
         self._controllers: list[DomainController] = []
         self._principals: dict[str, Principal] = {}
@@ -80,18 +80,19 @@ class DirectoryBuilder:
         if not split_rdns(dn):  # a DN that cannot be read is reported here, once
             raise InputError("empty DN")
         if "crossref" in classes:
-            if _text(values, "ncname"):
+            nc_name = _text(values, "ncname")
+            if nc_name:
                 flags = _int(values, "systemflags")
                 netbios_name = _text(values, "netbiosname")
-                self._cross_refs[dn_key(_text(values, "ncname"))] = {
-                    "nc_name": _text(values, "ncname"),
-                    "dns_name": _text(values, "dnsroot"),
-                    "netbios_name": netbios_name,
-                    "trust_parent": _text(values, "trustparent"),
+                self._cross_refs[dn_key(nc_name)] = _CrossRef(
+                    nc_name,
+                    _text(values, "dnsroot"),
+                    netbios_name,
+                    _text(values, "trustparent"),
                     # a domain's crossRef: FLAG_CR_NTDS_DOMAIN in systemFlags; an export
                     # without systemFlags still shows it by nETBIOSName, which only domains' crossRefs have
-                    "domain": bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
-                }
+                    bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
+                )
         elif "domaindns" in classes or "domain" in classes:
             level = _int(values, "msds-behavior-version")
             self._domains[dn_key(dn)] = Domain(dn, _sid(values), domain_dns_name(dn), functional_level=level)
@@ -106,7 +107,7 @@ class DirectoryBuilder:
                 PublicFolder(
                     name=_text(values, "displayname") or rdn_value(dn),
                     dn=dn,
-                    path=store_path(_text(values, "folderpathname")) if _text(values, "folderpathname") else None,
+                    path=_path(_text(values, "folderpathname")),
                     home_mdb=_text(values, "homemdb"),
                     legacy_exchange_dn=_text(values, "legacyexchangedn"),
                     descriptor=_binary(values, "ntsecuritydescriptor"),
@@ -212,27 +213,20 @@ class DirectoryBuilder:
         """The model of everything added so far."""
         domains = []
         for key, domain in self._domains.items():
-            cross_ref = self._cross_refs.get(key, {})
-            domains.append(
-                replace(
+            cross_ref = self._cross_refs.get(key)
+            if cross_ref is not None:
+                domain = replace(
                     domain,
-                    dns_name=cross_ref.get("dns_name") or domain.dns_name,
-                    netbios_name=cross_ref.get("netbios_name"),
-                    parent_dns_name=_dns_of(cross_ref.get("trust_parent")),
+                    dns_name=cross_ref.dns_name or domain.dns_name,
+                    netbios_name=cross_ref.netbios_name,
+                    parent_dns_name=_dns_of(cross_ref.trust_parent),
                 )
-            )
+            domains.append(domain)
         for key, cross_ref in self._cross_refs.items():
-            if cross_ref["domain"] and key not in self._domains:  # named by the forest, but none of it was read
-                domains.append(
-                    Domain(
-                        cross_ref["nc_name"],
-                        None,
-                        cross_ref["dns_name"] or domain_dns_name(cross_ref["nc_name"]),
-                        cross_ref["netbios_name"],
-                        _dns_of(cross_ref["trust_parent"]),
-                        read=False,
-                    )
-                )
+            if cross_ref.domain and key not in self._domains:  # named by the forest, but none of it was read
+                dns_name = cross_ref.dns_name or domain_dns_name(cross_ref.nc_name)
+                parent = _dns_of(cross_ref.trust_parent)
+                domains.append(Domain(cross_ref.nc_name, None, dns_name, cross_ref.netbios_name, parent, read=False))
         return Directory(
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
@@ -243,6 +237,21 @@ class DirectoryBuilder:
             folder_trees=tuple(self._trees),
             public_folders=tuple(self._folders),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _CrossRef:
+    """What a crossRef says of its naming context."""
+
+    nc_name: str
+    dns_name: str | None
+    netbios_name: str | None
+    trust_parent: str | None
+    domain: bool  # a domain's, not an application partition's or the configuration's
+
+
+def _path(text: str | None) -> str | None:
+    return store_path(text) if text else None
 
 
 def _unique(members: tuple[str, ...]) -> tuple[str, ...]:

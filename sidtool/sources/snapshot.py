@@ -221,12 +221,12 @@ class _Lines:
 
     def __init__(self, stream: BinaryIO, source: str) -> None:
         if not hasattr(stream, "peek"):
-            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type,type-var]
         self.source = source
         self.compressed: _Counted | None = None
         if stream.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]
             self.compressed = _Counted(stream)
-            stream = gzip.GzipFile(fileobj=self.compressed, mode="rb")  # type: ignore[assignment]
+            stream = gzip.GzipFile(fileobj=self.compressed, mode="rb")  # type: ignore[assignment,call-overload]
         self.stream = stream
         self.number = 0
         self.offset = 0

@@ -49,7 +49,8 @@ def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | 
     head = stream.read(4)
     encoding = _utf16_encoding(head)
     if encoding:
-        text = io.TextIOWrapper(_Prefixed(head, stream), encoding=encoding, errors="replace", newline="")
+        prefixed = io.BufferedReader(_Prefixed(head, stream))
+        text = io.TextIOWrapper(prefixed, encoding=encoding, errors="replace", newline="")
         for line in _bounded(text.readline, limit, "\n", "\r"):
             yield line if isinstance(line, OverlongLine) else line.rstrip("\r\n").lstrip("\ufeff")
         return
