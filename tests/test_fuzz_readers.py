@@ -41,8 +41,8 @@ def seeds(pattern: str, *extra: Path) -> list[bytes]:
 
 def snapshot_directory():
     """The example forest, read from its LDIF and its PFDAVAdmin export."""
-    return read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], None, lambda e: None,
-                    [str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
+    return read_all([str(REPO / "examples" / "corp-forest-pfdavadmin.txt")], on_problem=lambda e: None,
+                    directories=[str(REPO / "examples" / "corp-forest.ldif")])  # fmt: skip
 
 
 def snapshot_seeds() -> list[bytes]:
