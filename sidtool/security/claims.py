@@ -235,6 +235,13 @@ def _value(parser: _ConditionParser, kind: str) -> int | str | Sid | bytes:
         parser.position = match.end()
         return parser.resolve_sid(match.group(), at)
     literal: Literal | None
+    unsigned = re.compile(r"[0-9]+(?![A-Za-z0-9:./_])").match(parser.text, at) if kind == "TU" else None
+    if unsigned is not None and not unsigned.group().startswith("0"):
+        value = int(unsigned.group())
+        if value > 0xFFFF_FFFF_FFFF_FFFF:
+            raise _text_error(f"TU value {value} does not fit in 64 bits", at)
+        parser.position = unsigned.end()
+        return value
     if kind in ("TI", "TU", "TB"):
         literal = parser._integer()
         if literal is None:

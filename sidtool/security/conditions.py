@@ -33,7 +33,11 @@ text, which is what Windows prints (as described by Samba's implementation,
 * integers keep their written base and sign (``0x1f``, ``017``, ``+5``,
   ``-0x10``); without a sign, octal and hex print the 64-bit pattern
   unsigned, and text may therefore give up to 2^64-1 in those bases (our
-  choice, so that every binary integer has a text that reads back to it);
+  choice, so that every binary integer has a text that reads back to it).
+  Zero in octal or hex prints ``00`` and ``0x0``, where Windows prints ``0``
+  for every base: ours reads back to the same bytes, Windows' does not. A
+  negative value without a sign byte (Windows never writes one) prints with
+  its minus and reads back with the minus sign byte;
 * strings print in double quotes with no escapes (SDDL has none: a string
   holding ``"`` has no text form); octet strings print as ``#`` and hex
   digits, upper case (our choice: [MS-DTYP] does not fix the case), and read
@@ -395,15 +399,11 @@ def format_integer(value: int, sign: int = SIGN_NONE, base: int = BASE_DECIMAL) 
         if base == BASE_DECIMAL:
             return str(value)
         pattern = value & 0xFFFF_FFFF_FFFF_FFFF
-        if pattern == 0:
-            return "0"
         return f"0{pattern:o}" if base == BASE_OCTAL else f"0x{pattern:x}"
     mark = "-" if sign == SIGN_MINUS else "+"
     magnitude = abs(value)
     if base == BASE_DECIMAL:
         return f"{mark}{magnitude}"
-    if magnitude == 0:
-        return f"{mark}0"
     return f"{mark}0{magnitude:o}" if base == BASE_OCTAL else f"{mark}0x{magnitude:x}"
 
 
