@@ -126,6 +126,7 @@ def test_binary_callback_ace_without_a_conditional_expression_has_no_sddl():
         ("D:(A;;99999999999;;;WD)", "D:(A;;0xffffffff;;;WD)"),
         ("D:(A;;0xFFFFFFFF;;;WD)", "D:(A;;0xffffffff;;;WD)"),
         ("D:(A;;GA;;;WD) S:(AU;SA;GA;;;WD) ", "D:(A;;GA;;;WD)S:(AU;SA;GA;;;WD)"),
+        ("D:PAIS:(AU;SA;GA;;;WD)", "D:PAIS:(AU;SA;GA;;;WD)"),
     ],
 )
 def test_text_rules_as_windows_reads_them(text, canonical):
