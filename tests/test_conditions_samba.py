@@ -82,8 +82,9 @@ def oracle(pairs: list[tuple[str, bytes]]) -> list[dict[str, str]]:
 
 # Aliases both sides know, domain-relative aliases, and SIDs without an alias.
 _SIDS = [
-    *("S-1-5-32-544 S-1-5-32-545 S-1-5-32-546 S-1-5-11 S-1-5-18 S-1-1-0 S-1-3-0 S-1-3-1 S-1-5-10".split()),
-    *("S-1-5-7 S-1-5-20 S-1-5-19 S-1-5-9 S-1-5-32-555 S-1-5-32-554 S-1-5-32-548 S-1-5-32-551".split()),
+    *("S-1-5-32-544", "S-1-5-32-545", "S-1-5-32-546", "S-1-5-11", "S-1-5-18", "S-1-1-0", "S-1-3-0"),
+    *("S-1-3-1", "S-1-5-10", "S-1-5-7", "S-1-5-20", "S-1-5-19", "S-1-5-9", "S-1-5-32-555", "S-1-5-32-554"),
+    *("S-1-5-32-548", "S-1-5-32-551"),
     *(f"{DOMAIN_SID}-{rid}" for rid in (512, 513, 514, 515, 516, 517, 518, 519, 520, 1105, 1106, 5000)),
     "S-1-5-21-1-2-3-4",
     "S-1-16-8192",
@@ -178,6 +179,7 @@ def test_conditional_aces_and_resource_attributes_agree_with_samba():
     blobs = [bytes(parse_sddl(text, DOMAIN_SID)) for text in texts]
     answers = oracle(list(zip(texts, blobs, strict=True)))
     for text, ours, blob, answer in zip(texts, canonical, blobs, answers, strict=True):
-        theirs = SecurityDescriptor.from_bytes(base64.b64decode(answer["packed"]))
+        assert base64.b64decode(answer["packed"]) == blob, text
+        theirs = SecurityDescriptor.from_bytes(blob)
         assert format_sddl(theirs, DOMAIN_SID) == ours, text
         assert answer["sddl"] == ours, text
