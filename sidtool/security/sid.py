@@ -95,7 +95,7 @@ class Sid:
                 found = text[at + 1 : at + 11].split("-", 1)[0]
                 if what == "identifier authority" and not found:
                     raise SidError(f"{original}: the identifier authority is empty")
-                raise SidError(f"{original}: {what} {found!r} is not a decimal number (nor 0x hex)")
+                raise SidError(f"{original}: {what} {found!r} is not a decimal number")
             digits = match.group(1) or match.group(2)
             value = int(digits, 16) if match.group(1) else int(digits)
             numbers.append((value, digits))
