@@ -536,5 +536,11 @@ def _run_sd_decode(args: argparse.Namespace) -> int:
                 raise
             _warn(f"line {line}: {error}")
             status = EXIT_USAGE
-    _emit(render_descriptors(decoded, args.format, args.rights, args.domain_sid, many=args.lines))
+    text, failures = render_descriptors(decoded, args.format, args.rights, args.domain_sid, many=args.lines)
+    for line, failure in failures:
+        if line is None:
+            raise failure
+        _warn(f"line {line}: {failure}")
+        status = EXIT_USAGE
+    _emit(text)
     return status

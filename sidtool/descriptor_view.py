@@ -20,7 +20,7 @@ from sidtool.errors import DescriptorError
 from sidtool.output import render
 from sidtool.security.descriptor import Ace, AceFlag, Control, SecurityDescriptor
 from sidtool.security.rights import guid_name, right_names
-from sidtool.security.sddl import format_sddl, parse_sddl
+from sidtool.security.sddl import ace_condition_text, format_sddl, parse_sddl
 from sidtool.security.sid import Sid
 
 INPUT_KINDS = ("auto", "base64", "hex", "sddl")
@@ -35,6 +35,7 @@ ACE_COLUMNS = (
     ("object_type_name", "Object type"),
     ("inherited_object_type_name", "Inherited object type"),
 )
+CONDITION_COLUMN = ("condition", "Condition")  # shown in a table only when an ACE of the descriptor has one
 
 _ATTRIBUTE_PREFIX = re.compile(r"\A\s*[A-Za-z][A-Za-z0-9;-]*::\s*")
 _HEX = re.compile(r"\A(?:0x)?[0-9A-Fa-f]+\Z")
@@ -157,8 +158,16 @@ def ace_flag_codes(flags: int) -> list[str]:
     return codes
 
 
-def ace_record(which: str, index: int, ace: Ace, rights: str = "ad") -> dict[str, Any]:
-    """One ACE as a report row."""
+def ace_record(which: str, index: int, ace: Ace, rights: str = "ad", domain_sid: str | None = None) -> dict[str, Any]:
+    """One ACE as a report row; ``condition`` is the SDDL of its condition or resource attribute.
+
+    Data that has no SDDL form leaves ``condition`` empty and says why in ``condition_error``; the
+    bytes stay in ``application_data``.
+    """
+    try:
+        condition, condition_error = ace_condition_text(ace, domain_sid), None
+    except DescriptorError as error:
+        condition, condition_error = None, str(error)
     return {
         "acl": which,
         "index": index,
@@ -175,22 +184,27 @@ def ace_record(which: str, index: int, ace: Ace, rights: str = "ad") -> dict[str
         "inherited_object_type": str(ace.inherited_object_type) if ace.inherited_object_type else None,
         "inherited_object_type_name": guid_name(ace.inherited_object_type)
         or (str(ace.inherited_object_type) if ace.inherited_object_type else None),
-        "condition": ace.condition,
+        "condition": condition,
+        "condition_error": condition_error,
         "application_data": ace.application_data.hex() if ace.application_data else None,
         "raw_body": ace.body.hex() if ace.mask is None else None,
     }
 
 
-def ace_records(descriptor: SecurityDescriptor, rights: str = "ad") -> list[dict[str, Any]]:
+def ace_records(
+    descriptor: SecurityDescriptor, rights: str = "ad", domain_sid: str | None = None
+) -> list[dict[str, Any]]:
     records = []
     counters = {"DACL": 0, "SACL": 0}
     for which, ace in descriptor.aces():
-        records.append(ace_record(which, counters[which], ace, rights))
+        records.append(ace_record(which, counters[which], ace, rights, domain_sid))
         counters[which] += 1
     return records
 
 
-def descriptor_record(descriptor: SecurityDescriptor, rights: str = "ad") -> dict[str, Any]:
+def descriptor_record(
+    descriptor: SecurityDescriptor, rights: str = "ad", domain_sid: str | None = None
+) -> dict[str, Any]:
     """The whole descriptor as one JSON-ready dict."""
     return {
         "owner": str(descriptor.owner) if descriptor.owner else None,
@@ -201,7 +215,7 @@ def descriptor_record(descriptor: SecurityDescriptor, rights: str = "ad") -> dic
         "control_flags": control_names(descriptor.control),
         "dacl": _acl_state(descriptor.dacl, descriptor.dacl_present),
         "sacl": _acl_state(descriptor.sacl, descriptor.sacl_present),
-        "aces": ace_records(descriptor, rights),
+        "aces": ace_records(descriptor, rights, domain_sid),
     }
 
 
@@ -237,20 +251,38 @@ def sddl_text(descriptor: SecurityDescriptor, domain_sid: str | None = None) -> 
 
 def render_descriptors(
     decoded: list[tuple[int | None, SecurityDescriptor]], fmt: str, rights: str, domain_sid: str | None, *, many: bool
-) -> str:
-    """The ``sd decode`` output: per descriptor a summary and an ACE table, or JSON, CSV or SDDL for all."""
-    if fmt == "sddl":
-        return "".join(sddl_text(descriptor, domain_sid) + "\n" for _, descriptor in decoded)
-    if fmt == "json":
-        records = [{"line": line, **descriptor_record(descriptor, rights)} for line, descriptor in decoded]
-        return render(records if many else records[:1], ACE_COLUMNS, "json")
-    if fmt == "csv":
-        rows = [{"line": line, **row} for line, descriptor in decoded for row in ace_records(descriptor, rights)]
-        return render(rows, ACE_COLUMNS, "csv")
-    blocks = []
+) -> tuple[str, list[tuple[int | None, DescriptorError]]]:
+    """The ``sd decode`` output: per descriptor a summary and an ACE table, or JSON, CSV or SDDL for all.
+
+    A descriptor that cannot be shown in ``fmt`` (SDDL for a callback ACE whose data is no condition) is
+    left out and returned with its line among the failures; the others are all shown.
+    """
+    pieces: list[Any] = []
+    failures: list[tuple[int | None, DescriptorError]] = []
     for line, descriptor in decoded:
-        head = ([f"Line {line}:"] if line is not None else []) + summary_lines(descriptor)
-        if fmt == "markdown":
-            head = [f"- {item}" for item in head]
-        blocks.append("\n".join(head) + "\n\n" + render(ace_records(descriptor, rights), ACE_COLUMNS, fmt))
-    return "\n".join(blocks)
+        try:
+            pieces.append(_piece(line, descriptor, fmt, rights, domain_sid))
+        except DescriptorError as error:
+            failures.append((line, error))
+    if fmt == "sddl":
+        return "".join(pieces), failures
+    if fmt == "json":
+        return render(pieces if many else pieces[:1], ACE_COLUMNS, "json"), failures
+    if fmt == "csv":
+        return render([row for rows in pieces for row in rows], ACE_COLUMNS, "csv"), failures
+    return "\n".join(pieces), failures
+
+
+def _piece(line: int | None, descriptor: SecurityDescriptor, fmt: str, rights: str, domain_sid: str | None) -> Any:
+    if fmt == "sddl":
+        return sddl_text(descriptor, domain_sid) + "\n"
+    if fmt == "json":
+        return {"line": line, **descriptor_record(descriptor, rights, domain_sid)}
+    records = ace_records(descriptor, rights, domain_sid)
+    if fmt == "csv":
+        return [{"line": line, **row} for row in records]
+    head = ([f"Line {line}:"] if line is not None else []) + summary_lines(descriptor)
+    if fmt == "markdown":
+        head = [f"- {item}" for item in head]
+    columns = ACE_COLUMNS + ((CONDITION_COLUMN,) if any(row["condition"] for row in records) else ())
+    return "\n".join(head) + "\n\n" + render(records, columns, fmt)

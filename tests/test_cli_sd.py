@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 
 import pytest
 from cli_runner import run_sidtool
 from descriptor_samples import DOMAIN_SID, SAMBA_LDIF, sample_blobs
 
-from sidtool.security import SecurityDescriptor
+from sidtool.security import Ace, Acl, SecurityDescriptor, Sid
 
 
 def ldapsearch_entry() -> str:
@@ -114,3 +115,58 @@ def test_lines_reports_bad_lines_and_decodes_the_rest():
 def test_lines_needs_stdin():
     result = run_sidtool("sd", "decode", "--lines", "D:")
     assert result.returncode == 2 and "standard input" in result.stderr
+
+
+def callback_without_condition() -> str:
+    """A descriptor whose callback ACE carries application data that is no conditional expression (base64)."""
+    ace = Ace(0x09, 0, 0x1, Sid.parse("S-1-1-0"), application_data=b"\x01\x02\x03\x04")
+    return base64.b64encode(bytes(SecurityDescriptor(0x8004, dacl=Acl(2, (ace,))))).decode()
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv", "sddl"])
+def test_lines_never_lose_the_other_lines_in_any_format(fmt):
+    # Line 1 decodes; line 2 is not a descriptor; line 3 decodes but has no SDDL form; line 4 is conditional.
+    text = f"D:(A;;RC;;;WD)\nnot a descriptor!\n{callback_without_condition()}\n{CONDITIONAL}\n"
+    result = run_sidtool("sd", "decode", "--lines", "-", "--format", fmt, input=text)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "line 2:" in result.stderr
+    if fmt == "sddl":
+        assert result.stdout.splitlines() == ["D:(A;;RC;;;WD)", CONDITIONAL_CANONICAL]
+        assert "line 3:" in result.stderr and "not a conditional expression" in result.stderr
+        return
+    assert "line 3:" not in result.stderr  # the other views show the bytes and say why there is no text
+    if fmt == "json":
+        records = json.loads(result.stdout)
+        assert [record["line"] for record in records] == [1, 3, 4]
+        assert records[1]["aces"][0]["condition"] is None
+        assert "not a conditional expression" in records[1]["aces"][0]["condition_error"]
+        assert records[1]["aces"][0]["application_data"] == "01020304"
+        assert records[2]["aces"][0]["condition"] == CONDITIONAL_CANONICAL.split(";", 6)[6][:-1]
+    else:
+        shown = html.unescape(result.stdout) if fmt == "markdown" else result.stdout  # Markdown escapes HTML
+        assert CONDITIONAL_CANONICAL.split(";", 6)[6][:-1] in shown.replace('""', '"')
+        assert "S-1-1-0" in result.stdout
+
+
+CONDITIONAL = 'D:(XA;;FR;;;WD;(@User.Title == "PM" && Member_of {SID(BA)}))'
+CONDITIONAL_CANONICAL = 'D:(XA;;FR;;;WD;((@USER.Title == "PM") && (Member_of {SID(BA)})))'
+
+
+def test_table_shows_a_condition_as_text():
+    result = run_sidtool("sd", "decode", CONDITIONAL)
+    assert result.returncode == 0, result.stderr
+    assert "Condition" in result.stdout
+    assert '(@USER.Title == "PM")' in result.stdout
+    plain = run_sidtool("sd", "decode", "D:(A;;RC;;;WD)")
+    assert "Condition" not in plain.stdout  # the column appears only where a condition is
+
+
+def test_resource_attribute_round_trips_through_the_cli():
+    text = 'S:(RA;;;;;WD;("Project",TS,0x0,"Apollo","Gemini"))'
+    result = run_sidtool("sd", "decode", text, "--format", "sddl")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == text + "\n"
+    blob = bytes(SecurityDescriptor.from_sddl(text))
+    again = run_sidtool("sd", "decode", blob.hex(), "--format", "sddl")
+    assert again.stdout == text + "\n"

@@ -90,20 +90,47 @@ def test_object_guids_and_ace_flags():
     assert ace.flags == 0x1A and ace.object_flags == 3
 
 
-def test_conditional_ace_text_is_kept_opaque():
+def test_conditional_ace_compiles_to_bytes_and_prints_canonical_text():
     text = 'D:(XA;;FX;;;WD;(@User.Title == "PM" && (@User.Division == "Finance")))'
     descriptor = parse_sddl(text)
-    assert descriptor.dacl.aces[0].condition == '(@User.Title == "PM" && (@User.Division == "Finance"))'
-    assert format_sddl(descriptor) == text
-    with pytest.raises(DescriptorError, match="not supported"):
-        bytes(descriptor)
+    data = descriptor.dacl.aces[0].application_data
+    assert data.startswith(b"artx") and len(data) % 4 == 0
+    canonical = 'D:(XA;;FX;;;WD;((@USER.Title == "PM") && (@USER.Division == "Finance")))'
+    assert format_sddl(descriptor) == canonical
+    again = SecurityDescriptor.from_bytes(bytes(descriptor))
+    assert again == descriptor
+    assert format_sddl(again) == canonical
 
 
-def test_binary_callback_ace_has_no_sddl_yet():
-    ace = Ace(0x09, 0, 0x1, Sid.parse("S-1-1-0"), application_data=b"artx\x00\x00\x00\x00")
+def test_binary_callback_ace_without_a_conditional_expression_has_no_sddl():
+    ace = Ace(0x09, 0, 0x1, Sid.parse("S-1-1-0"), application_data=b"\x01\x02\x03\x04")
     descriptor = SecurityDescriptor(0x8004, dacl=Acl(2, (ace,)))
-    with pytest.raises(DescriptorError, match="decompiling"):
+    with pytest.raises(DescriptorError, match="not a conditional expression"):
         format_sddl(descriptor)
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("D: AI(A;;GA;;;WD)", "D:AI(A;;GA;;;WD)"),
+        ("D:P AI (A;;GA;;;WD)", "D:PAI(A;;GA;;;WD)"),
+        ("D:(A;;RP LCLORC;;;WD)", "D:(A;;LCRPLORC;;;WD)"),
+        ("D:(A; OI CI;GA;;;WD)", "D:(A;OICI;GA;;;WD)"),
+        ("O:S- 1- 2-3", "O:S-1-2-3"),
+        ("O:S-1-0x500000000-32-579", "O:S-1-0x500000000-32-579"),
+        ("O:S-1-0x000500000000-32-579", "O:S-1-0x500000000-32-579"),
+        ("O:S-1-5-21-1-2-3-0x4b1", "O:S-1-5-21-1-2-3-1201"),
+        ("D:(A;;GA;;; S-1-5-32-0x220)", "D:(A;;GA;;;BA)"),
+        ("D:(A;;0x123456789;;;WD)", "D:(A;;0xffffffff;;;WD)"),
+        ("D:(A;;077777777777;;;WD)", "D:(A;;0xffffffff;;;WD)"),
+        ("D:(A;;99999999999;;;WD)", "D:(A;;0xffffffff;;;WD)"),
+        ("D:(A;;0xFFFFFFFF;;;WD)", "D:(A;;0xffffffff;;;WD)"),
+        ("D:(A;;GA;;;WD) S:(AU;SA;GA;;;WD) ", "D:(A;;GA;;;WD)S:(AU;SA;GA;;;WD)"),
+        ("D:PAIS:(AU;SA;GA;;;WD)", "D:PAIS:(AU;SA;GA;;;WD)"),
+    ],
+)
+def test_text_rules_as_windows_reads_them(text, canonical):
+    assert format_sddl(parse_sddl(text)) == canonical
 
 
 @pytest.mark.parametrize(
@@ -118,7 +145,20 @@ def test_binary_callback_ace_has_no_sddl_yet():
         ("D:(A;XX;RC;;;WD)", "unknown ACE flag 'XX'", 5),
         ("D:(A;;RCQQ;;;WD)", "unknown right 'QQ'", 8),
         ("D:(A;;0xZZ;;;WD)", "not a hexadecimal", 6),
-        ("D:(A;;0x100000000;;;WD)", "32 bits", 6),
+        ("D:(A;;0x 75bcd15;;;WD)", "not a hexadecimal", 6),
+        ("D:(A;;1_000;;;WD)", "not a hexadecimal", 6),
+        ("D:(A;;0x+75;;;WD)", "not a hexadecimal", 6),
+        ("D:(A;;0x7_5;;;WD)", "not a hexadecimal", 6),
+        ("D:(A;;\u0661\u0662;;;WD)", "unknown right", 6),
+        ("D:(A;;08;;;WD)", "not a hexadecimal", 6),
+        ("D:(A;;GA ;;;LG)", "cannot end in white space", 8),
+        ("O:S-1-3-4 ", "white space after a SID", 9),
+        ("O:BA G:BA", "white space after a SID", 4),
+        ("d:(A;;GA;;;WD)", "part tags are upper case", 0),
+        ("D:(AU;SA;GA;;;WD)", "belongs in the SACL", 3),
+        ("D:(ML;;NW;;;HI)", "belongs in the SACL", 3),
+        ("D:(XU;SA;GA;;;WD)", "belongs in the SACL", 3),
+        ("D:(OA;;RC;{ab721a54-1e2f-11d0-9819-00aa0040529b};;WD)", "not a GUID", 10),
         ("D:(OA;;RC;not-a-guid;;WD)", "not a GUID", 10),
         ("D:(A;;RC;ab721a54-1e2f-11d0-9819-00aa0040529b;;WD)", "only object ACEs", 9),
         ("D:(A;;RC;;;S-1-5-x)", "bad SID", 11),
@@ -139,23 +179,30 @@ def test_errors_name_the_character_offset(text, words, offset):
 sddl_sids = st.sampled_from([Sid.parse(text) for text in UNIVERSAL_ALIASES.values()]) | st.builds(
     lambda rid: Sid.parse(f"{DOMAIN_SID}-{rid}"), st.integers(0, 70000)
 )
-sddl_aces = st.builds(
-    lambda ace_type, flags, mask, sid, guid, inherited: Ace(
-        ace_type,
-        flags,
-        mask,
-        sid,
-        guid if ace_type in (5, 6, 7, 8) else None,
-        inherited if ace_type in (5, 6, 7, 8) else None,
-        ((1 if guid else 0) | (2 if inherited else 0)) if ace_type in (5, 6, 7, 8) else None,
-    ),
-    st.sampled_from([0, 1, 2, 3, 5, 6, 7, 8, 0x11, 0x13]),
-    st.sampled_from([0, 1, 2, 4, 8, 0x10, 0x40, 0x80, 0x1A, 0xC2]),
-    st.integers(0, 0xFFFFFFFF),
-    sddl_sids,
-    st.none() | st.uuids(),
-    st.none() | st.uuids(),
-)
+
+
+def sddl_aces(types):
+    return st.builds(
+        lambda ace_type, flags, mask, sid, guid, inherited: Ace(
+            ace_type,
+            flags,
+            mask,
+            sid,
+            guid if ace_type in (5, 6, 7, 8) else None,
+            inherited if ace_type in (5, 6, 7, 8) else None,
+            ((1 if guid else 0) | (2 if inherited else 0)) if ace_type in (5, 6, 7, 8) else None,
+        ),
+        st.sampled_from(types),
+        st.sampled_from([0, 1, 2, 4, 8, 0x10, 0x40, 0x80, 0x1A, 0xC2]),
+        st.integers(0, 0xFFFFFFFF),
+        sddl_sids,
+        st.none() | st.uuids(),
+        st.none() | st.uuids(),
+    )
+
+
+DACL_TYPES = [0, 1, 5, 6]  # Windows refuses audit, alarm, label and policy ACEs in a DACL
+SACL_TYPES = [0, 1, 2, 3, 5, 6, 7, 8, 0x11, 0x13]
 
 
 def sddl_acl(aces):
@@ -174,8 +221,8 @@ sddl_descriptors = st.builds(
     ),
     st.none() | sddl_sids,
     st.none() | sddl_sids,
-    st.none() | st.lists(sddl_aces, max_size=5).map(sddl_acl),
-    st.none() | st.lists(sddl_aces, max_size=5).map(sddl_acl),
+    st.none() | st.lists(sddl_aces(DACL_TYPES), max_size=5).map(sddl_acl),
+    st.none() | st.lists(sddl_aces(SACL_TYPES), max_size=5).map(sddl_acl),
     st.integers(0, 0xFFFF),
 )
 

@@ -57,9 +57,40 @@ def test_authority_of_2_to_the_32_or_more_prints_in_hex():
     assert str(sid) == "S-1-0x123456789ABC-7"
     assert Sid.parse(str(sid)) == sid
     assert Sid.from_bytes(bytes(sid)) == sid
-    assert str(Sid(1, 1 << 32, ())) == "S-1-0x000100000000"
+    assert str(Sid(1, 1 << 32, ())) == "S-1-0x100000000"
     # Below 2^32 the canonical form is decimal, even when written in hex.
     assert str(Sid.parse("S-1-0x5-32")) == "S-1-5-32"
+
+
+def test_large_authority_prints_as_windows_does_unpadded_upper_case():
+    # ConvertSidToStringSidW: S-1-0x500000000-32-579, not S-1-0x000500000000-32-579.
+    assert str(Sid(1, 0x5_0000_0000, (32, 579))) == "S-1-0x500000000-32-579"
+    assert str(Sid(1, 0xABCDEF012345, ())) == "S-1-0xABCDEF012345"
+    assert str(Sid(1, 0xFFFFFFFF, (1,))) == "S-1-4294967295-1"
+    assert Sid.parse("S-1-0x500000000-32-579") == Sid(1, 0x5_0000_0000, (32, 579))
+    assert Sid.parse("S-1-0x000500000000-32-579") == Sid(1, 0x5_0000_0000, (32, 579))
+
+
+def test_hex_sub_authorities_are_read_and_printed_decimal():
+    sid = Sid.parse("S-1-5-21-1-2-3-0x4b1")
+    assert sid.rid == 0x4B1
+    assert str(sid) == "S-1-5-21-1-2-3-1201"
+    assert Sid.parse("S-1-5-0XFFFFFFFF").rid == 0xFFFFFFFF
+    with pytest.raises(SidError, match="32 bits"):
+        Sid.parse("S-1-5-0x100000000")
+
+
+def test_white_space_may_precede_a_number_but_not_follow_it():
+    assert Sid.parse("S- 1- 2-3") == Sid(1, 2, (3,))
+    assert Sid.parse("S-1-5-\t32- 544") == Sid(1, 5, (32, 544))
+    sid, end = Sid.read_text("S-1-3-4 ", 0)
+    assert (sid, end) == (Sid(1, 3, (4,)), 7)  # the scanner stops before the space; SDDL refuses what follows
+    with pytest.raises(SidError, match="not a decimal number"):
+        Sid.parse("S-1-5- ")
+
+
+def test_read_text_reads_a_sid_inside_longer_text():
+    assert Sid.read_text("O:S-1-5-32-544G:BA", 2) == (Sid(1, 5, (32, 544)), 14)
 
 
 def test_authority_above_48_bits_is_rejected():
@@ -85,7 +116,10 @@ def test_sub_authority_above_32_bits_is_rejected():
         ("X-1-5", "is not a SID"),
         ("", "is not a SID"),
         ("S-1-5-+3", "not a decimal number"),
-        ("S-1-5-1_000", "not a decimal number"),
+        ("S-1-5-1_000", "unexpected '_000' after the SID"),
+        ("S-1-5-0x 4b1", "unexpected 'x 4b1' after the SID"),
+        ("S-1-5-0x+4b1", "unexpected 'x\\+4b1' after the SID"),
+        ("S-1-5-\u0663", "not a decimal number"),  # Arabic-Indic digit three
         ("S-1-5-\uff13\uff12", "not a decimal number"),  # full-width digits
     ],
 )

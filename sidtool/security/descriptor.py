@@ -156,9 +156,10 @@ class Ace:
     ``mask`` and ``sid`` are None only for a raw ACE: a type this module does
     not know (or the reserved compound type), whose body is kept in ``body``.
     ``object_flags`` is None for ACEs that are not object ACEs.
-    ``application_data`` holds every byte after the SID up to AceSize.
-    ``condition`` is the SDDL text of a conditional expression or resource
-    attribute when the ACE came from SDDL (not compiled to bytes).
+    ``application_data`` holds every byte after the SID up to AceSize: a
+    conditional expression ([MS-DTYP] 2.4.4.17), a resource attribute
+    (2.4.10.1) or padding; SDDL compiles to it and writes it back
+    (:mod:`sidtool.security.sddl`).
     """
 
     type: int
@@ -170,7 +171,6 @@ class Ace:
     object_flags: int | None = None
     application_data: bytes = b""
     body: bytes = b""
-    condition: str | None = None
 
     # -- what it is ------------------------------------------------------------
 
@@ -215,11 +215,6 @@ class Ace:
         if self.mask is None:
             body = self.body
         else:
-            if self.condition is not None and not self.application_data:
-                raise DescriptorError(
-                    f"{self.type_name} ACE holds SDDL text {self.condition!r}; "
-                    "compiling conditional expressions and resource attributes to bytes is not supported"
-                )
             if self.sid is None:
                 raise DescriptorError(f"{self.type_name} ACE has no SID")
             parts = [_UINT32.pack(self.mask)]

@@ -14,12 +14,31 @@ What is covered:
 * ACE flags OI CI NP IO ID SA FA, ACL flags P AI AR and NO_ACCESS_CONTROL;
 * object GUIDs.
 
-What is kept opaque: the conditional expression of callback ACEs (XA, XD, ZA,
-XU) and the attribute of resource attribute ACEs (RA) are kept as text in
-``Ace.condition`` and written back verbatim, but not compiled to the binary
-form of [MS-DTYP] 2.4.4.17; turning such an ACE into bytes raises
-DescriptorError, and so does writing SDDL for a binary callback ACE that
-carries application data.
+* the conditions of callback ACEs (XA, XD, ZA, XU; [MS-DTYP] 2.5.1.1-2.5.1.2),
+  compiled to and decompiled from the binary form of [MS-DTYP] 2.4.4.17
+  (:mod:`sidtool.security.conditions`), and the resource attributes of RA
+  ACEs, to and from CLAIM_SECURITY_ATTRIBUTE_RELATIVE_V1 ([MS-DTYP] 2.4.10.1,
+  :mod:`sidtool.security.claims`). A callback ACE whose data is not a
+  conditional expression has no SDDL form: formatting it raises.
+
+Reading follows Windows' ConvertStringSecurityDescriptorToSecurityDescriptorW
+where [MS-DTYP] leaves room (its numbers go through wcstoul):
+
+* part tags are upper case: ``d:`` is refused, as Windows refuses it;
+* white space may precede any token (``D: AI(...)``, ``(A;;RP LCLORC;;;WD)``,
+  ``(A; OI CI;...)``, ``O:S- 1- 2-3``) but a field never ends in white space:
+  ``(A;;GA ;;;LG)`` and ``O:S-1-3-4 `` are refused, and so, by the same rule,
+  is ``O:BA G:BA``. Between ACEs and parts after an ACL it is allowed;
+* SIDs read as :meth:`Sid.read_text` reads them (hex sub-authorities, large
+  hex authorities);
+* rights numbers are ``0x`` hex, ``0`` octal or decimal, ASCII digits only,
+  whole (no ``0x 1F``, ``0x+75``, ``1_000``); a number over 32 bits reads as
+  0xFFFFFFFF, which is wcstoul's answer on overflow and what Windows stores;
+* audit, alarm, mandatory label, resource attribute and scoped policy ACEs
+  (AU AL OU OL XU ML RA SP) are refused in a DACL, as Windows refuses them.
+  Allow and deny ACEs in a SACL are read (Windows' behaviour there is not
+  established here);
+* GUIDs are the 36-character form only (no braces), as UuidFromString reads.
 
 Canonical form, which formatting produces and which round-trips exactly:
 parts in the order O G D S; ACL flags in the order P AR AI; ACE flags in bit
@@ -41,6 +60,8 @@ import re
 import uuid
 
 from sidtool.errors import DescriptorError, SidError
+from sidtool.security.claims import decode_attribute, encode_attribute, format_attribute, parse_attribute
+from sidtool.security.conditions import SIGNATURE, decode_condition, encode_condition, format_condition, parse_condition
 from sidtool.security.descriptor import (
     CALLBACK_ACE_TYPES,
     OBJECT_ACE_TYPES,
@@ -52,7 +73,7 @@ from sidtool.security.descriptor import (
 from sidtool.security.rights import AD_SDDL_CODES, COMPOSITE_SDDL_CODES, LABEL_SDDL_CODES, SYNCHRONIZE
 from sidtool.security.sid import Sid
 
-__all__ = ["DOMAIN_ALIASES", "UNIVERSAL_ALIASES", "format_sddl", "parse_sddl", "sid_from_alias"]
+__all__ = ["DOMAIN_ALIASES", "UNIVERSAL_ALIASES", "ace_condition_text", "format_sddl", "parse_sddl", "sid_from_alias"]
 
 # [MS-DTYP] 2.5.1.1: aliases for SIDs that are the same everywhere.
 UNIVERSAL_ALIASES: dict[str, str] = {
@@ -172,7 +193,6 @@ _TYPE_BY_CODE = {value: code for code, value in ACE_TYPE_CODES.items()}
 _UNIVERSAL_BY_SID = {Sid.parse(text): alias for alias, text in UNIVERSAL_ALIASES.items()}
 _ALIAS_BY_RID = {rid: alias for alias, rid in DOMAIN_ALIASES.items()}
 _RIGHT_CODES = dict(AD_SDDL_CODES) | dict(COMPOSITE_SDDL_CODES) | dict(LABEL_SDDL_CODES)
-_SID_TEXT = re.compile(r"[Ss]-1-(?:0[xX][0-9A-Fa-f]+|[0-9]+)(?:-[0-9]+)*")
 _ML_TYPE = 0x11
 
 
@@ -217,6 +237,18 @@ def parse_sddl(text: str, domain_sid: Sid | str | None = None, *, acl_revision: 
     return _Parser(text, _domain(domain_sid), acl_revision).descriptor()
 
 
+_WHITE = " \t\n\v\f\r"  # what wcstoul skips (iswspace on ASCII)
+_PART_TAGS = ("O:", "G:", "D:", "S:")
+_RIGHTS_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ALIAS = re.compile(r"[A-Za-z]{2}")
+# ACE types that Windows refuses in a DACL: audit, alarm, label, resource attribute, scoped policy.
+_SACL_ONLY_TYPES = frozenset({0x02, 0x03, 0x07, 0x08, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x13})
+_CONDITIONAL_TYPES = frozenset({0x09, 0x0A, 0x0B, 0x0D})  # XA XD ZA XU
+_RESOURCE_ATTRIBUTE_TYPE = 0x12
+_MAX_MASK = 0xFFFFFFFF
+
+
 class _Parser:
     def __init__(self, text: str, domain: Sid | None, acl_revision: int = 4) -> None:
         self.text = text
@@ -226,31 +258,38 @@ class _Parser:
 
     def _skip_space(self) -> None:
         text = self.text
-        while self.position < len(text) and text[self.position].isspace():
+        while self.position < len(text) and text[self.position] in _WHITE:
             self.position += 1
 
     def descriptor(self) -> SecurityDescriptor:
         text = self.text
         control = Control.SELF_RELATIVE
         found: dict[str, object] = {}
+        after_sid = False
         while True:
+            if after_sid and self.position < len(text) and text[self.position] in _WHITE:
+                raise _error("white space after a SID: a field cannot end in white space", self.position)
             self._skip_space()
             if self.position >= len(text):
                 break
             start = self.position
-            part = text[start : start + 2].upper()
-            if part not in ("O:", "G:", "D:", "S:"):
-                raise _error(f"expected O:, G:, D: or S:, found {text[start : start + 2]!r}", start)
+            part = text[start : start + 2]
+            if part not in _PART_TAGS:
+                if part.upper() in _PART_TAGS:
+                    raise _error(f"part tags are upper case: {part!r} should be {part.upper()!r}", start)
+                raise _error(f"expected O:, G:, D: or S:, found {part!r}", start)
             letter = part[0]
             if letter in found:
                 raise _error(f"{letter}: appears twice", start)
             self.position += 2
             if letter in "OG":
                 found[letter] = self._sid_part()
+                after_sid = True
             else:
                 flags, acl = self._acl(letter)
                 control |= flags | (Control.DACL_PRESENT if letter == "D" else Control.SACL_PRESENT)
                 found[letter] = acl
+                after_sid = False
         return SecurityDescriptor(
             int(control),
             owner=found.get("O"),  # type: ignore[arg-type]
@@ -260,24 +299,28 @@ class _Parser:
         )
 
     def _sid_part(self) -> Sid:
+        self._skip_space()
         text, start = self.text, self.position
-        match = _SID_TEXT.match(text, start)
-        if match:
-            self.position = match.end()
-            return self._resolve(match.group(), start)
-        token = text[start : start + 2]
-        if len(token) < 2 or not token.isalpha():
+        if text[start : start + 2].upper() == "S-":
+            try:
+                sid, self.position = Sid.read_text(text, start)
+            except SidError as error:
+                raise _error(f"bad SID: {error.message}", start) from None
+            return sid
+        if not _ALIAS.match(text, start):
             raise _error("expected a SID or a two-letter SID alias", start)
         self.position += 2
-        return self._resolve(token, start)
+        return self._resolve(text[start : start + 2], start)
 
     def _resolve(self, token: str, offset: int) -> Sid:
-        token = token.strip()
         if token[:2].upper() == "S-":
             try:
-                return Sid.parse(token)
+                sid, end = Sid.read_text(token, 0)
             except SidError as error:
                 raise _error(f"bad SID {token!r}: {error.message}", offset) from None
+            if end != len(token):
+                raise _error(f"bad SID {token!r}: unexpected {token[end:]!r} after it", offset + end)
+            return sid
         key = token.upper()
         if key in DOMAIN_ALIASES and self.domain is None:
             raise _error(f"SID alias {token!r} is relative to a domain: give the domain SID (--domain-sid)", offset)
@@ -290,7 +333,8 @@ class _Parser:
         flags = 0
         null = False
         codes = _ACL_FLAGS[letter]
-        while self.position < len(text):
+        while True:
+            self._skip_space()
             rest = text[self.position :]
             if rest[: len(_NULL_ACL)].upper() == _NULL_ACL:
                 null = True
@@ -309,7 +353,7 @@ class _Parser:
             if self.position < len(text) and text[self.position] == "(":
                 if null:
                     raise _error(f"{letter}:{_NULL_ACL} cannot be followed by ACEs", self.position)
-                aces.append(self._ace())
+                aces.append(self._ace(letter))
             else:
                 break
         if null:
@@ -318,6 +362,7 @@ class _Parser:
         return flags, Acl(revision, tuple(aces))
 
     def _field(self) -> tuple[str, int]:
+        """The next field up to ';' or ')': white space before it is skipped, white space after it refused."""
         text, start = self.text, self.position
         end = start
         while end < len(text) and text[end] not in ";)":
@@ -327,16 +372,19 @@ class _Parser:
         if end >= len(text):
             raise _error("unterminated ACE: missing ')'", start)
         self.position = end
-        return text[start:end], start
+        value = text[start:end]
+        stripped = value.lstrip(_WHITE)
+        if stripped != stripped.rstrip(_WHITE) or (value and not stripped):
+            raise _error("a field cannot end in white space", end - 1)
+        return stripped, start + len(value) - len(stripped)
 
-    def _ace(self) -> Ace:
+    def _ace(self, letter: str) -> Ace:
         text = self.text
         opening = self.position
         self.position += 1
         fields = []
         for number in range(6):
-            value, offset = self._field()
-            fields.append((value.strip(), offset))
+            fields.append(self._field())
             separator = text[self.position]
             if number < 5:
                 if separator != ";":
@@ -347,6 +395,8 @@ class _Parser:
         ace_type = ACE_TYPE_CODES.get(type_text.upper())
         if ace_type is None:
             raise _error(f"unknown ACE type {type_text!r}", type_at)
+        if letter == "D" and ace_type in _SACL_ONLY_TYPES:
+            raise _error(f"a {type_text.upper()} ACE belongs in the SACL, not in the DACL", type_at)
         flags = self._ace_flags(flags_text, flags_at)
         mask = self._rights(rights_text, rights_at)
         object_type = self._guid(guid_text, guid_at, ace_type)
@@ -354,77 +404,67 @@ class _Parser:
         if not sid_text:
             raise _error("ACE has no trustee SID", sid_at)
         sid = self._resolve(sid_text, sid_at)
-        condition = None
+        data = b""
         if text[self.position] == ";":
             self.position += 1
-            condition = self._condition()
-            if ace_type not in CALLBACK_ACE_TYPES and ace_type != 0x12:
-                raise _error("only callback and resource attribute ACEs take a seventh field", opening)
+            data = self._extra(ace_type, opening)
         if self.position >= len(text) or text[self.position] != ")":
             raise _error("expected ')' to close the ACE", self.position)
         self.position += 1
         object_flags = None
         if ace_type in OBJECT_ACE_TYPES:
             object_flags = (1 if object_type else 0) | (2 if inherited else 0)
-        return Ace(ace_type, flags, mask, sid, object_type, inherited, object_flags, condition=condition)
+        return Ace(ace_type, flags, mask, sid, object_type, inherited, object_flags, data)
 
-    def _condition(self) -> str:
-        text, start = self.text, self.position
-        self._skip_space()
-        if self.position >= len(text) or text[self.position] != "(":
-            raise _error("expected '(' to open the condition or attribute", self.position)
-        depth = 0
-        quoted = False
-        position = self.position
-        while position < len(text):
-            char = text[position]
-            if quoted:
-                if char == '"':
-                    quoted = False
-            elif char == '"':
-                quoted = True
-            elif char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth == 0:
-                    self.position = position + 1
-                    return text[start : position + 1].strip()
-            position += 1
-        raise _error("unterminated condition or attribute: missing ')'", start)
+    def _extra(self, ace_type: int, opening: int) -> bytes:
+        """The seventh field: a condition (XA XD ZA XU) or a resource attribute (RA), compiled to bytes."""
+        if ace_type in _CONDITIONAL_TYPES:
+            node, self.position = parse_condition(self.text, self.position, self._resolve)
+            return encode_condition(node)
+        if ace_type == _RESOURCE_ATTRIBUTE_TYPE:
+            attribute, self.position = parse_attribute(self.text, self.position, self._resolve)
+            return encode_attribute(attribute)
+        raise _error("only callback and resource attribute ACEs take a seventh field", opening)
 
     def _ace_flags(self, text: str, offset: int) -> int:
         flags = 0
         codes = dict(ACE_FLAG_CODES)
-        for index in range(0, len(text), 2):
+        index = 0
+        while index < len(text):
+            if text[index] in _WHITE:
+                index += 1
+                continue
             code = text[index : index + 2].upper()
             if code not in codes:
                 raise _error(f"unknown ACE flag {text[index : index + 2]!r}", offset + index)
             flags |= codes[code]
+            index += 2
         return flags
 
     def _rights(self, text: str, offset: int) -> int:
         if not text:
             return 0
-        if text[0].isdigit():
-            try:
-                if text[:2].lower() == "0x":
-                    value = int(text[2:], 16)
-                elif len(text) > 1 and text[0] == "0":
-                    value = int(text[1:], 8)
-                else:
-                    value = int(text, 10)
-            except ValueError:
-                raise _error(f"rights {text!r} are not a hexadecimal, octal or decimal number", offset) from None
-            if value > 0xFFFFFFFF:
-                raise _error(f"rights {text!r} do not fit in 32 bits", offset)
-            return value
+        if text[0].isascii() and text[0].isdigit():
+            if not _RIGHTS_NUMBER.fullmatch(text):
+                raise _error(f"rights {text!r} are not a hexadecimal, octal or decimal number", offset)
+            if text[:2].lower() == "0x":
+                value = int(text[2:], 16)
+            elif text[0] == "0" and len(text) > 1:
+                value = int(text[1:], 8)
+            else:
+                value = int(text)
+            return min(value, _MAX_MASK)  # wcstoul's overflow answer, ULONG_MAX (module docstring)
         mask = 0
-        for index in range(0, len(text), 2):
+        index = 0
+        while index < len(text):
+            if text[index] in _WHITE:
+                index += 1
+                continue
             code = text[index : index + 2].upper()
             if code not in _RIGHT_CODES:
                 raise _error(f"unknown right {text[index : index + 2]!r}", offset + index)
             mask |= _RIGHT_CODES[code]
+            index += 2
         return mask
 
     def _guid(self, text: str, offset: int, ace_type: int) -> uuid.UUID | None:
@@ -432,10 +472,9 @@ class _Parser:
             return None
         if ace_type not in OBJECT_ACE_TYPES:
             raise _error("only object ACEs (OA, OD, OU, OL, ZA) take object GUIDs", offset)
-        try:
-            return uuid.UUID(text)
-        except ValueError:
-            raise _error(f"{text!r} is not a GUID", offset) from None
+        if not _GUID.fullmatch(text):
+            raise _error(f"{text!r} is not a GUID", offset)
+        return uuid.UUID(text)
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -484,14 +523,35 @@ def format_ace(ace: Ace, domain_sid: Sid | str | None = None) -> str:
         str(ace.inherited_object_type) if ace.inherited_object_type else "",
         _sid_text(ace.sid, _domain(domain_sid)),
     ]
-    if ace.condition is not None:
-        fields.append(ace.condition)
-    elif ace.application_data and (ace.type in CALLBACK_ACE_TYPES or ace.type == 0x12):
-        raise DescriptorError(
-            f"{ace.type_name} ACE carries {len(ace.application_data)} bytes of binary condition or attribute; "
-            "decompiling them to SDDL is not supported"
-        )
+    extra = ace_condition_text(ace, domain_sid)
+    if extra is not None:
+        fields.append(extra)
     return "(" + ";".join(fields) + ")"
+
+
+def ace_condition_text(ace: Ace, domain_sid: Sid | str | None = None) -> str | None:
+    """The SDDL of an ACE's condition (XA XD ZA XU) or resource attribute (RA), or None when it has none.
+
+    Raises DescriptorError when the ACE's data has no SDDL form.
+    """
+    data = ace.application_data
+    if not data or ace.mask is None:
+        return None
+    domain = _domain(domain_sid)
+
+    def sid_text(sid: Sid) -> str:
+        return _sid_text(sid, domain)
+
+    if ace.type in CALLBACK_ACE_TYPES:
+        if ace.type not in _CONDITIONAL_TYPES or data[:4] != SIGNATURE:
+            raise DescriptorError(
+                f"{ace.type_name} ACE carries {len(data)} bytes of application data that are not a conditional "
+                "expression: SDDL cannot write them"
+            )
+        return format_condition(decode_condition(data), sid_text)
+    if ace.type == _RESOURCE_ATTRIBUTE_TYPE:
+        return format_attribute(decode_attribute(data), sid_text)
+    return None
 
 
 def _rights_text(mask: int, ace_type: int) -> str:

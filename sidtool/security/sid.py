@@ -4,6 +4,23 @@ Formats follow [MS-DTYP] 2.4.2: the string form ``S-R-I-S1-S2...`` (2.4.2.1)
 and the binary layout of 2.4.2.2 (revision byte, sub-authority count byte,
 48-bit big-endian identifier authority, then up to 15 little-endian 32-bit
 sub-authorities).
+
+Text, as Windows writes and reads it (ConvertSidToStringSidW and
+ConvertStringSidToSidW, whose numbers go through wcstoul):
+
+* an identifier authority of 2^32 or more prints as ``0x`` and upper-case hex
+  digits without leading zeros (``S-1-0x500000000-32-579``); [MS-DTYP] 2.4.2.1
+  shows 12 digits, Windows does not pad, and neither do we;
+* every number may be written in decimal or as ``0x`` hex, sub-authorities
+  too (``S-1-5-21-1-2-3-0x4b1`` reads as ``...-1201``, printed decimal);
+* white space may stand before a number (``S- 1- 5-32``: wcstoul skips it),
+  never inside one (``0x 4b1``) and never after the last one: ``S-1-3-4 `` is
+  refused by :meth:`Sid.read_text`, the scanner SDDL uses. :meth:`Sid.parse`,
+  the entry point of readers, also ignores white space around the whole text;
+* only ASCII digits count: no ``_`` separators, signs or other scripts' digits;
+* a number that does not fit (authority over 48 bits, sub-authority over 32
+  bits) is an error. Windows' decimal authority stops at 32 bits; we accept the
+  48 bits the binary form holds, which is the one liberty taken.
 """
 
 from __future__ import annotations
@@ -17,8 +34,8 @@ from sidtool.errors import SidError
 MAX_SUB_AUTHORITIES = 15  # [MS-DTYP] 2.4.2.2: SubAuthorityCount is at most 15
 _MAX_AUTHORITY = (1 << 48) - 1
 _MAX_SUB_AUTHORITY = (1 << 32) - 1
-_DECIMAL = re.compile(r"[0-9]+\Z")
-_HEX_AUTHORITY = re.compile(r"0[xX][0-9a-fA-F]{1,12}\Z")
+# A number as ConvertStringSidToSidW reads it: optional leading ASCII white space, then 0x-hex or decimal.
+_NUMBER = re.compile(r"[ \t\n\v\f\r]*(?:(0[xX][0-9a-fA-F]+)|([0-9]+))")
 _HEADER = struct.Struct(">BBHI")  # revision, count, authority high 16 bits, low 32 bits
 
 
@@ -45,43 +62,62 @@ class Sid:
 
     @classmethod
     def parse(cls, text: str) -> Sid:
-        """Parse the string form; case and surrounding white space are ignored."""
+        """Parse the string form; case and white space around the whole text are ignored."""
         if not isinstance(text, str):
             raise SidError(f"expected SID text, got {type(text).__name__}")
-        original = text
-        parts = text.strip().split("-")
-        if len(parts) < 3 or parts[0].upper() != "S":
-            raise SidError(f"{original!r} is not a SID: expected the form S-1-<authority>[-<sub-authority>...]")
-        revision_text, authority_text, sub_texts = parts[1], parts[2], parts[3:]
-        if not _DECIMAL.match(revision_text):
-            raise SidError(f"{original!r}: revision {revision_text!r} is not a decimal number")
-        if int(revision_text) != 1:
-            raise SidError(f"{original!r}: revision {revision_text} is not 1")
-        if _DECIMAL.match(authority_text):
-            authority = int(authority_text)
-        elif _HEX_AUTHORITY.match(authority_text):
-            authority = int(authority_text, 16)
-        elif authority_text == "":
-            raise SidError(f"{original!r}: the identifier authority is empty")
-        else:
-            raise SidError(f"{original!r}: identifier authority {authority_text!r} is neither decimal nor 0x-hex")
+        stripped = text.strip()
+        sid, end = cls._scan(stripped, 0, text)
+        if end != len(stripped):
+            raise SidError(f"{text!r}: unexpected {stripped[end:]!r} after the SID (numbers are decimal or 0x hex)")
+        return sid
+
+    @classmethod
+    def read_text(cls, text: str, position: int = 0) -> tuple[Sid, int]:
+        """Read the SID that starts at ``position`` of ``text`` as Windows does; return it and where it ends.
+
+        Reading stops after the last number; what follows is the caller's to judge.
+        """
+        return cls._scan(text, position, None)
+
+    @classmethod
+    def _scan(cls, text: str, position: int, whole: str | None) -> tuple[Sid, int]:
+        original = repr(whole) if whole is not None else repr(text[position : position + 80])
+        if text[position : position + 2].upper() != "S-":
+            raise SidError(f"{original} is not a SID: expected the form S-1-<authority>[-<sub-authority>...]")
+        numbers: list[tuple[int, str]] = []
+        at = position + 1
+        while at < len(text) and text[at] == "-":
+            match = _NUMBER.match(text, at + 1)
+            if match is None:
+                what = ("revision", "identifier authority")[len(numbers)] if len(numbers) < 2 else "sub-authority"
+                if what == "sub-authority":
+                    what = f"sub-authority {len(numbers) - 1}"
+                found = text[at + 1 : at + 11].split("-", 1)[0]
+                if what == "identifier authority" and not found:
+                    raise SidError(f"{original}: the identifier authority is empty")
+                raise SidError(f"{original}: {what} {found!r} is not a decimal number")
+            digits = match.group(1) or match.group(2)
+            value = int(digits, 16) if match.group(1) else int(digits)
+            numbers.append((value, digits))
+            at = match.end()
+        if len(numbers) < 2:
+            raise SidError(f"{original} is not a SID: expected the form S-1-<authority>[-<sub-authority>...]")
+        (revision, revision_text), (authority, authority_text) = numbers[:2]
+        if revision != 1 or revision_text != "1":
+            raise SidError(f"{original}: revision {revision_text} is not 1")
         if authority > _MAX_AUTHORITY:
-            raise SidError(f"{original!r}: identifier authority {authority_text} does not fit in 48 bits")
-        if len(sub_texts) > MAX_SUB_AUTHORITIES:
-            raise SidError(f"{original!r}: {len(sub_texts)} sub-authorities, at most {MAX_SUB_AUTHORITIES} allowed")
-        subs = []
-        for index, sub_text in enumerate(sub_texts, 1):
-            if not _DECIMAL.match(sub_text):
-                raise SidError(f"{original!r}: sub-authority {index} {sub_text!r} is not a decimal number")
-            value = int(sub_text)
+            raise SidError(f"{original}: identifier authority {authority_text} does not fit in 48 bits")
+        subs = numbers[2:]
+        if len(subs) > MAX_SUB_AUTHORITIES:
+            raise SidError(f"{original}: {len(subs)} sub-authorities, at most {MAX_SUB_AUTHORITIES} allowed")
+        for index, (value, sub_text) in enumerate(subs, 1):
             if value > _MAX_SUB_AUTHORITY:
-                raise SidError(f"{original!r}: sub-authority {index} ({sub_text}) does not fit in 32 bits")
-            subs.append(value)
-        return cls(1, authority, tuple(subs))
+                raise SidError(f"{original}: sub-authority {index} ({sub_text}) does not fit in 32 bits")
+        return cls(1, authority, tuple(value for value, _ in subs)), at
 
     def __str__(self) -> str:
-        # [MS-DTYP] 2.4.2.1: an authority of 2^32 or more prints as 0x and 12 hex digits.
-        authority = str(self.authority) if self.authority < 1 << 32 else f"0x{self.authority:012X}"
+        # An authority of 2^32 or more prints in hex, upper case, unpadded, as Windows prints it (docstring).
+        authority = str(self.authority) if self.authority < 1 << 32 else f"0x{self.authority:X}"
         return "-".join(["S", str(self.revision), authority, *map(str, self.sub_authorities)])
 
     def __repr__(self) -> str:
