@@ -31,12 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.gen_forest import LARGE_GROUP_MEMBERS, samba_load_ldif  # noqa: E402
+from benchmarks.progress_cost import on_terminal  # noqa: E402
 from sidtool.sources import snapshot  # noqa: E402
 from sidtool.sources.ldap import collector as ldap_source  # noqa: E402
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from gen_forest import LARGE_GROUP_MEMBERS, samba_load_ldif  # noqa: E402
-from progress_cost import on_terminal  # noqa: E402
 
 RUN_DC = REPO / "tests" / "dc" / "run-dc"
 PRINCIPALS = "(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal))"

@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
 
-from gen_forest import Options, generate  # noqa: E402
+from benchmarks.gen_forest import Options, generate  # noqa: E402
 
 ENTRIES_PER_FOLDER = 20
 ENTRIES_PER_PRINCIPAL = 5

@@ -29,14 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from descriptor_samples import DOMAIN_SID, SAMBA_LDIF, ldif_descriptors, sample_sddl  # noqa: E402
 from impacket.ldap.ldaptypes import SR_SECURITY_DESCRIPTOR  # noqa: E402
 
 from sidtool.security import SecurityDescriptor, clear_caches, decode_descriptor  # noqa: E402
 from sidtool.security import descriptor as descriptor_module  # noqa: E402
 from sidtool.security.sddl import parse_sddl  # noqa: E402
+from tests.support.descriptor_samples import DOMAIN_SID, SAMBA_LDIF, ldif_descriptors, sample_sddl  # noqa: E402
 
 
 class _NeverStores(dict):

@@ -1,0 +1,198 @@
+"""End to end: ``sidtool report`` on the example forest, as a user runs it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from tests.support.cli_runner import REPO, run_sidtool
+
+FOREST = str(REPO / "examples" / "corp-forest.ldif")
+FINDING_KEYS = {"folder", "folder_dn", "acl_source", "trustee_sid", "trustee", "risk", "builtin_sids",
+                "affected_count", "server_names", "reason"}  # fmt: skip
+
+
+def report_json(*args: str):
+    result = run_sidtool("report", FOREST, "--format", "json", *args)
+    assert result.returncode in (0, 1), result.stderr
+    return result, json.loads(result.stdout)
+
+
+def routes(document: dict, finding: dict) -> list[list[str]]:
+    """The route of each sender of a finding, by name: finding -> its trustee -> the senders table."""
+    senders = {sender["sid"]: sender for sender in document["senders"]}
+    trustee = next(t for t in document["trustees"] if t["sid"] == finding["trustee_sid"])
+    return [[step["name"] for step in senders[sid]["path"]] for sid in trustee["affected_sids"]]
+
+
+def test_example_forest_findings():
+    result, document = report_json()
+    assert result.returncode == 1
+    assert {c["name"]: c["holds"] for c in document["conditions"]} == {"windows-2003": True, "multi-domain": True}
+    assert (document["format"], document["version"]) == ("sidtool-report", 2)
+    findings = document["findings"]
+    senders = {sender["sid"] for sender in document["senders"]}
+    trustees = {trustee["sid"]: trustee for trustee in document["trustees"]}
+    assert set(trustees) == {finding["trustee_sid"] for finding in findings}  # each trustee once
+    for finding in findings:
+        assert finding.keys() >= FINDING_KEYS
+        trustee = trustees[finding["trustee_sid"]]
+        assert finding["affected_count"] == trustee["affected_count"] == len(trustee["affected_sids"])
+        assert set(trustee["affected_sids"]) <= senders  # every sender a trustee lets in is described once
+        assert finding["acl_source"] == "directory" and finding["risk"] == "medium"
+    by_folder = {(f["folder"], f["trustee"]) for f in findings}
+    assert ("Performance Reports", "BUILTIN\\Performance Monitor Users") in by_folder
+    assert ("Sales Orders", "CORP\\Sales") in by_folder
+    assert ("Helpdesk Tickets", "CORP\\Helpdesk") in by_folder
+    # Administrators and Pre-Windows 2000 Compatible Access (Windows 2000 built-ins) are never flagged.
+    assert not any(f["folder"] in ("Admin Notices", "Kiosk Drop") for f in findings)
+    # Project Phoenix lives on a tree that only the SP2 server serves: low, so hidden without --all.
+    assert not any(f["folder"] == "Project Phoenix" for f in findings)
+
+
+def test_explanation_paths_are_shortest_and_cross_domain():
+    _, document = report_json()
+    sales = next(f for f in document["findings"] if f["trustee"] == "CORP\\Sales")
+    assert routes(document, sales) == [["carol.jones", "Sales Managers", "Terminal Access", "Remote Desktop Users"]]
+    # frank (EMEA) reaches EMEA's Remote Desktop Users through his primary group in two hops, and
+    # CORP's Network Configuration Operators through a foreign security principal and Helpdesk in three.
+    helpdesk = next(f for f in document["findings"] if f["trustee"] == "CORP\\Helpdesk")
+    assert routes(document, helpdesk)[0] == ["frank.moreau", "Domain Users", "Remote Desktop Users"]
+    assert helpdesk["builtin_names"] == ["Remote Desktop Users", "Network Configuration Operators"]
+    everyone = next(f for f in document["findings"] if f["trustee"] == "Everyone")
+    names = {route[0]: route for route in routes(document, everyone)}
+    assert names["dave.kowalski"] == ["dave.kowalski", "Domain Users", "Remote Desktop Users"]
+    assert names["jmueller"] == ["jmueller", "Remote Desktop Users"]
+    assert "kiosk01" not in names and "alice.nguyen" not in names
+
+
+def test_all_shows_low_and_fail_on_high_exits_0():
+    _, document = report_json("--all")
+    phoenix = [f for f in document["findings"] if f["folder"] == "Project Phoenix"]
+    assert [f["risk"] for f in phoenix] == ["low"]
+    servers = {server["server"]: server for server in document["servers"]}
+    assert phoenix[0]["server_names"] and all(
+        servers[name]["vulnerable"] is False for name in phoenix[0]["server_names"]
+    )
+    result = run_sidtool("report", FOREST, "--fail-on", "high")
+    assert result.returncode == 0, result.stderr
+
+
+def test_table_view_has_conditions_and_summary():
+    result = run_sidtool("report", FOREST)
+    assert result.returncode == 1
+    assert result.stdout.startswith("KB 870585 conditions")
+    assert "multi-domain   yes" in result.stdout
+    assert result.stdout.rstrip().endswith("(1 low-risk entries hidden; --all shows them)")
+    assert "7 folders scanned, 16 entries checked, 5 at risk, 6 senders at risk" in result.stdout
+
+
+def test_other_views():
+    senders = run_sidtool("report", FOREST, "--view", "senders", "--format", "json")
+    rows = json.loads(senders.stdout)
+    assert {row["sender"] for row in rows} == {"bob.smith", "carol.jones", "jmueller", "frank.moreau",
+                                                "dave.kowalski", "erin.larsen"}  # fmt: skip
+    servers = json.loads(run_sidtool("report", FOREST, "--view", "servers", "--format", "json").stdout)
+    assert {row["server"]: row["hotfix"] for row in servers} == {
+        "EX2003A": "6.5.7232.35", "EX2003B": None, "EX2000": "6.0.6617.6"
+    }  # fmt: skip
+    summary = run_sidtool("report", FOREST, "--view", "summary", "--format", "csv")
+    assert "senders_at_risk,6" in summary.stdout
+    markdown = run_sidtool("report", FOREST, "--format", "markdown")
+    assert markdown.stdout.startswith("| Risk")
+
+
+def test_output_file_and_remediation_ldif(tmp_path: Path):
+    output, remediation = tmp_path / "report.json", tmp_path / "fix.ldif"
+    output.write_text("previous")
+    result = run_sidtool("report", FOREST, "--format", "json", "-o", str(output), "--remediation", "ldif",
+                         str(remediation))  # fmt: skip
+    assert result.returncode == 1 and result.stdout == ""
+    assert json.loads(output.read_text())["findings"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
+    removals = set()
+    for block in remediation.read_text().split("\n\n")[1:]:
+        lines = dict.fromkeys(block.splitlines())
+        assert "changetype: modify" in lines and "delete: member" in lines
+        values = [_ldif_value(line) for line in lines if line.startswith("member")]
+        group = _ldif_value(next(line for line in lines if line.startswith("dn")))
+        removals.update((group.split(",")[0], value.split(",")[0]) for value in values)
+    assert ("CN=Remote Desktop Users", "CN=Terminal Access") in removals
+    assert ("CN=Performance Monitor Users", "CN=Performance Operations") in removals
+    assert ("CN=Remote Desktop Users", "CN=Müller\\") in removals  # written base64, decoded here
+    assert ("CN=Network Configuration Operators", "CN=Helpdesk") in removals  # frank's route via the FSP
+    assert ("CN=Remote Desktop Users", "CN=Domain Users") in removals  # the EMEA primary-group route
+
+
+def _ldif_value(line: str) -> str:
+    _, _, value = line.partition(":")
+    return base64.b64decode(value[1:].strip()).decode() if value.startswith(":") else value.strip()
+
+
+def test_unwritable_output_keeps_the_message_short(tmp_path: Path):
+    result = run_sidtool("report", FOREST, "-o", str(tmp_path / "missing" / "out.txt"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("sidtool: ") and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_damaged_ldif_is_read_around_and_exits_3(tmp_path: Path):
+    text = Path(FOREST).read_text(encoding="utf-8")
+    damaged = text.replace("objectSid:: AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoVwQAAA==", "objectSid:: !!bad!!", 1)
+    assert damaged != text
+    path = tmp_path / "damaged.ldif"
+    path.write_text(damaged, encoding="utf-8")
+    result = run_sidtool("report", str(path), "--format", "json")
+    assert result.returncode == 3
+    line = damaged[: damaged.index("!!bad!!")].count("\n") + 1
+    assert f"damaged.ldif:line {line}: objectsid: value is not valid base64 (skipped)" in result.stderr
+    assert "could not be read and were skipped" in result.stderr
+    assert json.loads(result.stdout)["findings"]  # the rest was still analysed
+
+
+def test_wrong_or_empty_input_is_one_line(tmp_path: Path):
+    empty, wrong = tmp_path / "empty.ldif", tmp_path / "notes.txt"
+    empty.write_bytes(b"")
+    wrong.write_text("hello world\n")
+    for path, message in ((empty, "empty input"), (wrong, "not a format sidtool reads")):
+        result = run_sidtool("report", str(path))
+        assert result.returncode == 2
+        assert result.stderr.strip().startswith(f"sidtool: {path}: {message}")
+        assert result.stderr.count("\n") == 1
+    missing = run_sidtool("report", str(tmp_path / "absent.ldif"))
+    assert missing.returncode == 2 and "No such file or directory" in missing.stderr
+
+
+def test_stdin_and_utf16(tmp_path: Path):
+    text = Path(FOREST).read_text(encoding="utf-8")
+    piped = run_sidtool("report", "-", "--format", "json", input=text)
+    assert piped.returncode == 1 and json.loads(piped.stdout)["findings"]
+    utf16 = tmp_path / "forest-u.ldf"
+    utf16.write_bytes(text.encode("utf-16"))  # ldifde -u: UTF-16 with a byte-order mark
+    result = run_sidtool("report", str(utf16), "--format", "json")
+    assert json.loads(result.stdout)["findings"] == json.loads(piped.stdout)["findings"]
+
+
+def test_control_characters_in_directory_data_are_neutralised(tmp_path: Path):
+    text = Path(FOREST).read_text(encoding="utf-8")
+    hostile = "Sales\x1b[2J\x1b]0;owned\x07\u202eevil"
+    encoded = base64.b64encode(hostile.encode()).decode()
+    # The Sales group's sAMAccountName becomes a string with ANSI escapes and a right-to-left override.
+    damaged = text.replace("sAMAccountName: Sales\n", f"sAMAccountName:: {encoded}\n", 1)
+    assert damaged != text
+    path = tmp_path / "hostile.ldif"
+    path.write_text(damaged, encoding="utf-8")
+    table = run_sidtool("report", str(path)).stdout
+    assert "\x1b" not in table and "\u202e" not in table and "\x07" not in table
+    assert "CORP\\Sales\\x1b[2J\\x1b]0;owned\\x07\\u202eevil" in table
+    document = json.loads(run_sidtool("report", str(path), "--format", "json").stdout)
+    assert any(f["trustee"] == f"CORP\\{hostile}" for f in document["findings"])  # JSON keeps the data exact
+
+
+def test_baseline_2003_knows_the_2003_builtins():
+    result = run_sidtool("report", FOREST, "--baseline", "2003", "--format", "json", "--all")
+    assert result.returncode == 0, result.stderr  # every at-risk alias of the example came with Windows Server 2003
+    document = json.loads(result.stdout)
+    assert document["baseline"] == "2003" and document["findings"] == []
+    assert run_sidtool("report", FOREST, "--baseline", "Vista").returncode == 2

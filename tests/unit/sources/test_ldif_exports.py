@@ -1,0 +1,240 @@
+"""LDIF as the real tools write it: OpenLDAP ldapsearch's reference and result blocks, ranged member lists,
+exports cut short, folders without descriptors, and a forest export missing a domain."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from sidtool.errors import IncompleteInput
+from sidtool.model import Directory
+from sidtool.risk import UncheckedKind, assess
+from sidtool.sources import ldif
+from tests.support.cli_runner import REPO, run_sidtool
+from tests.support.exports import read
+
+BULK = "CN=GG-Bulk-1600,OU=Groups,DC=corp,DC=example,DC=com"
+SAMPLE = "exports/ldapsearch_default.ldif"
+
+
+def line_of(path: str, text: str) -> int:
+    lines = (REPO / "tests" / "data" / path).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if line.startswith(text))
+
+
+def test_ldapsearch_reference_and_result_blocks_are_not_damage():
+    directory, problems = read(ldif, SAMPLE)
+    # the only message is the partial member list: refs, result blocks, controls and cookies are not records
+    assert problems == [f"{SAMPLE}:line {line_of(SAMPLE, 'dn: ' + BULK)}: {BULK}: only part of its member list "
+                        "is here (member;range=...): the other members are not known; read it with 'sidtool collect', "
+                        "or export with a larger MaxValRange"]  # fmt: skip
+    assert directory.gaps == ()
+    names = sorted(p.name for p in directory.principals)
+    assert names == ["GG-Bulk-1600", "GG-NetOps", "Remote Desktop Users", "adirect", "jmueller"]
+    assert len(directory.domains) == 1
+
+
+def test_a_range_that_does_not_reach_the_end_marks_the_group_incomplete():
+    directory, _ = read(ldif, SAMPLE)
+    bulk = directory.principal(BULK)
+    assert bulk.members_complete is False
+    assert len(bulk.members) == 10
+    # "member;range=0-*" is the whole list
+    remote_desktop = next(p for p in directory.principals if p.name == "Remote Desktop Users")
+    assert remote_desktop.members_complete is True and len(remote_desktop.members) == 3
+    assessment = assess(directory)
+    assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.MEMBERS_PARTIAL, BULK)]
+    assert not assessment.complete
+
+
+@pytest.mark.parametrize(
+    ("ranges", "whole"),
+    [
+        ([(0, None)], True),
+        ([(0, 1499)], False),
+        ([(0, 1499), (1500, None)], True),
+        ([(0, 1499), (1501, None)], False),
+        ([(1500, None)], False),
+        ([(0, 9), (10, 19)], False),
+    ],
+)
+def test_ranges_are_whole_only_from_zero_to_the_end_without_a_hole(ranges, whole):
+    record = ldif.LdifRecord("CN=G", member_ranges=ranges)
+    assert record.partial_attributes == (() if whole else ("member",))
+
+
+def test_the_report_names_the_incomplete_group_and_exits_3():
+    result = run_sidtool("report", f"tests/data/{SAMPLE}")
+    assert result.returncode == 3, result.stderr
+    assert "Could not check (1)" in result.stdout
+    assert f"members-partial: {BULK}" in result.stdout
+    assert "No findings among what could be checked." in result.stdout
+    assert "No findings.\n" not in result.stdout
+    assert "(skipped)" not in result.stderr  # nothing was skipped: a part was missing, and it is named
+    assert f"line {line_of(SAMPLE, 'dn: ' + BULK)}: {BULK}" in result.stderr
+    document = json.loads(run_sidtool("report", f"tests/data/{SAMPLE}", "--format", "json").stdout)
+    assert document["summary"]["unchecked"] == 1
+    assert document["unchecked"] == [
+        {"kind": "members-partial", "subject": BULK, "location": None,
+         "detail": "only part of its member list was read: senders through it could not be checked"}
+    ]  # fmt: skip
+
+
+SIZE_LIMITED = """\
+# extended LDIF
+#
+# LDAPv3
+# base <DC=corp,DC=example,DC=com> with scope subtree
+# filter: (objectClass=group)
+# requesting: objectSid member
+#
+
+# Remote Desktop Users, Builtin, corp.example.com
+dn: CN=Remote Desktop Users,CN=Builtin,DC=corp,DC=example,DC=com
+objectSid:: AQIAAAAAAAUgAAAAKwIAAA==
+objectClass: group
+
+# search result
+search: 2
+result: 4 Size limit exceeded
+
+# numResponses: 2
+# numEntries: 1
+"""
+
+
+def test_an_export_the_server_cut_short_is_a_gap_with_its_line(tmp_path):
+    path = tmp_path / "unpaged.ldif"
+    path.write_text(SIZE_LIMITED)
+    problems = []
+    with path.open("rb") as stream:
+        directory = ldif.load(stream, "unpaged.ldif", problems.append)
+    assert problems == []
+    assert len(directory.principals) == 1
+    (gap,) = directory.gaps
+    assert gap.startswith("unpaged.ldif:line 16: the search that wrote this export ended with 'result: 4 Size limit")
+    assert "-E pr=1000/noprompt" in gap
+    result = run_sidtool("report", str(path))
+    assert result.returncode == 3
+    assert f"not-collected: {path}:line 16: the search" in result.stdout
+
+
+def test_tab_continuations_and_control_lines_inside_an_entry(tmp_path):
+    path = tmp_path / "tabs.ldif"
+    path.write_text(
+        "dn: CN=Remote Desktop Users,CN=Builtin,\n\tDC=corp,DC=example,DC=com\n"
+        "control: 1.2.840.113556.1.4.319 false MAUCAQAEAA==\n"
+        "objectClass: group\nobjectSid:: AQIAAAAAAAUgAAAA\n\tKwIAAA==\n"
+    )
+    problems = []
+    with path.open("rb") as stream:
+        directory = ldif.load(stream, "tabs.ldif", problems.append)
+    assert problems == []
+    (group,) = directory.principals
+    assert group.dn == "CN=Remote Desktop Users,CN=Builtin,DC=corp,DC=example,DC=com"
+    assert str(group.sid) == "S-1-5-32-555"
+
+
+def _without(text: str, suffix: str) -> str:
+    """The LDIF with every record under ``suffix`` left out (an export of one domain of two)."""
+    records = text.split("\n\n")
+    return "\n\n".join(r for r in records if not re.search(rf"^dn: .*{re.escape(suffix)}$", r, re.M | re.I))
+
+
+def test_a_domain_named_by_the_forest_but_not_exported_counts_and_is_reported(tmp_path):
+    root_only = tmp_path / "root-only.ldif"
+    root_only.write_text(_without((REPO / "examples/corp-forest.ldif").read_text(encoding="utf-8"),
+                                  "DC=emea,DC=corp,DC=example,DC=com"))  # fmt: skip
+    problems = []
+    with root_only.open("rb") as stream:
+        directory = ldif.load(stream, "root-only.ldif", problems.append)
+    emea = next(d for d in directory.domains if d.dns_name == "emea.corp.example.com")
+    assert emea.read is False and emea.parent_dns_name == "corp.example.com"
+    assessment = assess(directory)
+    assert {c.name: c.holds for c in assessment.conditions}["multi-domain"] is True  # the child exists all the same
+    assert (UncheckedKind.DOMAIN_NOT_READ, "emea.corp.example.com") in {
+        (u.kind, u.subject) for u in assessment.unchecked
+    }
+    result = run_sidtool("report", str(root_only), "--format", "json")
+    assert result.returncode == 3
+    assert "domain-not-read" in {u["kind"] for u in json.loads(result.stdout)["unchecked"]}
+
+
+def test_the_domain_read_from_another_export_replaces_its_crossref_stand_in(tmp_path):
+    text = (REPO / "examples/corp-forest.ldif").read_text(encoding="utf-8")
+    root_only, child = tmp_path / "root.ldif", tmp_path / "child.ldif"
+    root_only.write_text(_without(text, "DC=emea,DC=corp,DC=example,DC=com"))
+    child.write_text("\n\n".join(r for r in text.split("\n\n") if "DC=emea,DC=corp,DC=example,DC=com\n" in r + "\n"))
+    merged = Directory()
+    for path in (root_only, child):
+        with path.open("rb") as stream:
+            merged = merged.merged(ldif.load(stream, path.name, lambda error: None))
+    emea = next(d for d in merged.domains if d.dns_name == "emea.corp.example.com")
+    assert emea.read and emea.sid is not None and emea.netbios_name == "EMEA"
+    assert [u for u in assess(merged).unchecked if u.kind is UncheckedKind.DOMAIN_NOT_READ] == []
+
+
+def test_incomplete_input_is_an_input_error_that_skips_nothing():
+    error = IncompleteInput("part", source="a.ldif", location="line 3")
+    assert str(error) == "a.ldif:line 3: part"
+
+
+# --- against the live DC: what ldapsearch really writes ----------------------------------------------------
+
+
+@pytest.mark.dc
+def test_real_ldapsearch_default_output_with_a_cut_member_list(test_dc, tmp_path):
+    query = "(|(objectClass=user)(objectClass=group)(objectClass=domainDNS)(objectClass=publicFolder))"
+    attributes = ["objectClass", "objectSid", "sAMAccountName", "member;range=0-999", "homeMDB",
+                  "nTSecurityDescriptor"]  # fmt: skip
+    export = tmp_path / "export.ldif"
+    text = test_dc.ldapsearch("-E", "!1.2.840.113556.1.4.801=::MAMCAQc=", "-E", "pr=100/noprompt", query,
+                              *attributes, plain=False)  # fmt: skip
+    assert "\nref: " in text and "\nresult: 0 Success" in text and "\npagedresults: " in text
+    export.write_text(text)
+    result = run_sidtool("report", str(export), "--format", "json")
+    assert result.returncode == 3, result.stderr
+    unchecked = json.loads(result.stdout)["unchecked"]
+    assert {(u["kind"], u["subject"].lower()) for u in unchecked} >= {("members-partial", BULK.lower())}
+    assert "(skipped)" not in result.stderr
+
+
+@pytest.mark.dc
+def test_public_folders_exported_without_their_descriptor_are_named_unchecked(test_dc, tmp_path):
+    query = "(|(objectClass=group)(objectClass=user)(objectClass=publicFolder))"
+    export = tmp_path / "no-sd.ldif"
+    export.write_text(test_dc.ldapsearch("-E", "pr=500/noprompt", query, "objectClass", "objectSid", "member",
+                                         "sAMAccountName", "homeMDB"))  # fmt: skip
+    result = run_sidtool("report", str(export), "--format", "json")
+    assert result.returncode == 3, result.stderr
+    document = json.loads(result.stdout)
+    missing = [u for u in document["unchecked"] if u["kind"] == "descriptor-missing"]
+    assert len(missing) == test_dc.expected["public_folders"]["count"]
+    assert all("1.2.840.113556.1.4.801" in u["detail"] for u in missing)
+    assert document["summary"]["folders_scanned"] == 0
+
+
+def test_a_snapshot_with_gaps_is_never_a_clean_report(tmp_path):
+    """collect exited 3 because a child DC was down: report on its snapshot must not say all clear."""
+    from dataclasses import replace
+
+    from sidtool.sources import snapshot
+
+    text = _without(
+        (REPO / "examples/corp-forest.ldif").read_text(encoding="utf-8"), "DC=emea,DC=corp,DC=example,DC=com"
+    )
+    with_gap = tmp_path / "root.ldif"
+    with_gap.write_text(text)
+    with with_gap.open("rb") as stream:
+        directory = ldif.load(stream, "root.ldif", lambda error: None)
+    gap = "domain emea.corp.example.com: its DC could not be reached (timed out)"
+    snapshot.save(replace(directory, gaps=(gap,)), str(tmp_path / "snap.json"))
+    result = run_sidtool("report", str(tmp_path / "snap.json"), "--format", "json")
+    assert result.returncode == 3
+    document = json.loads(result.stdout)
+    assert {"kind": "not-collected", "subject": gap, "detail": "", "location": None} in document["unchecked"]
+    assert {c["name"]: c["holds"] for c in document["conditions"]}["multi-domain"] is True
+    table = run_sidtool("report", str(tmp_path / "snap.json"))
+    assert f"not-collected: {gap}" in table.stdout and "INCOMPLETE" in table.stdout

@@ -1,0 +1,56 @@
+"""The report's JSON document: written in pieces, a line per finding, each sender and trustee once."""
+
+from __future__ import annotations
+
+import json
+
+from sidtool.report import assessment_json, visible
+from sidtool.risk import assess
+from sidtool.sources import read_inputs
+from tests.support.cli_runner import REPO
+
+FOREST = str(REPO / "examples" / "corp-forest.ldif")
+
+
+def _assessment(*names: str):
+    problems = []
+    directory = read_inputs(list(names), on_problem=problems.append)
+    assert problems == []
+    return assess(directory)
+
+
+def test_streamed_document_is_one_json_document_with_a_line_per_finding():
+    assessment = _assessment(FOREST)
+    for show_all in (False, True):
+        findings = visible(assessment, show_all)
+        pieces = list(assessment_json(assessment, findings))
+        assert len(pieces) == len(findings) + 2  # head, one piece per finding, tail
+        text = "".join(pieces)
+        document = json.loads(text)
+        assert len(document["findings"]) == len(findings)
+        lines = text.splitlines()
+        start = lines.index('  "findings": [')
+        for number, record in enumerate(document["findings"], start + 1):  # each finding whole on its line
+            assert json.loads(lines[number].strip().rstrip(",")) == record
+
+
+def test_no_findings_is_still_one_valid_document():
+    assessment = _assessment(FOREST)
+    text = "".join(assessment_json(assessment, []))
+    document = json.loads(text)
+    assert document["findings"] == [] and document["trustees"] == [] and document["summary"]["entries_at_risk"] == 0
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"  # nothing between the brackets
+
+
+def test_each_sender_and_each_trustee_is_described_once_and_findings_refer_to_them():
+    assessment = _assessment(FOREST)
+    document = json.loads("".join(assessment_json(assessment, visible(assessment, True))))
+    sids = [sender["sid"] for sender in document["senders"]]
+    assert len(sids) == len(set(sids)) == document["summary"]["senders_at_risk"]
+    referred = {sid for trustee in document["trustees"] for sid in trustee["affected_sids"]}
+    assert referred and referred <= set(sids)
+    trustees = [trustee["sid"] for trustee in document["trustees"]]
+    assert len(trustees) == len(set(trustees)) == len({f["trustee_sid"] for f in document["findings"]})
+    for sender in document["senders"]:
+        assert sender["path"][0]["sid"] == sender["sid"]
+        assert sender["path"][-1]["sid"] in {group["sid"] for group in sender["groups"]}

@@ -1,0 +1,94 @@
+"""What the assessment could not check is listed, never silently dropped: a quiet report is a claim."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sidtool.model import AclSource, FolderPermissions, PermissionEntry, PublicFolder, RightsKind
+from sidtool.risk import UncheckedKind, assess
+from sidtool.security.sid import EVERYONE
+from tests.support.forest import ROOT, Forest
+
+
+def _forest():
+    forest = Forest()
+    alice = forest.user("alice")
+    bob = forest.user("bob")
+    forest.builtin(555, [alice], name="Remote Desktop Users")
+    return forest, alice, bob
+
+
+def _entry(trustee: str, sid, kind: RightsKind, rights: int = 0) -> PermissionEntry:
+    return PermissionEntry(trustee, sid, rights, kind, location="perms.txt:7")
+
+
+def test_an_entry_of_unknown_rights_on_a_trustee_at_risk_is_unchecked_not_a_finding():
+    forest, _, bob = _forest()
+    permissions = FolderPermissions("/Sales", AclSource.STORE, (
+        _entry("Default", EVERYONE, RightsKind.UNKNOWN),
+        _entry("CORP\\bob", bob.sid, RightsKind.UNKNOWN),  # bob is in no at-risk group: nothing to check
+    ))  # fmt: skip
+    assessment = assess(replace(forest.directory(), permissions=(permissions,)))
+    assert assessment.findings == ()
+    (unchecked,) = assessment.unchecked
+    assert unchecked.kind is UncheckedKind.RIGHTS_UNKNOWN
+    assert unchecked.subject == "/Sales: Default" and unchecked.location == "perms.txt:7"
+    assert "1 sender(s) at risk" in unchecked.detail
+    assert not assessment.complete
+
+
+def test_the_same_entry_with_its_rights_stated_is_a_finding_and_complete():
+    forest, _, _ = _forest()
+    create_items = 0x2  # MS-OXCPERM frightsCreate
+    permissions = FolderPermissions("/Sales", AclSource.STORE, (_entry("Default", EVERYONE, RightsKind.MAPI,
+                                                                       create_items),))  # fmt: skip
+    assessment = assess(replace(forest.directory(), permissions=(permissions,)))
+    assert len(assessment.findings) == 1 and assessment.complete
+
+
+def test_unreadable_and_missing_descriptors_are_unchecked():
+    forest, _, _ = _forest()
+    folders = (
+        PublicFolder("Broken", dn=f"CN=Broken,{ROOT}", descriptor=b"\x01\x00\x04"),
+        PublicFolder("Bare", dn=f"CN=Bare,{ROOT}"),
+        PublicFolder("Store only", path="/Store only"),  # known from a store export: its permissions are there
+    )
+    assessment = assess(replace(forest.directory(), public_folders=folders))
+    kinds = {(u.kind, u.subject) for u in assessment.unchecked}
+    assert kinds == {(UncheckedKind.DESCRIPTOR_UNREADABLE, f"CN=Broken,{ROOT}"),
+                     (UncheckedKind.DESCRIPTOR_MISSING, f"CN=Bare,{ROOT}")}  # fmt: skip
+
+
+def test_a_directory_folder_with_store_permissions_needs_no_descriptor():
+    forest, _, _ = _forest()
+    folder = PublicFolder("Sales", dn=f"CN=Sales,{ROOT}", path="/Sales")
+    store = FolderPermissions("/Sales", AclSource.STORE, ())
+    assessment = assess(replace(forest.directory(), public_folders=(folder,), permissions=(store,)))
+    assert assessment.unchecked == ()
+
+
+def test_a_partial_member_list_is_unchecked():
+    forest, alice, _ = _forest()
+    directory = forest.directory()
+    principals = tuple(replace(p, members_complete=False) if p.sid == alice.sid else p for p in directory.principals)
+    assessment = assess(replace(directory, principals=principals))
+    assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.MEMBERS_PARTIAL, alice.dn)]
+
+
+def test_a_partial_member_list_and_a_domain_not_read_survive_a_snapshot(tmp_path):
+    from sidtool.model import Domain
+    from sidtool.sources import snapshot
+
+    forest, alice, _ = _forest()
+    directory = forest.directory()
+    principals = tuple(replace(p, members_complete=False) if p.sid == alice.sid else p for p in directory.principals)
+    unread = Domain("DC=apac,DC=corp,DC=example,DC=com", None, "apac.corp.example.com", "APAC", "corp.example.com",
+                    read=False)  # fmt: skip
+    snapshot.save(
+        replace(directory, principals=principals, domains=(*directory.domains, unread)), str(tmp_path / "s.json")
+    )
+    with (tmp_path / "s.json").open("rb") as stream:
+        loaded = snapshot.load(stream, "s.json", lambda error: (_ for _ in ()).throw(AssertionError(str(error))))
+    assert loaded.principal(alice.dn).members_complete is False
+    expected = {(UncheckedKind.MEMBERS_PARTIAL, alice.dn), (UncheckedKind.DOMAIN_NOT_READ, "apac.corp.example.com")}
+    assert {(u.kind, u.subject) for u in assess(loaded).unchecked} == expected
