@@ -18,7 +18,7 @@ from typing import Any
 import wellknown
 from sidtool.errors import DescriptorError
 from sidtool.output import render
-from sidtool.security.descriptor import Ace, AceFlag, Control, SecurityDescriptor
+from sidtool.security.descriptor import ACE_FLAG_CODES, ACE_KINDS, Ace, AceFlag, Control, SecurityDescriptor
 from sidtool.security.rights import guid_name, right_names
 from sidtool.security.sddl import ace_condition_text, format_sddl, parse_sddl
 from sidtool.security.sid import Sid
@@ -40,29 +40,6 @@ CONDITION_COLUMN = ("condition", "Condition")  # shown in a table only when an A
 _ATTRIBUTE_PREFIX = re.compile(r"\A\s*[A-Za-z][A-Za-z0-9;-]*::\s*")
 _HEX = re.compile(r"\A(?:0x)?[0-9A-Fa-f]+\Z")
 _SDDL_START = re.compile(r"\A\s*[OGDSogds]:")
-_FLAG_CODES = (("OI", 0x01), ("CI", 0x02), ("NP", 0x04), ("IO", 0x08), ("ID", 0x10), ("SA", 0x40), ("FA", 0x80))
-# Short names for ACE types as a table shows them.
-_TYPE_LABELS = {
-    0x00: "allow",
-    0x01: "deny",
-    0x02: "audit",
-    0x03: "alarm",
-    0x05: "allow object",
-    0x06: "deny object",
-    0x07: "audit object",
-    0x08: "alarm object",
-    0x09: "allow callback",
-    0x0A: "deny callback",
-    0x0B: "allow callback object",
-    0x0C: "deny callback object",
-    0x0D: "audit callback",
-    0x0E: "alarm callback",
-    0x0F: "audit callback object",
-    0x10: "alarm callback object",
-    0x11: "mandatory label",
-    0x12: "resource attribute",
-    0x13: "scoped policy",
-}
 
 
 def detect_kind(text: str) -> str:
@@ -151,8 +128,8 @@ def control_names(control: int) -> list[str]:
 
 
 def ace_flag_codes(flags: int) -> list[str]:
-    codes = [code for code, bit in _FLAG_CODES if flags & bit]
-    rest = flags & ~sum(bit for _, bit in _FLAG_CODES)
+    codes = [code for code, bit in ACE_FLAG_CODES if flags & bit]
+    rest = flags & ~sum(bit for _, bit in ACE_FLAG_CODES)
     if rest:
         codes.append(f"0x{rest:02X}")
     return codes
@@ -171,7 +148,7 @@ def ace_record(which: str, index: int, ace: Ace, rights: str = "ad", domain_sid:
     return {
         "acl": which,
         "index": index,
-        "type": _TYPE_LABELS.get(ace.type, f"raw 0x{ace.type:02X}"),
+        "type": ACE_KINDS[ace.type].label if ace.type in ACE_KINDS else f"raw 0x{ace.type:02X}",
         "ace_type": ace.type,
         "trustee": str(ace.sid) if ace.sid is not None else None,
         "trustee_name": trustee_name(ace.sid) if ace.sid is not None else None,

@@ -115,15 +115,59 @@ class Control(IntFlag):
 OBJECT_TYPE_PRESENT = 0x1
 INHERITED_OBJECT_TYPE_PRESENT = 0x2
 
-# Body shapes. A "SID ACE" body is Mask, Sid, then optional data up to AceSize
-# (callback application data, 2.4.4.6; the resource attribute, 2.4.4.15; or
-# padding). An "object ACE" body is Mask, Flags, the GUIDs the flags announce,
-# Sid, then optional data (2.4.4.3, 2.4.4.8).
-SID_ACE_TYPES = frozenset({0x00, 0x01, 0x02, 0x03, 0x09, 0x0A, 0x0D, 0x0E, 0x11, 0x12, 0x13})
-OBJECT_ACE_TYPES = frozenset({0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10})
-CALLBACK_ACE_TYPES = frozenset({0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10})
-ALLOW_ACE_TYPES = frozenset({0x00, 0x05, 0x09, 0x0B})
-DENY_ACE_TYPES = frozenset({0x01, 0x06, 0x0A, 0x0C})
+
+@dataclass(frozen=True, slots=True)
+class AceKind:
+    """What an ACE type is: the one table of ACE type facts ([MS-DTYP] 2.4.4.1; SDDL codes 2.5.1.1)."""
+
+    sddl: str | None  # its ace_type code in SDDL; None where SDDL has none
+    label: str  # a short name, as the table view shows it
+    access: str | None  # "allow" or "deny" for DACL types; None for audit, alarm and the SACL's other types
+    object: bool  # an object ACE body: Mask, Flags, GUIDs, Sid (2.4.4.3); else Mask, Sid (2.4.4.2)
+    callback: bool  # carries application data after the SID (2.4.4.6): a conditional expression where SDDL has one
+    sacl: bool  # belongs in a SACL (audit, alarm, label, resource attribute, scoped policy)
+
+
+ACE_KINDS: dict[int, AceKind] = {
+    AceType.ACCESS_ALLOWED: AceKind("A", "allow", "allow", False, False, False),
+    AceType.ACCESS_DENIED: AceKind("D", "deny", "deny", False, False, False),
+    AceType.SYSTEM_AUDIT: AceKind("AU", "audit", None, False, False, True),
+    AceType.SYSTEM_ALARM: AceKind("AL", "alarm", None, False, False, True),
+    AceType.ACCESS_ALLOWED_OBJECT: AceKind("OA", "allow object", "allow", True, False, False),
+    AceType.ACCESS_DENIED_OBJECT: AceKind("OD", "deny object", "deny", True, False, False),
+    AceType.SYSTEM_AUDIT_OBJECT: AceKind("OU", "audit object", None, True, False, True),
+    AceType.SYSTEM_ALARM_OBJECT: AceKind("OL", "alarm object", None, True, False, True),
+    AceType.ACCESS_ALLOWED_CALLBACK: AceKind("XA", "allow callback", "allow", False, True, False),
+    AceType.ACCESS_DENIED_CALLBACK: AceKind("XD", "deny callback", "deny", False, True, False),
+    AceType.ACCESS_ALLOWED_CALLBACK_OBJECT: AceKind("ZA", "allow callback object", "allow", True, True, False),
+    AceType.ACCESS_DENIED_CALLBACK_OBJECT: AceKind(None, "deny callback object", "deny", True, True, False),
+    AceType.SYSTEM_AUDIT_CALLBACK: AceKind("XU", "audit callback", None, False, True, True),
+    AceType.SYSTEM_ALARM_CALLBACK: AceKind(None, "alarm callback", None, False, True, True),
+    AceType.SYSTEM_AUDIT_CALLBACK_OBJECT: AceKind(None, "audit callback object", None, True, True, True),
+    AceType.SYSTEM_ALARM_CALLBACK_OBJECT: AceKind(None, "alarm callback object", None, True, True, True),
+    AceType.SYSTEM_MANDATORY_LABEL: AceKind("ML", "mandatory label", None, False, False, True),
+    AceType.SYSTEM_RESOURCE_ATTRIBUTE: AceKind("RA", "resource attribute", None, False, False, True),
+    AceType.SYSTEM_SCOPED_POLICY_ID: AceKind("SP", "scoped policy", None, False, False, True),
+}  # ACCESS_ALLOWED_COMPOUND (0x04) is reserved: kept as a raw ACE, and so has no kind
+
+# Views of the table. A "SID ACE" body is Mask, Sid, then optional data up to AceSize (callback
+# application data, 2.4.4.6; the resource attribute, 2.4.4.15; or padding). An "object ACE" body is
+# Mask, Flags, the GUIDs the flags announce, Sid, then optional data (2.4.4.3, 2.4.4.8).
+SID_ACE_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if not kind.object)
+OBJECT_ACE_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.object)
+CALLBACK_ACE_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.callback)
+ALLOW_ACE_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.access == "allow")
+DENY_ACE_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.access == "deny")
+# ACE flags by their SDDL codes ([MS-DTYP] 2.5.1.1 ace_flag_string), in the order SDDL writes them.
+ACE_FLAG_CODES: tuple[tuple[str, AceFlag], ...] = (
+    ("OI", AceFlag.OBJECT_INHERIT),
+    ("CI", AceFlag.CONTAINER_INHERIT),
+    ("NP", AceFlag.NO_PROPAGATE_INHERIT),
+    ("IO", AceFlag.INHERIT_ONLY),
+    ("ID", AceFlag.INHERITED),
+    ("SA", AceFlag.SUCCESSFUL_ACCESS),
+    ("FA", AceFlag.FAILED_ACCESS),
+)
 ACL_REVISIONS = (2, 4)  # ACL_REVISION and ACL_REVISION_DS, [MS-DTYP] 2.4.5
 
 _SD_HEADER = struct.Struct("<BBHIIII")

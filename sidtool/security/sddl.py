@@ -59,10 +59,13 @@ from __future__ import annotations
 import re
 import uuid
 
+import wellknown
 from sidtool.errors import DescriptorError, SidError
 from sidtool.security.claims import decode_attribute, encode_attribute, format_attribute, parse_attribute
 from sidtool.security.conditions import SIGNATURE, decode_condition, encode_condition, format_condition, parse_condition
 from sidtool.security.descriptor import (
+    ACE_FLAG_CODES,
+    ACE_KINDS,
     CALLBACK_ACE_TYPES,
     OBJECT_ACE_TYPES,
     Ace,
@@ -75,106 +78,16 @@ from sidtool.security.sid import Sid
 
 __all__ = ["DOMAIN_ALIASES", "UNIVERSAL_ALIASES", "ace_condition_text", "format_sddl", "parse_sddl", "sid_from_alias"]
 
-# [MS-DTYP] 2.5.1.1: aliases for SIDs that are the same everywhere.
-UNIVERSAL_ALIASES: dict[str, str] = {
-    "AA": "S-1-5-32-579",  # Access Control Assistance Operators
-    "AC": "S-1-15-2-1",  # All application packages
-    "AN": "S-1-5-7",  # Anonymous
-    "AO": "S-1-5-32-548",  # Account Operators
-    "AS": "S-1-18-1",  # Authentication authority asserted identity
-    "AU": "S-1-5-11",  # Authenticated Users
-    "BA": "S-1-5-32-544",  # Administrators
-    "BG": "S-1-5-32-546",  # Guests
-    "BO": "S-1-5-32-551",  # Backup Operators
-    "BU": "S-1-5-32-545",  # Users
-    "CD": "S-1-5-32-574",  # Certificate Service DCOM Access
-    "CG": "S-1-3-1",  # Creator Group
-    "CO": "S-1-3-0",  # Creator Owner
-    "CY": "S-1-5-32-569",  # Cryptographic Operators
-    "ED": "S-1-5-9",  # Enterprise Domain Controllers
-    "ER": "S-1-5-32-573",  # Event Log Readers
-    "ES": "S-1-5-32-576",  # RDS Endpoint Servers
-    "HA": "S-1-5-32-578",  # Hyper-V Administrators
-    "HI": "S-1-16-12288",  # High integrity level
-    "IS": "S-1-5-32-568",  # IIS_IUSRS
-    "IU": "S-1-5-4",  # Interactive
-    "LS": "S-1-5-19",  # Local Service
-    "LU": "S-1-5-32-559",  # Performance Log Users
-    "LW": "S-1-16-4096",  # Low integrity level
-    "ME": "S-1-16-8192",  # Medium integrity level
-    "MP": "S-1-16-8448",  # Medium plus integrity level
-    "MS": "S-1-5-32-577",  # RDS Management Servers
-    "MU": "S-1-5-32-558",  # Performance Monitor Users
-    "NO": "S-1-5-32-556",  # Network Configuration Operators
-    "NS": "S-1-5-20",  # Network Service
-    "NU": "S-1-5-2",  # Network
-    "OW": "S-1-3-4",  # Owner Rights
-    "PO": "S-1-5-32-550",  # Print Operators
-    "PS": "S-1-5-10",  # Principal Self
-    "PU": "S-1-5-32-547",  # Power Users
-    "RA": "S-1-5-32-575",  # RDS Remote Access Servers
-    "RC": "S-1-5-12",  # Restricted Code
-    "RD": "S-1-5-32-555",  # Remote Desktop Users
-    "RE": "S-1-5-32-552",  # Replicator
-    "RM": "S-1-5-32-580",  # Remote Management Users
-    "RU": "S-1-5-32-554",  # Pre-Windows 2000 Compatible Access
-    "SI": "S-1-16-16384",  # System integrity level
-    "SO": "S-1-5-32-549",  # Server Operators
-    "SS": "S-1-18-2",  # Service asserted identity
-    "SU": "S-1-5-6",  # Service
-    "SY": "S-1-5-18",  # Local System
-    "UD": "S-1-5-84-0-0-0-0-0",  # User-mode drivers
-    "WD": "S-1-1-0",  # Everyone
-    "WR": "S-1-5-33",  # Write Restricted Code
-}
-
-# [MS-DTYP] 2.5.1.1: aliases relative to a domain SID, by RID.
+# [MS-DTYP] 2.5.1.1 SID aliases, derived from the catalog's sddl column (wellknown/sids.csv, the one table of
+# them): aliases of SIDs that are the same everywhere, and aliases relative to a domain SID, by RID.
+UNIVERSAL_ALIASES: dict[str, str] = {e.sddl: e.sid for e in wellknown.entries() if e.sddl and not e.is_pattern}
 DOMAIN_ALIASES: dict[str, int] = {
-    "LA": 500,  # Administrator
-    "LG": 501,  # Guest
-    "RO": 498,  # Enterprise Read-only Domain Controllers (forest root)
-    "DA": 512,  # Domain Admins
-    "DU": 513,  # Domain Users
-    "DG": 514,  # Domain Guests
-    "DC": 515,  # Domain Computers
-    "DD": 516,  # Domain Controllers
-    "CA": 517,  # Cert Publishers
-    "SA": 518,  # Schema Admins (forest root)
-    "EA": 519,  # Enterprise Admins (forest root)
-    "PA": 520,  # Group Policy Creator Owners
-    "CN": 522,  # Cloneable Domain Controllers
-    "AP": 525,  # Protected Users
-    "KA": 526,  # Key Admins
-    "EK": 527,  # Enterprise Key Admins (forest root)
-    "RS": 553,  # RAS and IAS Servers
+    e.sddl: int(e.sid.rsplit("-", 1)[1])
+    for e in wellknown.entries()
+    if e.sddl and e.is_pattern and e.sid.startswith("S-1-5-21-*-*-*-")
 }
 
-ACE_TYPE_CODES: dict[str, int] = {
-    "A": 0x00,
-    "D": 0x01,
-    "AU": 0x02,
-    "AL": 0x03,
-    "OA": 0x05,
-    "OD": 0x06,
-    "OU": 0x07,
-    "OL": 0x08,
-    "XA": 0x09,
-    "XD": 0x0A,
-    "ZA": 0x0B,
-    "XU": 0x0D,
-    "ML": 0x11,
-    "RA": 0x12,
-    "SP": 0x13,
-}
-ACE_FLAG_CODES: tuple[tuple[str, int], ...] = (
-    ("OI", 0x01),
-    ("CI", 0x02),
-    ("NP", 0x04),
-    ("IO", 0x08),
-    ("ID", 0x10),
-    ("SA", 0x40),
-    ("FA", 0x80),
-)
+ACE_TYPE_CODES: dict[str, int] = {kind.sddl: code for code, kind in ACE_KINDS.items() if kind.sddl}
 # ACL flags -> control bits, for the DACL and the SACL.
 _ACL_FLAGS = {
     "D": (
@@ -243,8 +156,8 @@ _RIGHTS_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ALIAS = re.compile(r"[A-Za-z]{2}")
 # ACE types that Windows refuses in a DACL: audit, alarm, label, resource attribute, scoped policy.
-_SACL_ONLY_TYPES = frozenset({0x02, 0x03, 0x07, 0x08, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x13})
-_CONDITIONAL_TYPES = frozenset({0x09, 0x0A, 0x0B, 0x0D})  # XA XD ZA XU
+_SACL_ONLY_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.sacl)
+_CONDITIONAL_TYPES = frozenset(code for code, kind in ACE_KINDS.items() if kind.callback and kind.sddl)  # XA XD ZA XU
 _RESOURCE_ATTRIBUTE_TYPE = 0x12
 _MAX_MASK = 0xFFFFFFFF
 

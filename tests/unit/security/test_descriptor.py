@@ -387,3 +387,26 @@ def test_control_flags_and_convenience():
     flags = descriptor.control_flags
     assert Control.SELF_RELATIVE in flags and Control.DACL_PROTECTED in flags and Control.SACL_AUTO_INHERITED in flags
     assert [which for which, _ in descriptor.aces()] == ["DACL"]
+
+
+# -- one table of ACE type facts, and its views -------------------------------------------------------
+
+
+def test_the_ace_type_views_are_derived_from_one_table():
+    from sidtool.security import descriptor, sddl
+
+    # [MS-DTYP] 2.4.4.1: which types have object bodies, callbacks, allow or deny
+    assert {0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10} == descriptor.OBJECT_ACE_TYPES
+    assert {0x00, 0x01, 0x02, 0x03, 0x09, 0x0A, 0x0D, 0x0E, 0x11, 0x12, 0x13} == descriptor.SID_ACE_TYPES
+    assert set(range(0x09, 0x11)) == descriptor.CALLBACK_ACE_TYPES
+    assert {0x00, 0x05, 0x09, 0x0B} == descriptor.ALLOW_ACE_TYPES
+    assert {0x01, 0x06, 0x0A, 0x0C} == descriptor.DENY_ACE_TYPES
+    # [MS-DTYP] 2.5.1.1: every SDDL ace_type code, both ways through the one table
+    assert sddl.ACE_TYPE_CODES == {"A": 0x00, "D": 0x01, "AU": 0x02, "AL": 0x03, "OA": 0x05, "OD": 0x06,
+                                   "OU": 0x07, "OL": 0x08, "XA": 0x09, "XD": 0x0A, "ZA": 0x0B, "XU": 0x0D,
+                                   "ML": 0x11, "RA": 0x12, "SP": 0x13}  # fmt: skip
+    assert {code: descriptor.ACE_KINDS[value].sddl for code, value in sddl.ACE_TYPE_CODES.items()} == {
+        code: code for code in sddl.ACE_TYPE_CODES
+    }
+    assert set(descriptor.ACE_KINDS) == set(descriptor.AceType) - {descriptor.AceType.ACCESS_ALLOWED_COMPOUND}
+    assert [bit for _, bit in descriptor.ACE_FLAG_CODES] == [flag for flag in descriptor.AceFlag]
