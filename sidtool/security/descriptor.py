@@ -443,21 +443,6 @@ class SecurityDescriptor:
         )
         return bytes(buffer)
 
-    # -- SDDL ------------------------------------------------------------------
-
-    @classmethod
-    def from_sddl(cls, text: str, domain_sid: Sid | str | None = None, *, acl_revision: int = 4) -> SecurityDescriptor:
-        """Parse SDDL ([MS-DTYP] 2.5.1); ``domain_sid`` resolves aliases such as DA."""
-        from sidtool.security.sddl import parse_sddl
-
-        return parse_sddl(text, domain_sid, acl_revision=acl_revision)
-
-    def to_sddl(self, domain_sid: Sid | str | None = None) -> str:
-        """Format as SDDL; with ``domain_sid``, that domain's well-known groups print as aliases."""
-        from sidtool.security.sddl import format_sddl
-
-        return format_sddl(self, domain_sid)
-
 
 def _fits(layout: _Layout, parts: dict[str, bytes | None]) -> bool:
     for name, blob in parts.items():

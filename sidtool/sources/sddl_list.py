@@ -22,7 +22,8 @@ from typing import BinaryIO
 from sidtool.dn import dn_key, rdn_value, split_rdns
 from sidtool.errors import DescriptorError, InputError, SidError
 from sidtool.model import Directory, PublicFolder
-from sidtool.security.descriptor import SecurityDescriptor, decode_descriptor
+from sidtool.security.descriptor import decode_descriptor
+from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 from sidtool.sources.folders import folder_name, store_path
 from sidtool.sources.text import first_lines, reported_lines
@@ -101,7 +102,7 @@ def _folder(line: str, domain_sid: Sid | None) -> PublicFolder:
 
 def _from_sddl(text: str, domain_sid: Sid | None) -> bytes:
     try:
-        return bytes(SecurityDescriptor.from_sddl(text, domain_sid))
+        return bytes(parse_sddl(text, domain_sid))
     except DescriptorError as error:
         alias = re.search(r"alias '(\w+)' is relative to a domain", error.message)
         if domain_sid is None and alias:

@@ -18,7 +18,7 @@ from sidtool.model import (
     RightsKind,
 )
 from sidtool.risk import RiskLevel, assess
-from sidtool.security.descriptor import SecurityDescriptor
+from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 from tests.support.forest import CHILD, ROOT, Forest
 
@@ -222,7 +222,7 @@ def test_windows_2000_builtins_are_never_flagged(rid):
 def test_directory_rights_are_at_most_medium():
     forest, _alice, sales = basic_forest()
     directory = exchange(forest.directory(), SP1)
-    descriptor = SecurityDescriptor.from_sddl(f"O:BAG:BAD:(A;;RPWPCC;;;{sales.sid})(A;IO;RPWP;;;RD)(D;;RP;;;WD)")
+    descriptor = parse_sddl(f"O:BAG:BAD:(A;;RPWPCC;;;{sales.sid})(A;IO;RPWP;;;RD)(D;;RP;;;WD)")
     folder = PublicFolder(
         "Sales", dn=f"CN=Sales,CN=Microsoft Exchange System Objects,{ROOT}", descriptor=bytes(descriptor)
     )

@@ -25,7 +25,7 @@ from sidtool.security import (
     decode_descriptor,
     store_property_header,
 )
-from sidtool.security.sddl import parse_sddl
+from sidtool.security.sddl import format_sddl, parse_sddl
 from tests.support.descriptor_samples import DOMAIN_SID, real_blobs, samba_blobs, sample_blobs, windows_layout
 
 EVERYONE = Sid.parse("S-1-1-0")
@@ -167,8 +167,8 @@ def test_absent_empty_and_null_dacl_are_distinct():
     assert absent.dacl is None and not absent.dacl_present
     assert empty.dacl == Acl(2, ()) and empty.dacl_present
     assert null.dacl is None and null.dacl_present
-    assert len({absent.to_sddl(), empty.to_sddl(), null.to_sddl()}) == 3
-    assert null.to_sddl() == "D:NO_ACCESS_CONTROL"
+    assert len({format_sddl(absent), format_sddl(empty), format_sddl(null)}) == 3
+    assert format_sddl(null) == "D:NO_ACCESS_CONTROL"
 
 
 # -- every ACE type --------------------------------------------------------------------------

@@ -32,8 +32,8 @@ def test_canonical_sddl_round_trips_exactly(text):
 
 @pytest.mark.parametrize("text", sample_sddl())
 def test_sddl_binary_sddl(text):
-    blob = bytes(SecurityDescriptor.from_sddl(text, DOMAIN_SID))
-    assert SecurityDescriptor.from_bytes(blob).to_sddl(DOMAIN_SID) == text
+    blob = bytes(parse_sddl(text, DOMAIN_SID))
+    assert format_sddl(SecurityDescriptor.from_bytes(blob), DOMAIN_SID) == text
 
 
 def test_aliases_resolve():
