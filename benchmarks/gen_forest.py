@@ -59,7 +59,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sidtool.dn import escape_value
-from sidtool.security.descriptor import SecurityDescriptor
+from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 
 GLOBAL, DOMAIN_LOCAL, BUILTIN_LOCAL = -2147483646, -2147483644, -2147483643
@@ -527,7 +527,7 @@ def _mail_enabled_folder(forest: Forest, exchange: dict[str, object], ldif: Writ
     named = [sid for _, role, principal, sid in entries if principal is not None and role in POSTING_ROLES][:2]
     aces = "".join(f"(A;;RPWPCCLC;;;{sid})" for sid in named)
     sddl = f"O:DAG:DAD:(A;;RPWPCCDCLCSWRCWDWO;;;DA)(A;;RPWPCCDCLCSWRCWDWO;;;SY){aces}"
-    descriptor = SecurityDescriptor.from_sddl(sddl, forest.domain_sids[0])
+    descriptor = parse_sddl(sddl, forest.domain_sids[0])
     alias = f"pf{number:07d}"
     dn = f"CN={escape_value(leaf)},{exchange['system_objects']}"
     ldif.record(dn, ("objectClass", ["top", "publicFolder"]), ("cn", leaf), ("displayName", leaf),

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sidtool.security.descriptor import SecurityDescriptor  # noqa: E402
+from sidtool.security.sddl import parse_sddl  # noqa: E402
 from sidtool.security.sid import Sid  # noqa: E402
 
 ROOT = "DC=corp,DC=example,DC=com"
@@ -80,7 +80,7 @@ def write_forest(path: Path, megabytes: int, seed: int) -> None:
         for number in range(folders):
             trustees = [f"{DOMAIN_SID}-{1_000_000 + rng.randrange(groups)}" for _ in range(4)]
             sddl = "O:DAG:DAD:(A;;RPWPCCDCLCSWRCWDWO;;;DA)" + "".join(f"(A;;RPWPCCLC;;;{t})" for t in trustees)
-            descriptor = bytes(SecurityDescriptor.from_sddl(sddl, DOMAIN_SID))
+            descriptor = bytes(parse_sddl(sddl, DOMAIN_SID))
             line = f"nTSecurityDescriptor:: {b64(descriptor)}"
             folded = "\n ".join(line[i : i + 76] for i in range(0, len(line), 76))
             out.write(

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sidtool.dn import escape_value
-from sidtool.security.descriptor import SecurityDescriptor
+from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 
 ROOT = "DC=corp,DC=example,DC=com"
@@ -81,7 +81,7 @@ def controller(name: str, domain: str, rid: int, dns: str) -> str:
 
 def folder(name: str, tree: str, sddl: str) -> str:
     dn = f"CN={escape_value(name)},{SYSTEM_OBJECTS}"
-    descriptor = SecurityDescriptor.from_sddl(sddl, ROOT_SID)
+    descriptor = parse_sddl(sddl, ROOT_SID)
     alias = name.replace(" ", "")
     return add(dn, ("objectClass", ["top", "publicFolder"]), ("cn", name), ("displayName", name),
                ("mailNickname", alias), ("homeMDB", tree), ("objectGUID", guid(dn)),

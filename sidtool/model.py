@@ -184,10 +184,6 @@ class Directory:
         return {sid: tuple(found) for sid, found in index.items()}
 
     @cached_property
-    def domains_by_sid(self) -> dict[Sid, Domain]:
-        return {domain.sid: domain for domain in self.domains if domain.sid is not None}
-
-    @cached_property
     def domains_by_dn(self) -> dict[str, Domain]:
         return {dn_key(domain.dn): domain for domain in self.domains}
 

@@ -234,16 +234,8 @@ class Ace:
         return self.type in OBJECT_ACE_TYPES
 
     @property
-    def is_callback(self) -> bool:
-        return self.type in CALLBACK_ACE_TYPES
-
-    @property
     def is_allow(self) -> bool:
         return self.type in ALLOW_ACE_TYPES
-
-    @property
-    def is_deny(self) -> bool:
-        return self.type in DENY_ACE_TYPES
 
     @property
     def is_inherited(self) -> bool:
@@ -526,8 +518,7 @@ def _read_sid(data: bytes, offset: int, limit: int, what: str) -> tuple[Sid, int
     key = data[offset:sid_end]
     sid = _SID_CACHE.get(key)
     if sid is None:
-        authority = int.from_bytes(key[2:8], "big")
-        sid = Sid(1, authority, struct.unpack_from(f"<{count}I", key, 8))
+        sid = Sid.from_bytes(key)  # checked above, with the descriptor's offsets: decoded in one place
         if len(_SID_CACHE) >= _INTERN_LIMIT:
             _SID_CACHE.clear()
         _SID_CACHE[key] = sid

@@ -80,15 +80,15 @@ class DirectoryBuilder:
         if not split_rdns(dn):  # a DN that cannot be read is reported here, once
             raise InputError("empty DN")
         if "crossref" in classes:
-            nc_name = _text(values, "ncname")
+            nc_name = first_text(values, "ncname")
             if nc_name:
                 flags = _int(values, "systemflags")
-                netbios_name = _text(values, "netbiosname")
+                netbios_name = first_text(values, "netbiosname")
                 self._cross_refs[dn_key(nc_name)] = _CrossRef(
                     nc_name,
-                    _text(values, "dnsroot"),
+                    first_text(values, "dnsroot"),
                     netbios_name,
-                    _text(values, "trustparent"),
+                    first_text(values, "trustparent"),
                     # a domain's crossRef: FLAG_CR_NTDS_DOMAIN in systemFlags; an export
                     # without systemFlags still shows it by nETBIOSName, which only domains' crossRefs have
                     bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
@@ -97,19 +97,19 @@ class DirectoryBuilder:
             level = _int(values, "msds-behavior-version")
             self._domains[dn_key(dn)] = Domain(dn, _sid(values), domain_dns_name(dn), functional_level=level)
         elif "msexchexchangeserver" in classes:
-            self._servers.append(ExchangeServer(dn, _name(values, dn), _text(values, "serialnumber")))
+            self._servers.append(ExchangeServer(dn, _name(values, dn), first_text(values, "serialnumber")))
         elif "msexchpublicmdb" in classes:
-            self._stores.append(PublicStore(dn, _server_of(dn), _text(values, "msexchowningpftree")))
+            self._stores.append(PublicStore(dn, _server_of(dn), first_text(values, "msexchowningpftree")))
         elif "msexchpftree" in classes:
             self._trees.append(PublicFolderTree(dn, _name(values, dn), _int(values, "msexchpftreetype")))
         elif "publicfolder" in classes:
             self._folders.append(
                 PublicFolder(
-                    name=_text(values, "displayname") or rdn_value(dn),
+                    name=first_text(values, "displayname") or rdn_value(dn),
                     dn=dn,
-                    path=_path(_text(values, "folderpathname")),
-                    home_mdb=_text(values, "homemdb"),
-                    legacy_exchange_dn=_text(values, "legacyexchangedn"),
+                    path=_path(first_text(values, "folderpathname")),
+                    home_mdb=first_text(values, "homemdb"),
+                    legacy_exchange_dn=first_text(values, "legacyexchangedn"),
                     descriptor=_binary(values, "ntsecuritydescriptor"),
                 )
             )
@@ -137,12 +137,12 @@ class DirectoryBuilder:
             sid=sid,
             kind=kind,
             domain_dn=_naming_context(dn),
-            name=_text(values, "samaccountname"),
-            display_name=_text(values, "displayname"),
+            name=first_text(values, "samaccountname"),
+            display_name=first_text(values, "displayname"),
             primary_group_id=_int(values, "primarygroupid"),
             group_type=_int(values, "grouptype"),
-            legacy_exchange_dn=_text(values, "legacyexchangedn"),
-            user_principal_name=_text(values, "userprincipalname"),
+            legacy_exchange_dn=first_text(values, "legacyexchangedn"),
+            user_principal_name=first_text(values, "userprincipalname"),
             members=tuple(value.decode("utf-8", "replace") for value in values.get("member", ())),
         )
         key = dn_key(dn)
@@ -159,9 +159,9 @@ class DirectoryBuilder:
             self._controllers.append(
                 DomainController(
                     dn=dn,
-                    name=_text(values, "dnshostname") or rdn_value(dn),
-                    operating_system=_text(values, "operatingsystem"),
-                    operating_system_version=_text(values, "operatingsystemversion"),
+                    name=first_text(values, "dnshostname") or rdn_value(dn),
+                    operating_system=first_text(values, "operatingsystem"),
+                    operating_system_version=first_text(values, "operatingsystemversion"),
                 )
             )
 
@@ -261,10 +261,11 @@ def _unique(members: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _name(values: dict[str, list[bytes]], dn: str) -> str:
-    return _text(values, "name") or rdn_value(dn)
+    return first_text(values, "name") or rdn_value(dn)
 
 
-def _text(values: dict[str, list[bytes]], name: str) -> str | None:
+def first_text(values: dict[str, list[bytes]], name: str) -> str | None:
+    """The first value of attribute ``name`` as text (UTF-8, errors replaced), or None."""
     found = values.get(name)
     return found[0].decode("utf-8", "replace") if found else None
 
@@ -275,7 +276,7 @@ def _binary(values: dict[str, list[bytes]], name: str) -> bytes | None:
 
 
 def _int(values: dict[str, list[bytes]], name: str) -> int | None:
-    text = _text(values, name)
+    text = first_text(values, name)
     if text is None:
         return None
     try:

@@ -60,18 +60,6 @@ class LdifRecord:
         """Attributes the record holds only part of: ``member`` when its ranges do not run from 0 to ``*``."""
         return ("member",) if self.member_ranges is not None and not _whole(self.member_ranges) else ()
 
-    def text(self, name: str) -> str | None:
-        """The first value of ``name`` as text, or None."""
-        values = self.attributes.get(name)
-        return values[0].decode("utf-8", "replace") if values else None
-
-    def texts(self, name: str) -> list[str]:
-        return [value.decode("utf-8", "replace") for value in self.attributes.get(name, ())]
-
-    def binary(self, name: str) -> bytes | None:
-        values = self.attributes.get(name)
-        return values[0] if values else None
-
 
 def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[LdifRecord]:
     """Yield the records of an LDIF stream; report each bad record to ``on_problem`` and go on.

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from sidtool.security import Ace, Acl, SecurityDescriptor, Sid
+from sidtool.security.sddl import format_sddl, parse_sddl
 from tests.support.cli_runner import run_sidtool
 from tests.support.descriptor_samples import DOMAIN_SID, SAMBA_LDIF, sample_blobs
 
@@ -106,7 +107,7 @@ def test_lines_reports_bad_lines_and_decodes_the_rest():
     result = run_sidtool("sd", "decode", "--lines", "-", "--format", "sddl", "--domain-sid", DOMAIN_SID, input=text)
     assert result.returncode == 2
     assert result.stdout.splitlines() == [
-        SecurityDescriptor.from_bytes(sample_blobs()[0]).to_sddl(DOMAIN_SID),
+        format_sddl(SecurityDescriptor.from_bytes(sample_blobs()[0]), DOMAIN_SID),
         "D:(A;;RC;;;WD)",
     ]
     assert result.stderr.startswith("sidtool: line 2:")
@@ -167,6 +168,6 @@ def test_resource_attribute_round_trips_through_the_cli():
     result = run_sidtool("sd", "decode", text, "--format", "sddl")
     assert result.returncode == 0, result.stderr
     assert result.stdout == text + "\n"
-    blob = bytes(SecurityDescriptor.from_sddl(text))
+    blob = bytes(parse_sddl(text))
     again = run_sidtool("sd", "decode", blob.hex(), "--format", "sddl")
     assert again.stdout == text + "\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sidtool.security.descriptor import SecurityDescriptor
+from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 
 DATA = Path(__file__).resolve().parent
@@ -37,7 +37,7 @@ def setacl(folder: str, *pairs: str) -> str:
 
 
 def base64_descriptor(sddl: str) -> str:
-    return base64.b64encode(bytes(SecurityDescriptor.from_sddl(sddl, ROOT_SID))).decode("ascii")
+    return base64.b64encode(bytes(parse_sddl(sddl, ROOT_SID))).decode("ascii")
 
 
 ROOT = "DC=corp,DC=example,DC=com"

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 from sidtool.dn import dn_key, domain_dns_name
 from sidtool.errors import InputError
 from sidtool.model import Directory
-from sidtool.sources.entries import FLAG_CR_NTDS_DOMAIN, DirectoryBuilder
+from sidtool.sources.entries import FLAG_CR_NTDS_DOMAIN, DirectoryBuilder, first_text
 from sidtool.sources.ldap.connection import (
     NO_SUCH_OBJECT,
     SD_OWNER_GROUP_DACL,
@@ -97,9 +97,9 @@ class Collector:
             root = session.one("", "base", "(objectClass=*)", root_attributes)
             if root is None:
                 raise CollectError(f"{self.options.address}: the rootDSE could not be read")
-            default_nc = _text(root, "defaultnamingcontext") or ""
-            config_nc = _text(root, "configurationnamingcontext")
-            self.builder.forest_root = _text(root, "rootdomainnamingcontext")
+            default_nc = first_text(root.attributes, "defaultnamingcontext") or ""
+            config_nc = first_text(root.attributes, "configurationnamingcontext")
+            self.builder.forest_root = first_text(root.attributes, "rootdomainnamingcontext")
             self._read(session, self.builder, f"CN=Partitions,{config_nc}", "(objectClass=crossRef)",
                        PARTITION_ATTRIBUTES, "partitions", also=partitions.append)  # fmt: skip
             self._read(
@@ -116,7 +116,9 @@ class Collector:
             session.close()
         for partition in partitions:
             self._read_other_domain(partition, default_nc)
-        self._follow_references({dn_key_or_text(n) for n in (_text(p, "ncname") for p in partitions) if n}, config_nc)
+        self._follow_references(
+            {dn_key_or_text(n) for n in (first_text(p.attributes, "ncname") for p in partitions) if n}, config_nc
+        )
         directory = self.builder.build()
         if self.record.incomplete:  # a member list cut short by a bound or an error
             principals = tuple(
@@ -173,9 +175,9 @@ class Collector:
             record.gaps.append(f"{record.more_references} more references not followed")
 
     def _read_other_domain(self, partition: RawEntry, default_nc: str) -> None:
-        naming_context = _text(partition, "ncname")
+        naming_context = first_text(partition.attributes, "ncname")
         try:
-            flags = int(_text(partition, "systemflags") or 0)
+            flags = int(first_text(partition.attributes, "systemflags") or 0)
         except ValueError:
             self.record.gaps.append(f"crossRef {printable(partition.dn)}: systemFlags is not a number; not read")
             return
@@ -185,8 +187,8 @@ class Collector:
             or dn_key_or_text(naming_context) == dn_key_or_text(default_nc)
         ):
             return
-        dns_name = (_text(partition, "dnsroot") or "").lower()
-        netbios = (_text(partition, "netbiosname") or "").lower()
+        dns_name = (first_text(partition.attributes, "dnsroot") or "").lower()
+        netbios = (first_text(partition.attributes, "netbiosname") or "").lower()
         host = self.domain_servers.get(dns_name) or self.domain_servers.get(netbios) or dns_name
         if not host:
             self.record.gaps.append(f"domain {printable(naming_context)}: its crossRef has no dnsRoot; not read")
@@ -306,8 +308,3 @@ def _reference_target(url: str, base: str) -> tuple[str, str]:
         return parts.hostname or "", unquote(parts.path.lstrip("/")) or base
     except ValueError as error:  # a netloc urllib cannot read ("Invalid IPv6 URL")
         raise InputError(f"not an LDAP URL ({error})") from None
-
-
-def _text(entry: RawEntry, name: str) -> str | None:
-    values = entry.attributes.get(name)
-    return values[0].decode("utf-8", "replace") if values else None
