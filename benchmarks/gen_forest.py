@@ -48,7 +48,6 @@ reader; the ground truth stays the generator's own.
 from __future__ import annotations
 
 import argparse
-import base64
 import codecs
 import json
 import random
@@ -59,6 +58,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sidtool.dn import escape_value
+from sidtool.ldif_values import value_lines
 from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 
@@ -333,33 +333,20 @@ class Writer:
         self.records = 0
 
     def record(self, dn: str, *attributes: tuple[str, object]) -> None:
-        lines = [*_value_lines("dn", dn), "changetype: add"]
+        lines = [*value_lines("dn", dn), "changetype: add"]
         for name, value in attributes:
             for item in value if isinstance(value, list) else [value]:
-                lines += _value_lines(name, item)
+                lines += value_lines(name, item)
         self.stream.write("\r\n".join(lines) + "\r\n\r\n")
         self.records += 1
 
     def members(self, dn: str, members: list[str]) -> None:
         """A member list continued as ldifde writes it: ``changetype: modify`` / ``add: member`` / ``-``."""
-        lines = [*_value_lines("dn", dn), "changetype: modify", "add: member"]
+        lines = [*value_lines("dn", dn), "changetype: modify", "add: member"]
         for member in members:
-            lines += _value_lines("member", member)
+            lines += value_lines("member", member)
         lines.append("-")
         self.stream.write("\r\n".join(lines) + "\r\n\r\n")
-
-
-def _value_lines(name: str, value: object) -> list[str]:
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, bytes) or not (value.isascii() and value.isprintable()) or value.startswith((" ", ":", "<")):
-        raw = value if isinstance(value, bytes) else value.encode("utf-8")
-        line = f"{name}:: {base64.b64encode(raw).decode('ascii')}"
-    else:
-        line = f"{name}: {value}"
-    if len(line) <= 79:
-        return [line]
-    return [line[:79], *(" " + line[index : index + 78] for index in range(79, len(line), 78))]
 
 
 def _sid_bytes(text: str) -> bytes:

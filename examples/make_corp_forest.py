@@ -10,7 +10,6 @@ foreign security principal.
 
 from __future__ import annotations
 
-import base64
 import codecs
 import sys
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sidtool.dn import escape_value
+from sidtool.ldif_values import value_lines
 from sidtool.security.sddl import parse_sddl
 from sidtool.security.sid import Sid
 
@@ -223,20 +223,9 @@ def permission_csv() -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def value_lines(name: str, value: object) -> list[str]:
-    """ldifde's style: text as is, binary and non-ASCII text base64 (``name::``), folded at 79 columns."""
-    if isinstance(value, Sid):
-        value = bytes(value)
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, bytes) or not (value.isascii() and value.isprintable()):
-        raw = value if isinstance(value, bytes) else value.encode("utf-8")
-        line = f"{name}:: {base64.b64encode(raw).decode('ascii')}"
-    else:
-        line = f"{name}: {value}"
-    folded = [line[:79]]
-    folded.extend(" " + line[index : index + 78] for index in range(79, len(line), 78))
-    return folded
+def ldif_value_lines(name: str, value: object) -> list[str]:
+    """ldifde's style (sidtool.ldif_values): text as is, binary and unsafe text base64, folded at 79 columns."""
+    return value_lines(name, bytes(value) if isinstance(value, Sid) else value)
 
 
 def main() -> None:
@@ -245,7 +234,7 @@ def main() -> None:
     for record in records:
         for name, value in record:
             for item in value if isinstance(value, list) else [value]:
-                lines.extend(value_lines(name, item))
+                lines.extend(ldif_value_lines(name, item))
         lines.append("")
     target = Path(__file__).resolve().parent / "corp-forest.ldif"
     target.write_text("\r\n".join(lines), encoding="utf-8", newline="")  # ldifde writes CRLF

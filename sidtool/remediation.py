@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterable
 
 from sidtool.baseline import is_builtin_alias
 from sidtool.dn import dn_key, parent_dn, split_rdns
 from sidtool.errors import InputError
+from sidtool.ldif_values import is_safe, value_lines
 from sidtool.model import Principal, PrincipalKind
 from sidtool.risk import Finding
 from sidtool.terminal import printable
@@ -107,12 +107,8 @@ def _plain(dn: str) -> bool:
 
 
 def _lines(name: str, value: str) -> list[str]:
-    """An LDIF attribute line, base64 when the value is not safe as plain text (RFC 2849, note 8: SAFE-STRING).
-
-    A base64 DN is preceded by a comment with the DN readable (RFC 2849: lines starting with "#" are
-    comments), escaped for terminals, so that a reviewer sees what the change addresses.
-    """
-    safe = value.isascii() and value.isprintable() and not value.startswith((" ", ":", "<")) and not value.endswith(" ")
-    if safe:
-        return [f"{name}: {value}"]
-    return [f"# {name}: {printable(value)}", f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"]
+    """An LDIF attribute line (:func:`sidtool.ldif_values.value_lines`, unfolded); a base64 DN is preceded by a
+    comment with the DN readable (RFC 2849: lines starting with "#" are comments), escaped for terminals, so that
+    a reviewer sees what the change addresses."""
+    lines = value_lines(name, value, fold=None)
+    return lines if is_safe(value) else [f"# {name}: {printable(value)}", *lines]
