@@ -17,13 +17,7 @@ import wellknown
 from sidtool import __version__
 from sidtool.baseline import LEGACY_STORE_RELEASE
 from sidtool.credentials import NT_HASH_VARIABLE, read_nt_hash, read_password
-from sidtool.descriptor_view import (
-    INPUT_KINDS,
-    RIGHTS_VOCABULARIES,
-    read_descriptor,
-    render_descriptors,
-    stdin_values,
-)
+from sidtool.descriptor_view import RIGHTS_VOCABULARIES, render_descriptors
 from sidtool.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -42,6 +36,7 @@ from sidtool.progress import Progress
 from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, render_view, visible
 from sidtool.risk import RiskLevel, assess
+from sidtool.security.encoding import INPUT_KINDS, read_descriptor, stdin_values
 from sidtool.security.sid import Sid
 from sidtool.sources import READERS, is_ldap_url, read_inputs, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
