@@ -67,3 +67,17 @@ class DescriptorError(InputError):
         super().__init__(message, source=source, location=location)
         self.offset = offset
         self.unit = unit
+
+
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "DescriptorError",
+    "IncompleteInput",
+    "InputError",
+    "SidError",
+    "SidtoolError",
+    "UsageError",
+]

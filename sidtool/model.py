@@ -228,3 +228,20 @@ def _union(first: Iterable, second: Iterable) -> tuple:
     for item in (*first, *second):
         seen.setdefault(dn_key(item.dn), item)
     return tuple(seen.values())
+
+
+__all__ = [
+    "AclSource",
+    "Directory",
+    "Domain",
+    "DomainController",
+    "ExchangeServer",
+    "FolderPermissions",
+    "PermissionEntry",
+    "Principal",
+    "PrincipalKind",
+    "PublicFolder",
+    "PublicFolderTree",
+    "PublicStore",
+    "RightsKind",
+]

@@ -191,3 +191,5 @@ BUILTIN_DOMAIN = Sid(1, 5, (32,))  # S-1-5-32, [MS-DTYP] 2.4.2.4
 EVERYONE = Sid(1, 1, (0,))  # S-1-1-0: a store export's "Default"
 ANONYMOUS_LOGON = Sid(1, 5, (7,))  # S-1-5-7: a store export's "Anonymous"
 AUTHENTICATED_USERS = Sid(1, 5, (11,))  # S-1-5-11
+
+__all__ = ["ANONYMOUS_LOGON", "AUTHENTICATED_USERS", "BUILTIN_DOMAIN", "EVERYONE", "MAX_SUB_AUTHORITIES", "Sid"]

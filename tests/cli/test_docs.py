@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -48,3 +51,12 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert match, "README.md must mark its test command with <!-- test-command -->"
     ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert match.group(1) in ci_lines
+
+
+def test_the_python_api_example_runs():
+    """The README's Python API example is real code: run it from the repository root."""
+    section = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
