@@ -41,6 +41,8 @@ from tests.support.hostile_inputs import (
     write,
 )
 
+pytestmark = pytest.mark.slow  # inputs of 100 MB and a million members, with peak memory measured
+
 FULL = os.environ.get("SIDTOOL_BOUNDED_FULL") == "1"
 HUGE_LINE = 100 * 2**20
 MEMBERS = 10**6 if FULL else 10**5

@@ -25,7 +25,7 @@ import pytest
 from tests.support.cli_runner import REPO
 from tests.support.dc import RUN_DC, TestDomainController, controller_from, running_dc
 
-pytestmark = pytest.mark.dc
+pytestmark = [pytest.mark.dc, pytest.mark.slow]  # each test kills or restarts a DC of its own
 
 
 @pytest.fixture(scope="module")
