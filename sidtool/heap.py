@@ -3,8 +3,7 @@
 Reading a forest allocates millions of objects that live until the run ends
 (principals, member DNs, permission entries). CPython's cyclic garbage collector
 walks the whole older generation again and again while they pile up, so its cost
-grows faster than the input: pausing it took ``sidtool report`` on 10^6 ACL entries
-from 38.6 s to 29.2 s (BENCHMARKS.md). These objects form no reference cycles that
+grows faster than the input (BENCHMARKS.md has the measured effect). These objects form no reference cycles that
 need collecting (plain reference counting frees what is dropped), so the collector
 is paused while the model is built and assessed, and what was built is then moved
 out of its sight (``gc.freeze``) before it is switched back on.

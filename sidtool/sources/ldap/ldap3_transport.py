@@ -76,7 +76,7 @@ class Ldap3Connection:
             return_empty_attributes=False,
             read_only=True,
             raise_exceptions=False,
-            check_names=False,  # raw values only: no per-value formatting (a third of the decode time)
+            check_names=False,  # raw values only: no per-value formatting (BENCHMARKS.md)
         )
         _decode_entries_raw_only(self._connection.strategy)
         _bounded_receiving(self._connection, options.timeout, options.page_size)
@@ -222,7 +222,7 @@ def _decode_entries_raw_only(strategy) -> None:
 
     ldap3 turns every SearchResultEntry ([RFC 4511] 4.5.2) into two dicts: the raw values and
     the same values decoded to text, through case-insensitive dicts and a configuration
-    lookup per value. sidtool uses only the raw values, and that second dict was a fifth of
+    lookup per value. sidtool uses only the raw values, and that second dict was a large share of
     the client's time in a 24,000-object collection (BENCHMARKS.md). This wraps the strategy's
     message decoder of this one connection: an entry without controls becomes its DN and its
     raw values, attribute names lower-cased; anything else, or a message of a shape this does
