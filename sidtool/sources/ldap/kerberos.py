@@ -21,6 +21,7 @@ import os
 import random
 import socket
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,25 @@ def ticket_cache_present() -> bool:
         return True
 
 
+_TICKETS: dict[tuple[str, str, str | None, str | None], ServiceTicket] = {}  # the tickets of this run
+_TICKETS_LOCK = threading.Lock()
+MAX_TICKETS = 256  # one per DC of the forest; past this, tickets are got again rather than kept
+
+
 def service_ticket(options: ConnectionOptions) -> ServiceTicket:
+    """A ticket for ``ldap/<host>``, kept for the run: a reconnection or a second connection asks the KDC no more."""
+    key = (options.host.lower(), options.user, options.kdc, options.connect_to)
+    with _TICKETS_LOCK:
+        if key in _TICKETS:
+            return _TICKETS[key]
+    ticket = _new_service_ticket(options)
+    with _TICKETS_LOCK:
+        if len(_TICKETS) < MAX_TICKETS:
+            _TICKETS[key] = ticket
+    return ticket
+
+
+def _new_service_ticket(options: ConnectionOptions) -> ServiceTicket:
     """A ticket for ``ldap/<host>``: from the cache when no secret was given, else through a TGT got with it."""
     spn = f"ldap/{options.host}"
     kdc = options.kdc or options.connect_to or options.host
@@ -263,9 +282,9 @@ class _bounded_kdc:
 
         kerberosv5.sendReceive = _kdc_exchanger(self.options.timeout)
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> None:
         if error is None:
-            return False
+            return
         raise kerberos_error(error, self.options, self.user, self.realm, self.kdc, self.spn) from None
 
 
@@ -307,12 +326,12 @@ def kdc_exchange(data: bytes, kdc: str, port: int, timeout: float) -> bytes:
                     raise KdcUnreachable(f"{kdc}:{port}: a reply of {size} bytes, over {MAX_KDC_REPLY_BYTES}")
     reply = bytes(buffer[4 : 4 + size])
     try:
-        error = KerberosError(packet=decoder.decode(reply, asn1Spec=KRB_ERROR())[0])
+        refusal = KerberosError(packet=decoder.decode(reply, asn1Spec=KRB_ERROR())[0])
     except (PyAsn1Error, ValueError, TypeError, KeyError):
         return reply  # not a KRB-ERROR: the reply asked for
-    if error.getErrorCode() == constants.ErrorCodes.KDC_ERR_PREAUTH_REQUIRED.value:
+    if refusal.getErrorCode() == constants.ErrorCodes.KDC_ERR_PREAUTH_REQUIRED.value:
         return reply  # impacket's AS exchange reads the salts from this one
-    raise error
+    raise refusal
 
 
 class KdcUnreachable(OSError):

@@ -86,7 +86,8 @@ def _sealed_class():
                 except BaseException:
                     self._socket.close()
                     raise
-                self.channel_binding_value = channel_binding_token(self._socket.getpeercert(binary_form=True))
+                certificate = self._socket.getpeercert(binary_form=True)
+                self.channel_binding_value = channel_binding_token(certificate) if certificate else None
             self.setup(options.timeout, options.page_size)
 
         def encrypt(self, data):
