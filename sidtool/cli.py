@@ -55,7 +55,7 @@ from sidtool.risk import RiskLevel, assess
 from sidtool.security.sid import Sid
 from sidtool.sources import READERS, is_ldap_url, read_inputs, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
-from sidtool.sources.ldap.kerberos import ticket_cache_present
+from sidtool.sources.ldap.kerberos import ticket_cache_name, ticket_cache_present
 from sidtool.sources.ldap.trust import find_ca_file
 from sidtool.terminal import printable
 
@@ -455,13 +455,16 @@ def ldap_settings(args: argparse.Namespace) -> LdapSettings:
         nt_hash = read_nt_hash()
     elif args.aes_key:
         aes_key = read_aes_key()
-    elif not kerberos or args.password_file or has_password() or not ticket_cache_present():
-        if kerberos and not args.user:
-            raise UsageError(
-                "--auth kerberos without a ticket cache gets its own ticket: give --user user@dns.domain "
-                f"and the password (--password-file, ${PASSWORD_VARIABLE} or the prompt), or run kinit first"
-            )
+    elif not kerberos or args.password_file or has_password():
         password = read_password(args.password_file, args.user)
+    elif not ticket_cache_present():
+        if not args.user or not sys.stdin.isatty():
+            raise UsageError(
+                f"no Kerberos ticket (no ticket cache at {ticket_cache_name()}) and no password: run kinit "
+                f"{args.user or 'user@YOUR.REALM'} first, or give --user user@dns.domain with the password "
+                f"(--password-file FILE, ${PASSWORD_VARIABLE} or the prompt)"
+            )
+        password = read_password(None, args.user)
     ca = find_ca_file(args.ca_file)
     return LdapSettings(
         user=args.user or "",

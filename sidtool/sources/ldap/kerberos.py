@@ -58,6 +58,11 @@ _ERRORS = {
 }
 
 
+def now_utc() -> datetime.datetime:
+    """This machine's clock, in UTC: the time authenticators carry (the KDC refuses one too far from its own)."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceTicket:
     """A ticket for the DC's LDAP service, with its session key: what the AP-REQ needs."""
@@ -83,6 +88,14 @@ def cache_path(environment: dict[str, str] | None = None) -> str:
             f"KRB5CCNAME=FILE:/tmp/krb5cc_sidtool kinit ... and give sidtool the same {CACHE_VARIABLE}"
         )
     return name
+
+
+def ticket_cache_name() -> str:
+    """The ticket cache sidtool would read, for messages."""
+    try:
+        return cache_path()
+    except CollectError:
+        return os.environ.get(CACHE_VARIABLE, "")
 
 
 def ticket_cache_present() -> bool:
@@ -157,7 +170,7 @@ def _from_cache(options: ConnectionOptions, spn: str):
                 f"the ticket cache {path} holds tickets for {principal}, not {wanted_user}@{wanted_realm}: "
                 "run kinit as that user, or leave out --user"
             )
-    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    now = now_utc().timestamp()
     tgt = None
     for credential in cache.credentials:
         server = credential["server"].prettyPrint().decode("utf-8", "replace")
@@ -213,7 +226,7 @@ def _service_ticket(options, tgt, key, user: str, realm: str, spn: str, kdc: str
     server = types.Principal(spn, type=constants.PrincipalNameType.NT_SRV_INST.value)
     seq_set(body, "sname", server.components_to_asn1)
     body["realm"] = realm
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = now_utc()
     body["till"] = types.KerberosTime.to_asn1(now + datetime.timedelta(days=1))
     body["nonce"] = random.SystemRandom().getrandbits(31)
     seq_set_iter(body, "etype", _WANTED_ENCTYPES)
@@ -347,7 +360,11 @@ def kerberos_error(error: BaseException, options: ConnectionOptions, user: str, 
         text = _ERRORS.get(code)
         if text is None:
             return CollectError(f"{options.address}: Kerberos refused: {_short(str(error))}")
-        return CollectError(f"{options.address}: " + text.format(user=user, realm=realm, spn=spn, kdc=kdc))
+        text = text.format(user=user, realm=realm, spn=spn, kdc=kdc)
+        _, dot, host_domain = options.host.partition(".")
+        if code == 6 and dot and not host_domain.upper().endswith(realm):  # AD answers a wrong realm this way
+            text += f" (the DC's name says its realm is {host_domain.upper()}: check the domain of --user)"
+        return CollectError(f"{options.address}: {text}")
     if isinstance(error, KdcUnreachable | ReplyTimedOut | OSError):
         return ConnectFailed(
             f"no answer from the KDC at {kdc}:{KDC_PORT} ({_short(str(error))}); give its address with --kdc ADDRESS"

@@ -10,8 +10,7 @@ replies are those of the NTLM transport (:class:`~sidtool.sources.ldap.ntlm_tran
 
 from __future__ import annotations
 
-import datetime
-
+from sidtool.sources.ldap import kerberos
 from sidtool.sources.ldap.connection import (
     _MALFORMED,
     CollectError,
@@ -89,7 +88,7 @@ def _negotiation_token(ticket: ServiceTicket, channel_binding: bytes | None, sea
     field["Bnd"] = channel_binding or b"\x00" * 16
     field["Flags"] = GSS_C_SEQUENCE_FLAG | GSS_C_REPLAY_FLAG | (GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG if sealed else 0)
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = kerberos.now_utc()
     authenticator = Authenticator()
     authenticator["authenticator-vno"] = 5
     authenticator["crealm"] = ticket.realm
