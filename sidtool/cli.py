@@ -115,11 +115,12 @@ def _secret_values(tokens: Sequence[str]) -> set[str]:
         if token == "--":
             break
         name, equals, value = token.partition("=")
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
         if name in SECRET_OPTIONS or name in SECRET_FLAGS:
             if equals:
                 found.add(value)
-            elif index + 1 < len(tokens):
-                found.add(tokens[index + 1])
+            elif name in SECRET_OPTIONS or not following.startswith("-"):
+                found.add(following)
         elif token[:2] in ("-p", "-w", "-H") and len(token) > 2 and not token.startswith("--"):
             found.add(token[2:])
     return {value for value in found if value}
