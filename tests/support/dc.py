@@ -61,7 +61,7 @@ class TestDomainController:
 
     def kinit(self, cache: Path, *, lifetime: str | None = None) -> None:
         """Get the administrator's TGT into ``cache`` with MIT kinit, the password on its standard input."""
-        command = ["kinit", *(("-l", lifetime) if lifetime else ()), self.upn]
+        command = ["kinit", *(("-l", lifetime) if lifetime else ()), f"Administrator@{self.realm}"]
         environment = {**os.environ, **self.kerberos_environment(cache)}
         subprocess.run(command, input=self.password + "\n", capture_output=True, text=True, check=True,
                        env=environment)  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sidtool.sources.ldap import kerberos
 from sidtool.sources.ldap.connection import (
     _MALFORMED,
+    STRONGER_AUTH_REQUIRED,
     CollectError,
     ConnectionLost,
     ConnectionOptions,
@@ -59,6 +60,12 @@ class KerberosConnection(ImpacketConnection):
         except _MALFORMED as error:
             raise CollectError(f"{options.address}: malformed reply to the bind: {_reason(error)}") from None
         code = result_code(response["resultCode"])
+        if code == STRONGER_AUTH_REQUIRED and not sealed:
+            raise CollectError(
+                f"{options.address}: this DC takes Kerberos binds over TLS only with a security layer it then "
+                "refuses (Samba's 'ldap server require strong auth = yes'): use ldap://HOST, where the bind is sealed",
+                result_code=code,
+            )
         if code != 0:
             message = _short(str(response["diagnosticMessage"]))
             raise CollectError(
