@@ -247,10 +247,11 @@ def test_collect_and_report_write_nothing(test_dc, tmp_path):
 
 
 def test_the_ldap_layer_has_no_write_method():
+    from sidtool.sources.ldap.kerberos_transport import KerberosConnection
     from sidtool.sources.ldap.ldap3_transport import Ldap3Connection
     from sidtool.sources.ldap.ntlm_transport import NtlmConnection
 
-    for kind in (Ldap3Connection, NtlmConnection):
+    for kind in (Ldap3Connection, NtlmConnection, KerberosConnection):
         public = {name for name in dir(kind) if not name.startswith("_")}
         assert public == {"search", "close"}, kind
 

@@ -306,11 +306,7 @@ def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError
 
 def _bind_error(options: ConnectionOptions, code: int | None, description: str, message: str) -> CollectError:
     if code == INVALID_CREDENTIALS:
-        return CollectError(
-            f"{options.address}: invalid credentials for {options.user} (wrong password, or an account "
-            "disabled, locked or expired)",
-            result_code=code,
-        )
+        return CollectError(f"{options.address}: invalid credentials for {options.user}", result_code=code)
     if code == STRONGER_AUTH_REQUIRED:
         return CollectError(
             f"{options.address}: the DC requires a protected connection for this bind "

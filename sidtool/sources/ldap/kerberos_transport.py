@@ -36,7 +36,7 @@ KERBEROS_MECHANISM = "MS KRB5 - Microsoft Kerberos 5"  # the OID Windows offers 
 class KerberosConnection(ImpacketConnection):
     """Kerberos with a ticket for the DC's LDAP service; sealed on 389, channel-bound over LDAPS."""
 
-    def bind(self, options: ConnectionOptions) -> None:
+    def _bind(self, options: ConnectionOptions) -> None:
         from impacket.ldap import ldapasn1
 
         ticket = service_ticket(options)

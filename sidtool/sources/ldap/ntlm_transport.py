@@ -193,12 +193,12 @@ class ImpacketConnection:
         except (OSError, ConnectionLost, ReplyTimedOut) as error:
             raise _connect_error(options, error) from None
         try:
-            self.bind(options)
+            self._bind(options)
         except BaseException:
             self.close()
             raise
 
-    def bind(self, options: ConnectionOptions) -> None:
+    def _bind(self, options: ConnectionOptions) -> None:
         raise NotImplementedError
 
     def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
@@ -243,7 +243,7 @@ class ImpacketConnection:
 class NtlmConnection(ImpacketConnection):
     """NTLM with impacket: on plain LDAP signed and sealed, over LDAPS with a channel-binding token."""
 
-    def bind(self, options: ConnectionOptions) -> None:
+    def _bind(self, options: ConnectionOptions) -> None:
         user, domain = AccountName.parse(options.user).for_ntlm()
         try:
             self._connection.login(user, options.password, domain, "", options.nt_hash)
