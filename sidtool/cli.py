@@ -348,8 +348,8 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="HOST|URL",
         action="append",
         default=[],
-        help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST for the DC of "
-        "another domain of the forest (default: the domain's DNS name)",
+        help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST (or DOMAIN=HOST@ADDRESS) "
+        "for the DC of another domain of the forest (default: the domain's DNS name)",
     )
     group.add_argument("--port", type=_port, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
     group.add_argument("--starttls", action="store_true", help="upgrade plain LDAP with StartTLS")

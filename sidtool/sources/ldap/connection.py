@@ -157,8 +157,10 @@ class ConnectionOptions:
         )
 
     def for_domain_server(self, server: str) -> ConnectionOptions:
-        """These options for the DC of another domain (``--server DOMAIN=HOST``, or a crossRef's dnsRoot)."""
-        return replace(self, host=server, connect_to=None)
+        """These options for the DC of another domain (``--server DOMAIN=HOST``, or a crossRef's dnsRoot);
+        ``HOST@ADDRESS`` names the DC HOST and connects to ADDRESS, as ``--dc-ip`` does for the first DC."""
+        host, _, address = server.partition("@")
+        return replace(self, host=host, connect_to=address or None)
 
 
 def _is_address(host: str) -> bool:

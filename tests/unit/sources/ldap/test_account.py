@@ -96,3 +96,9 @@ def test_dc_ip_connects_to_the_address_and_names_the_host():
     assert (options.host, options.network_host) == ("dc1.corp.example.com", "192.0.2.7")
     other = options.for_domain_server("dc1.child.corp.example.com")
     assert other.network_host == "dc1.child.corp.example.com"  # the address was the first DC's only
+
+
+def test_a_domain_server_may_name_its_address_too():
+    options = ConnectionOptions.from_target("ldaps://dc1.corp.example.com", LdapSettings(user="a@b.c"))
+    other = options.for_domain_server("dc1.child.corp.example.com@192.0.2.9")
+    assert (other.host, other.network_host) == ("dc1.child.corp.example.com", "192.0.2.9")
