@@ -10,13 +10,23 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import ClassVar
 
 import wellknown
 from sidtool import __version__
 from sidtool.baseline import LEGACY_STORE_RELEASE
-from sidtool.credentials import NT_HASH_VARIABLE, read_nt_hash, read_password
+from sidtool.credentials import (
+    AES_KEY_VARIABLE,
+    NT_HASH_VARIABLE,
+    PASSWORD_VARIABLE,
+    has_password,
+    read_aes_key,
+    read_nt_hash,
+    read_password,
+)
 from sidtool.descriptor_view import RIGHTS_VOCABULARIES, render_descriptors
 from sidtool.errors import (
     EXIT_FINDINGS,
@@ -40,6 +50,8 @@ from sidtool.security.encoding import INPUT_KINDS, read_descriptor, stdin_values
 from sidtool.security.sid import Sid
 from sidtool.sources import READERS, is_ldap_url, read_inputs, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
+from sidtool.sources.ldap.kerberos import ticket_cache_name, ticket_cache_present
+from sidtool.sources.ldap.trust import find_ca_file
 from sidtool.terminal import printable
 
 EXIT_INTERNAL = 4
@@ -57,12 +69,75 @@ examples:
 """
 
 
+# Options other tools take a secret with (ldapsearch -w, NetExec -p/-H, impacket -hashes/-aesKey, habit's
+# --password): sidtool has none of them, and refuses them without echoing the value that follows.
+SECRET_OPTIONS = frozenset({"--password", "--pass", "--passwd", "--pwd", "--pw", "--secret", "--hashes", "-hashes",
+                            "--hash", "-aesKey", "--aesKey", "--aeskey", "-p", "-w", "-H"})  # fmt: skip
+SECRET_FLAGS = frozenset({"--nt-hash", "--aes-key"})  # sidtool's own: they take no value; the secret is in a variable
+HIDDEN = "(value not shown)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """No abbreviated options, in every subcommand: "--password X" must not pass for "--password-file X"."""
+    """No abbreviated options, in every subcommand: "--password X" must not pass for "--password-file X".
+
+    No error prints a value that follows a password-like option: such options are refused by name before
+    parsing, and any error message is cleared of those values (argparse echoes unrecognized arguments).
+    """
+
+    _secrets: ClassVar[set[str]] = set()
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        tokens = list(sys.argv[1:] if args is None else args)
+        _Parser._secrets |= _secret_values(tokens)
+        if refused := _secret_option(tokens):
+            super().error(refused)  # names the option, never the value
+        return super().parse_known_args(tokens, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        for secret in sorted(_Parser._secrets, key=len, reverse=True):  # whole words only: "a" stays in "argument"
+            message = re.sub(rf"(?<![^\s'\"=,]){re.escape(secret)}(?![^\s'\",])", HIDDEN, message)
+        super().error(message)
+
+
+def _secret_values(tokens: Sequence[str]) -> set[str]:
+    """The values that follow (or are attached to) a password-like option in ``tokens``."""
+    found = set()
+    for index, token in enumerate(tokens):
+        if token == "--":
+            break
+        name, equals, value = token.partition("=")
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if name in SECRET_OPTIONS or name in SECRET_FLAGS:
+            if equals:
+                found.add(value)
+            elif name in SECRET_OPTIONS or not following.startswith("-"):
+                found.add(following)
+        elif token[:2] in ("-p", "-w", "-H") and len(token) > 2 and not token.startswith("--"):
+            found.add(token[2:])
+    return {value for value in found if value}
+
+
+def _secret_option(tokens: Sequence[str]) -> str | None:
+    """Why ``tokens`` are refused (a password-like option, or a value given to a secret flag), or None."""
+    for index, token in enumerate(tokens):
+        if token == "--":
+            return None
+        name, equals, _ = token.partition("=")
+        short = token[:2] if token[:2] in ("-p", "-w", "-H") and not token.startswith("--") else None
+        if name in SECRET_OPTIONS or short:
+            return (
+                f"{short or name} is not an option: the password comes from --password-file FILE, "
+                f"${PASSWORD_VARIABLE} or the prompt, never from the command line {HIDDEN}"
+            )
+        following = tokens[index + 1] if index + 1 < len(tokens) else "-"
+        if name in SECRET_FLAGS and (equals or not following.startswith("-")):
+            variable = NT_HASH_VARIABLE if name == "--nt-hash" else AES_KEY_VARIABLE
+            return f"{name} takes no value: put the key in ${variable} {HIDDEN}"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,6 +310,7 @@ examples:
   SIDTOOL_PASSWORD=... sidtool collect --server ldaps://dc1.corp.example.com --user 'CORP\\auditor' -o snap.json
   sidtool collect --server dc1 --starttls --ca-file corp-ca.pem --user auditor@corp.example.com -o snap.json.gz
   sidtool collect --server dc1 --auth ntlm --user 'CORP\\auditor' --password-file pw.txt -o snap.json
+  kinit auditor@CORP.EXAMPLE.COM && sidtool collect --server dc1.corp.example.com --auth kerberos -o snap.json
   sidtool report snap.json
 """
 
@@ -267,21 +343,40 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="HOST|URL",
         action="append",
         default=[],
-        help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST for the DC of "
-        "another domain of the forest (default: the domain's DNS name)",
+        help="the DC: a host name, or ldap://HOST[:PORT] / ldaps://HOST; again as DOMAIN=HOST (or DOMAIN=HOST@ADDRESS) "
+        "for the DC of another domain of the forest (default: the domain's DNS name)",
     )
     group.add_argument("--port", type=_port, help="the LDAP port (default: 636 for LDAPS, 389 otherwise)")
     group.add_argument("--starttls", action="store_true", help="upgrade plain LDAP with StartTLS")
-    group.add_argument("--user", metavar="USER", help="DOMAIN\\user or user@domain")
+    group.add_argument(
+        "--user",
+        metavar="USER",
+        help="DOMAIN\\user, user@dns.domain, dns.domain\\user or DOMAIN/user (Kerberos: the ticket cache's by default)",
+    )
     group.add_argument(
         "--auth",
-        choices=("simple", "ntlm"),
+        choices=("simple", "ntlm", "kerberos"),
         default="simple",
-        help="simple bind (over TLS), or NTLM signed and sealed on port 389 (default: simple)",
+        help="simple bind (over TLS); NTLM or Kerberos, signed and sealed on port 389 or over LDAPS with channel "
+        "binding (default: simple)",
     )
     group.add_argument("--password-file", metavar="FILE", help="read the password from the first line of FILE")
-    group.add_argument("--nt-hash", action="store_true", help=f"NTLM with the NT hash in ${NT_HASH_VARIABLE}")
-    group.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify the DC's TLS certificate")
+    group.add_argument(
+        "--nt-hash", action="store_true", help=f"NTLM or Kerberos (RC4) with the NT hash in ${NT_HASH_VARIABLE}"
+    )
+    group.add_argument("--aes-key", action="store_true", help=f"Kerberos with the AES key in ${AES_KEY_VARIABLE}")
+    group.add_argument(
+        "--dc-ip",
+        metavar="ADDRESS",
+        help="connect to ADDRESS, naming the DC by the host of --server (no DNS or hosts entry needed)",
+    )
+    group.add_argument("--kdc", metavar="ADDRESS", help="Kerberos: the KDC's address (default: the DC's)")
+    group.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        help="CA certificate(s) to verify the DC's TLS certificate (default: $LDAPTLS_CACERT, then $SSL_CERT_FILE, "
+        "then the system store)",
+    )
     group.add_argument("--insecure", action="store_true", help="do not verify the DC's certificate (warns)")
     group.add_argument(
         "--allow-plaintext",
@@ -337,19 +432,46 @@ def _count(low: int, high: int) -> Callable[[str], int]:
 
 
 def ldap_settings(args: argparse.Namespace) -> LdapSettings:
-    """The connection options of the command line; the secret from file, environment or prompt."""
-    if not args.user:
+    """The connection options of the command line; the secret from file, environment or prompt.
+
+    Kerberos asks for no secret when a ticket cache is there and none was given (--password-file,
+    SIDTOOL_PASSWORD, --nt-hash, --aes-key).
+    """
+    kerberos = args.auth == "kerberos"
+    if not args.user and not kerberos:
         raise UsageError("--user is required")
+    if args.aes_key and not kerberos:
+        raise UsageError("--aes-key is for --auth kerberos")
+    if args.nt_hash and args.auth == "simple":
+        raise UsageError("--nt-hash is for --auth ntlm or --auth kerberos; a simple bind needs the password")
     if args.insecure:
         _warn("warning: --insecure: the DC's certificate is not checked; anyone in the path can read the traffic")
-    secret = read_nt_hash() if args.nt_hash else read_password(args.password_file, args.user)
+    password = nt_hash = aes_key = ""
+    if args.nt_hash:
+        nt_hash = read_nt_hash()
+    elif args.aes_key:
+        aes_key = read_aes_key()
+    elif not kerberos or args.password_file or has_password():
+        password = read_password(args.password_file, args.user)
+    elif not ticket_cache_present():
+        if not args.user or not sys.stdin.isatty():
+            raise UsageError(
+                f"no Kerberos ticket (no ticket cache at {ticket_cache_name()}) and no password: run kinit "
+                f"{args.user or 'user@YOUR.REALM'} first, or give --user user@dns.domain with the password "
+                f"(--password-file FILE, ${PASSWORD_VARIABLE} or the prompt)"
+            )
+        password = read_password(None, args.user)
+    ca = find_ca_file(args.ca_file)
     return LdapSettings(
-        user=args.user,
+        user=args.user or "",
         auth=args.auth,
         starttls=args.starttls,
         allow_plaintext=args.allow_plaintext,
         port=args.port,
-        ca_file=args.ca_file,
+        ca_file=ca.path if ca else None,
+        ca_source=ca.source if ca else "--ca-file",
+        dc_ip=args.dc_ip,
+        kdc=args.kdc,
         insecure=args.insecure,
         timeout=args.timeout,
         page_size=args.page_size,
@@ -357,8 +479,9 @@ def ldap_settings(args: argparse.Namespace) -> LdapSettings:
         retries=args.retries,
         max_member_values=args.max_member_values,
         domain_servers=tuple(tuple(server.split("=", 1)) for server in args.server if "=" in server),
-        password="" if args.nt_hash else secret,
-        nt_hash=secret if args.nt_hash else "",
+        password=password,
+        nt_hash=nt_hash,
+        aes_key=aes_key,
     )
 
 

@@ -1,8 +1,9 @@
 """Where the bind secret comes from: never the command line.
 
 In order: ``--password-file FILE`` (its first line), the environment variable
-``SIDTOOL_PASSWORD`` (``SIDTOOL_NT_HASH`` for an NT hash), or a prompt when
-standard input is a terminal. The secret is never printed, logged or saved; an error about the file
+``SIDTOOL_PASSWORD`` (``SIDTOOL_NT_HASH`` for an NT hash, ``SIDTOOL_AES_KEY`` for a Kerberos AES key),
+or a prompt when standard input is a terminal. Kerberos may need none of them: a ticket cache
+(``KRB5CCNAME``) holds the ticket. The secret is never printed, logged or saved; an error about the file
 names it and a byte offset, never a byte of its content.
 """
 
@@ -16,6 +17,7 @@ from sidtool.errors import InputError, UsageError
 
 PASSWORD_VARIABLE = "SIDTOOL_PASSWORD"
 NT_HASH_VARIABLE = "SIDTOOL_NT_HASH"
+AES_KEY_VARIABLE = "SIDTOOL_AES_KEY"
 MAX_PASSWORD_BYTES = 4096  # only the first line is read, and at most this much of it: no password is longer
 
 
@@ -52,3 +54,16 @@ def read_nt_hash() -> str:
     if len(value) != 32 or any(c not in "0123456789abcdefABCDEF" for c in value):
         raise UsageError(f"{NT_HASH_VARIABLE} must hold an NT hash of 32 hex digits")
     return value.lower()
+
+
+def read_aes_key() -> str:
+    """A Kerberos AES key (AES-128: 32 hex digits, AES-256: 64) from the environment."""
+    value = os.environ.get(AES_KEY_VARIABLE, "").strip()
+    if len(value) not in (32, 64) or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise UsageError(f"{AES_KEY_VARIABLE} must hold an AES key: 32 (AES-128) or 64 (AES-256) hex digits")
+    return value.lower()
+
+
+def has_password() -> bool:
+    """Whether a password was given without asking: ``SIDTOOL_PASSWORD`` is set."""
+    return bool(os.environ.get(PASSWORD_VARIABLE))

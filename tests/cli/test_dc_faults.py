@@ -136,16 +136,25 @@ def test_dc_restarted_within_the_retry_window_gives_the_same_snapshot(own_dc, tm
     assert len({p["dn"].lower() for p in principals}) == len(principals) > 1600
 
 
-@pytest.mark.parametrize("bind", ["ldaps", "ntlm"])
+@pytest.mark.parametrize("bind", ["ldaps", "ntlm", "kerberos"])
 def test_samba_s_reference_to_the_configuration_is_seen_and_is_no_gap(own_dc, tmp_path, bind):
-    """Samba answers a subtree search of the domain with a continuation reference to CN=Configuration."""
+    """Samba answers a subtree search of the domain with a continuation reference to CN=Configuration.
+
+    With Kerberos, this second DC's KDC runs beside the session DC's (the same realm, another loopback address).
+    """
     dc = running(own_dc)
     output = tmp_path / "snap.json"
     command = collect_command(dc, output, "-v")
+    variables = environment(dc)
     if bind == "ntlm":
         command[command.index("--server") + 1] = dc.host
         command += ["--auth", "ntlm"]
-    result = subprocess.run(command, capture_output=True, text=True, env=environment(dc), cwd=tmp_path)
+    if bind == "kerberos":
+        command[command.index("--server") + 1] = f"ldap://{dc.hostname}"
+        command[command.index("--user") + 1] = dc.upn
+        command += ["--auth", "kerberos", "--dc-ip", dc.host]
+        variables.update(dc.kerberos_environment(tmp_path / "no-cache"), SIDTOOL_PASSWORD=dc.password)
+    result = subprocess.run(command, capture_output=True, text=True, env=variables, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     configuration = f"CN=Configuration,{dc.base_dn}"
     assert re.search(

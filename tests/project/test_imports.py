@@ -23,10 +23,11 @@ def _imports(name: str) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sidtool":
-            found.add(node.module)
-            found.update(
-                f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in MODULES
-            )
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & MODULES.keys()
+            # "from package import module" depends on the module; any other name comes from the package itself
+            found.update(submodules)
+            if len(submodules) < len(node.names):
+                found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "sidtool")
     return {module for module in found if module in MODULES and module != name}

@@ -46,6 +46,29 @@ class TestDomainController:
     directory: Path
     sam_ldb: Path
     expected: dict = field(repr=False, compare=False)
+    krb5_conf: Path | None = None  # the realm's KDC is this DC (run-dc writes it; None for a DC started before)
+
+    @property
+    def upn(self) -> str:
+        """The administrator as user@dns.domain, the form Kerberos needs."""
+        return f"Administrator@{self.realm.lower()}"
+
+    def kerberos_environment(self, cache: Path) -> dict[str, str]:
+        """Variables for kinit and sidtool: this DC's krb5.conf and the ticket cache ``cache``; no password."""
+        if self.krb5_conf is None:
+            pytest.skip("this DC was started without a KDC (tests/dc/run-dc before Kerberos)")
+        return {"KRB5_CONFIG": str(self.krb5_conf), "KRB5CCNAME": f"FILE:{cache}", "SIDTOOL_PASSWORD": ""}
+
+    def kinit(self, cache: Path, *, lifetime: str | None = None) -> None:
+        """Get the administrator's TGT into ``cache`` with MIT kinit, the password on its standard input."""
+        command = ["kinit", *(("-l", lifetime) if lifetime else ()), f"Administrator@{self.realm}"]
+        environment = {**os.environ, **self.kerberos_environment(cache)}
+        subprocess.run(command, input=self.password + "\n", capture_output=True, text=True, check=True,
+                       env=environment)  # fmt: skip
+
+    def audit_log(self) -> str:
+        """Samba's log: with auth_audit on, one line per bind naming how it authenticated."""
+        return (self.directory / "log" / "samba.stdout").read_text(errors="replace")
 
     def ldapsearch(self, *arguments: str, base: str | None = None, plain: bool = True) -> str:
         """Run ldapsearch over LDAPS as the administrator (password from a file); return its LDIF.
@@ -116,6 +139,7 @@ def controller_from(directory: Path) -> TestDomainController:
         directory=directory,
         sam_ldb=Path(values["DC_SAM_LDB"]),
         expected=json.loads((DC_DIR / "fixture_expected.json").read_text(encoding="utf-8")),
+        krb5_conf=Path(values["KRB5_CONFIG"]) if "KRB5_CONFIG" in values else None,
     )
 
 

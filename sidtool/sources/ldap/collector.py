@@ -199,7 +199,7 @@ class Collector:
 
     def _read_elsewhere(self, host: str, naming_context: str, what: str) -> None:
         """Read ``naming_context`` from ``host`` into this collection; a failure there is a gap, not the end."""
-        session = self.session.sibling(replace(self.options, host=host))
+        session = self.session.sibling(self.options.for_domain_server(host))
         try:
             self._read_domain(session, naming_context)
         except CollectError as error:

@@ -2,21 +2,26 @@
 
 :class:`ConnectionOptions` owns the policy of a connection: the URL or host given, the port, TLS
 (LDAPS, StartTLS or none) and the bind (a simple bind only over TLS unless the user allows clear
-text; NTLM only on plain LDAP, where it is signed and sealed). Errors keep the numeric LDAP result
-code ([RFC 4511] 4.1.9) in :attr:`CollectError.result_code`: nobody matches on message text.
+text; NTLM and Kerberos signed and sealed on plain LDAP, or inside TLS with a channel-binding token), and
+the account name in the form each bind needs (:mod:`.account`), all checked before any connection. Errors
+keep the numeric LDAP result code ([RFC 4511] 4.1.9) in :attr:`CollectError.result_code`: nobody matches on
+message text.
 A paged search is bounded by :class:`PageGuard`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sidtool.errors import SidtoolError, UsageError
+from sidtool.sources.ldap.account import AccountName
 from sidtool.sources.ldap.stream import MalformedReply, StreamError
+from sidtool.sources.ldap.trust import CaFile, check_ca_file, untrusted_hint
 from sidtool.terminal import printable
 
 MAX_EMPTY_PAGES = 100  # a paged search may return this many more pages than entries, and no more
@@ -69,11 +74,15 @@ class ConnectionOptions:
     host: str
     port: int
     tls: str  # "ldaps", "starttls" or "none"
-    auth: str  # "simple" or "ntlm"
-    user: str
+    auth: str  # "simple", "ntlm" or "kerberos"
+    user: str  # as typed (empty for Kerberos from a ticket cache); AccountName.parse gives each bind its form
     password: str = field(default="", repr=False)
     nt_hash: str = field(default="", repr=False)
     ca_file: str | None = None
+    ca_source: str = "--ca-file"  # where ca_file came from: --ca-file, LDAPTLS_CACERT or SSL_CERT_FILE
+    connect_to: str | None = None  # --dc-ip: the address to connect to; ``host`` still names the DC (SPN, TLS)
+    kdc: str | None = None  # --kdc: the KDC's address (default: connect_to, else host)
+    aes_key: str = field(default="", repr=False)  # Kerberos: an AES key (hex) instead of the password
     insecure: bool = False
     timeout: float = 30.0
     page_size: int = 1000
@@ -84,6 +93,15 @@ class ConnectionOptions:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def ca(self) -> CaFile | None:
+        return CaFile(self.ca_file, self.ca_source) if self.ca_file else None
+
+    @property
+    def network_host(self) -> str:
+        """Where to connect: ``--dc-ip``'s address, else the host name."""
+        return self.connect_to or self.host
 
     @classmethod
     def from_target(cls, target: str, settings: LdapSettings) -> ConnectionOptions:
@@ -96,18 +114,27 @@ class ConnectionOptions:
         if not host:
             raise UsageError(f"{target}: no host name")
         tls = "ldaps" if scheme.lower() == "ldaps" else "starttls" if settings.starttls else "none"
-        if settings.auth == "ntlm" and tls != "none":
+        if settings.auth in ("ntlm", "kerberos") and tls == "starttls":
             raise UsageError(
-                "--auth ntlm runs on plain LDAP, signed and sealed; use it without ldaps:// and --starttls"
+                f"--auth {settings.auth} runs on plain LDAP (signed and sealed) or over LDAPS (ldaps://HOST), "
+                "not with --starttls"
             )
         if settings.auth == "simple" and tls == "none" and not settings.allow_plaintext:
             raise UsageError(
                 "a simple bind over plain LDAP sends the password in clear: use ldaps://HOST, --starttls, "
-                "--auth ntlm, or --allow-plaintext"
+                "--auth ntlm, --auth kerberos, or --allow-plaintext"
             )
         if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
             raise UsageError(f"{target}: the port is not a number from 1 to 65535")
         port = int(port_text) if port_text else settings.port or (636 if tls == "ldaps" else 389)
+        if settings.auth == "kerberos" and _is_address(host):
+            raise UsageError(
+                f"{target}: Kerberos names the DC by its host name (the SPN is ldap/HOST): give --server "
+                f"dc1.your.dns.domain, with --dc-ip {host} to connect to this address"
+            )
+        check_account(settings.auth, settings.user, host)
+        if tls != "none" and settings.ca_file and not settings.insecure:
+            check_ca_file(CaFile(settings.ca_file, settings.ca_source))
         return cls(
             host=host,
             port=port,
@@ -117,6 +144,10 @@ class ConnectionOptions:
             password=settings.password,
             nt_hash=settings.nt_hash,
             ca_file=settings.ca_file,
+            ca_source=settings.ca_source,
+            connect_to=settings.dc_ip,
+            kdc=settings.kdc,
+            aes_key=settings.aes_key,
             insecure=settings.insecure,
             timeout=settings.timeout,
             page_size=settings.page_size,
@@ -124,6 +155,33 @@ class ConnectionOptions:
             retries=settings.retries,
             max_member_values=settings.max_member_values,
         )
+
+    def for_domain_server(self, server: str) -> ConnectionOptions:
+        """These options for the DC of another domain (``--server DOMAIN=HOST``, or a crossRef's dnsRoot);
+        ``HOST@ADDRESS`` names the DC HOST and connects to ADDRESS, as ``--dc-ip`` does for the first DC."""
+        host, _, address = server.partition("@")
+        return replace(self, host=host, connect_to=address or None)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def check_account(auth: str, user: str, host: str) -> None:
+    """Refuse, before connecting, a user name the bind cannot use (see :mod:`.account`)."""
+    if auth == "kerberos" and not user:
+        return  # the principal of the ticket cache
+    account = AccountName.parse(user)
+    if auth == "simple":
+        account.for_simple_bind()
+    elif auth == "ntlm":
+        account.for_ntlm()
+    else:
+        account.for_kerberos(host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +191,14 @@ class LdapSettings:
     The secret never appears in repr or logs."""
 
     user: str
-    auth: str = "simple"  # "simple" or "ntlm"
+    auth: str = "simple"  # "simple", "ntlm" or "kerberos"
     starttls: bool = False
     allow_plaintext: bool = False
     port: int | None = None  # when the target names none: 636 for LDAPS, 389 otherwise
-    ca_file: str | None = None
+    ca_file: str | None = None  # --ca-file, else LDAPTLS_CACERT, else SSL_CERT_FILE (trust.find_ca_file)
+    ca_source: str = "--ca-file"
+    dc_ip: str | None = None  # connect the first DC here, naming it by its host name
+    kdc: str | None = None
     insecure: bool = False
     timeout: float = 30.0
     page_size: int = 1000
@@ -147,6 +208,7 @@ class LdapSettings:
     domain_servers: tuple[tuple[str, str], ...] = ()  # --server DOMAIN=HOST: the DC to read each other domain from
     password: str = field(default="", repr=False)
     nt_hash: str = field(default="", repr=False)
+    aes_key: str = field(default="", repr=False)
 
 
 @dataclass(slots=True)
@@ -235,10 +297,8 @@ def _connect_error(options: ConnectionOptions, error: Exception) -> CollectError
     text = str(error)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         reason = text.split("certificate verify failed:", 1)[-1].split("(_ssl")[0].strip(" :'\"")
-        return CollectError(
-            f"{options.address}: the DC's TLS certificate is not trusted ({reason}); "
-            "give its CA with --ca-file, or --insecure to skip the check"
-        )
+        return CollectError(f"{options.address}: the DC's TLS certificate is not trusted ({reason}); "
+                            f"{untrusted_hint(options.ca)}")  # fmt: skip
     if isinstance(error, TimeoutError) or "timed out" in text:
         return ConnectFailed(f"{options.address}: no answer within {options.timeout:g} s")
     if text.startswith("(") and (quoted := re.findall(r"'([^']+)'", text)):

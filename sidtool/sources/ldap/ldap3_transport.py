@@ -12,6 +12,7 @@ import contextlib
 import math
 import ssl
 
+from sidtool.sources.ldap.account import AccountName
 from sidtool.sources.ldap.connection import (
     _MALFORMED,
     PAGED_RESULTS,
@@ -56,9 +57,10 @@ class Ldap3Connection:
         tls = ldap3.Tls(
             validate=ssl.CERT_NONE if options.insecure else ssl.CERT_REQUIRED,
             ca_certs_file=options.ca_file,
+            valid_names=[options.host] if options.connect_to else None,  # --dc-ip: the certificate names the host
         )
         server = ldap3.Server(
-            options.host,
+            options.network_host,
             port=options.port,
             use_ssl=options.tls == "ldaps",
             tls=tls,
@@ -67,7 +69,7 @@ class Ldap3Connection:
         )
         self._connection = ldap3.Connection(
             server,
-            user=options.user,
+            user=AccountName.parse(options.user).for_simple_bind(),
             password=options.password,
             authentication=ldap3.SIMPLE,
             receive_timeout=max(1, math.ceil(options.timeout)),

@@ -1,7 +1,11 @@
-"""The impacket transport: NTLM (a password or an NT hash) on port 389, signed and sealed.
+"""The impacket transport: NTLM (a password or an NT hash), signed and sealed on port 389, or over LDAPS.
 
-DCs that require LDAP signing (Samba's default, Windows Server 2025) accept it without TLS. Replies
-are read by :class:`_SealedLdap`, sealed frame by frame, through :mod:`sidtool.sources.ldap.stream`.
+DCs that require LDAP signing (Samba's default, Windows Server 2025) accept it without TLS. Over LDAPS the
+bind carries a channel-binding token (:func:`~sidtool.sources.ldap.trust.channel_binding_token`), as DCs
+with "LDAP channel binding: Always" require. The socket is sidtool's own: TLS is Python's, the certificate
+and the DC's name checked (impacket's own TLS checks neither). Replies are read by :class:`_SealedLdap`,
+sealed frame by frame, through :mod:`sidtool.sources.ldap.stream`. :class:`ImpacketConnection` is shared
+with the Kerberos transport.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 
+from sidtool.sources.ldap.account import AccountName
 from sidtool.sources.ldap.connection import (
     _MALFORMED,
     INVALID_CREDENTIALS,
@@ -25,6 +30,7 @@ from sidtool.sources.ldap.connection import (
     _short,
     result_code,
 )
+from sidtool.sources.ldap.gss_wrap import WrapContext
 from sidtool.sources.ldap.stream import (
     MAX_MESSAGE_BYTES,
     MAX_MESSAGES_OVER_PAGE,
@@ -34,6 +40,7 @@ from sidtool.sources.ldap.stream import (
     receive,
     take_messages,
 )
+from sidtool.sources.ldap.trust import channel_binding_token, client_context
 
 _BIND_RESULTS = {"invalidCredentials": INVALID_CREDENTIALS, "strongerAuthRequired": STRONGER_AUTH_REQUIRED}
 
@@ -57,7 +64,43 @@ def _sealed_class():
         page) must arrive within ``deadline``. ``guard`` bounds the pages of the current search.
         """
 
+        def __init__(self, options: ConnectionOptions) -> None:
+            """Set what impacket's methods read, and connect here (impacket's constructor connects itself,
+            with TLS that checks no certificate)."""
+            tls = options.tls == "ldaps"
+            self._SSL, self._dstPort, self._dstHost, self._dstIp = tls, options.port, options.host, options.connect_to
+            self._baseDN = ""
+            self._LDAPConnection__signing = not tls  # sealing inside TLS is refused by AD: TLS protects it
+            self._LDAPConnection__binded = False
+            self._LDAPConnection__auth_type = None
+            self._LDAPConnection__gss = None
+            self._LDAPConnection__sessionKey = None
+            self._LDAPConnection__spnego_cipher_blob = None
+            self.sequenceNumber = 0
+            self.channel_binding_value = None
+            self._socket = socket.create_connection((options.network_host, options.port), timeout=options.timeout)
+            if tls:
+                try:
+                    context = client_context(options.ca, options.insecure)
+                    self._socket = context.wrap_socket(self._socket, server_hostname=options.host)
+                except BaseException:
+                    self._socket.close()
+                    raise
+                certificate = self._socket.getpeercert(binary_form=True)
+                self.channel_binding_value = channel_binding_token(certificate) if certificate else None
+            self.setup(options.timeout, options.page_size)
+
+        def encrypt(self, data):
+            if self.wrapping is None:
+                return super().encrypt(data)
+            token = self.wrapping.wrap(data)
+            return len(token).to_bytes(4, "big") + token
+
+        def decrypt(self, data):
+            return super().decrypt(data) if self.wrapping is None else self.wrapping.unwrap(data[4:])
+
         def setup(self, timeout: float, page_size: int) -> None:
+            self.wrapping: WrapContext | None = None  # Kerberos sealing (gss_wrap); NTLM's is impacket's
             self.deadline = Deadline(timeout)
             self.limit = page_size + MAX_MESSAGES_OVER_PAGE
             self.guard: PageGuard | None = None
@@ -134,8 +177,8 @@ def _operation_tag(message: bytes) -> int:
     return message[index + 2 + message[index + 1]] if index + 2 + message[index + 1] < len(message) else -1
 
 
-class NtlmConnection:
-    """NTLM with impacket on plain LDAP, signed and sealed (integrity and confidentiality without TLS)."""
+class ImpacketConnection:
+    """A bound impacket connection (NTLM or Kerberos), searched through :class:`_SealedLdap`."""
 
     def __init__(self, options: ConnectionOptions) -> None:
         from impacket.ldap import ldap as impacket_ldap
@@ -143,35 +186,20 @@ class NtlmConnection:
 
         self._asn1 = ldapasn1
         self._errors = impacket_ldap
-        domain, _, user = options.user.rpartition("\\")
-        if not domain and "@" in user:
-            user, _, domain = user.partition("@")
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(options.timeout)  # impacket connects in its constructor
-        try:
-            self._connection = _sealed_class()(f"ldap://{options.host}:{options.port}", "", options.host)
-            self._connection.setup(options.timeout, options.page_size)
-            self._connection.login(user, options.password, domain, "", options.nt_hash)
-        except impacket_ldap.LDAPSessionError as error:
-            text = str(error)
-            # impacket's bind errors carry the result only by name, in their text ("... -> invalidCredentials: ...")
-            code = result_code(error.getErrorCode()) or _BIND_RESULTS.get(_result_name(text))
-            if code == INVALID_CREDENTIALS or "data 52e" in text:  # 52e: AD's diagnostic for a wrong password
-                raise CollectError(
-                    f"{options.address}: invalid credentials for {options.user}", result_code=code
-                ) from None
-            raise CollectError(
-                f"{options.address}: NTLM bind refused ({_short(text)}); "
-                "try LDAPS with a simple bind (--server ldaps://HOST)"
-            ) from None
-        except (OSError, ConnectionLost, ReplyTimedOut) as error:
-            raise _connect_error(options, error) from None
-        except _MALFORMED as error:
-            raise CollectError(f"{options.address}: malformed reply to the bind: {_reason(error)}") from None
-        finally:
-            socket.setdefaulttimeout(previous)
         self._page_size = options.page_size
         self._address = options.address
+        try:
+            self._connection = _sealed_class()(options)
+        except (OSError, ConnectionLost, ReplyTimedOut) as error:
+            raise _connect_error(options, error) from None
+        try:
+            self._bind(options)
+        except BaseException:
+            self.close()
+            raise
+
+    def _bind(self, options: ConnectionOptions) -> None:
+        raise NotImplementedError
 
     def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
         asn1 = self._asn1
@@ -210,3 +238,28 @@ class NtlmConnection:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # see Ldap3Connection.close
             self._connection.close()
+
+
+class NtlmConnection(ImpacketConnection):
+    """NTLM with impacket: on plain LDAP signed and sealed, over LDAPS with a channel-binding token."""
+
+    def _bind(self, options: ConnectionOptions) -> None:
+        user, domain = AccountName.parse(options.user).for_ntlm()
+        try:
+            self._connection.login(user, options.password, domain, "", options.nt_hash)
+        except self._errors.LDAPSessionError as error:
+            text = str(error)
+            # impacket's bind errors carry the result only by name, in their text ("... -> invalidCredentials: ...")
+            code = result_code(error.getErrorCode()) or _BIND_RESULTS.get(_result_name(text))
+            if code == INVALID_CREDENTIALS or "data 52e" in text:  # 52e: AD's diagnostic for a wrong password
+                raise CollectError(
+                    f"{options.address}: invalid credentials for {options.user}", result_code=code
+                ) from None
+            raise CollectError(
+                f"{options.address}: NTLM bind refused ({_short(text)}); "
+                "try --auth kerberos, or LDAPS with a simple bind (--server ldaps://HOST)"
+            ) from None
+        except (OSError, ConnectionLost, ReplyTimedOut) as error:
+            raise _connect_error(options, error) from None
+        except _MALFORMED as error:
+            raise CollectError(f"{options.address}: malformed reply to the bind: {_reason(error)}") from None

@@ -28,6 +28,7 @@ from sidtool.sources.ldap.connection import (
     DirectoryConnection,
     RawEntry,
 )
+from sidtool.sources.ldap.kerberos_transport import KerberosConnection
 from sidtool.sources.ldap.ldap3_transport import Ldap3Connection
 from sidtool.sources.ldap.ntlm_transport import NtlmConnection
 from sidtool.terminal import printable
@@ -44,6 +45,8 @@ def connect(options: ConnectionOptions) -> DirectoryConnection:
     """Open and bind a connection of the kind ``options`` ask for."""
     if options.auth == "ntlm":
         return NtlmConnection(options)
+    if options.auth == "kerberos":
+        return KerberosConnection(options)
     return Ldap3Connection(options)
 
 
