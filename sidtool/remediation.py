@@ -1,16 +1,72 @@
-"""What to do about a finding: fix the servers, or remove the memberships (never applied by sidtool)."""
+"""What to do about findings: fix the servers, or remove the memberships (never applied by sidtool).
+
+:func:`plan` orders the server fixes by reach (the fewest servers that take the most entries out of
+risk first) and gathers the memberships to remove; :func:`options` words the choices of one finding;
+:func:`removal_ldif` writes the removals as LDIF for review, a comment above each change.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
 
 from sidtool.baseline import is_builtin_alias
 from sidtool.dn import dn_key, parent_dn, split_rdns
 from sidtool.errors import InputError
+from sidtool.exchange import ServerStatus
 from sidtool.model import Principal, PrincipalKind
-from sidtool.risk import Finding
+from sidtool.risk import Finding, RiskLevel
 from sidtool.terminal import printable
+
+
+@dataclass(frozen=True, slots=True)
+class PatchStep:
+    """Servers to patch together, and how many entries are out of risk once they and the steps before are."""
+
+    servers: tuple[ServerStatus, ...]
+    fixes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do about the medium and high findings given, widest reach first."""
+
+    entries: int  # the findings the plan is for
+    patches: tuple[PatchStep, ...]
+    builds_unknown: tuple[ServerStatus, ...]  # servers whose build is unknown, holding entries no patch covers
+    unknown_entries: int  # entries that depend on those servers
+    removals: tuple[tuple[Principal, Principal], ...]  # (at-risk group, member)
+    senders: int  # senders at risk that those removals take out of the at-risk groups
+
+
+def plan(findings: Iterable[Finding]) -> Plan:
+    """The plan for ``findings`` (the low ones are left out: a condition already keeps them safe).
+
+    Patching: each step patches the fewest servers not yet patched that complete some entry's exposed
+    servers (ties: the set shared by most entries); its count is cumulative. There are at most as many
+    steps as distinct sets of exposed servers.
+    """
+    rated = [f for f in findings if f.risk >= RiskLevel.MEDIUM]
+    statuses = {s.server.dn: s for f in rated for s in f.servers}
+    remaining = Counter(frozenset(s.server.dn for s in f.exposed_servers) for f in rated if f.exposed_servers)
+    patched: set[str] = set()
+    steps = []
+    fixed = 0
+    while remaining:  # each pass removes at least one set
+        best = min(remaining, key=lambda dns: (len(dns - patched), -remaining[dns], sorted(dns)))
+        new = sorted(best - patched, key=lambda dn: statuses[dn].server.name.casefold())
+        patched |= best
+        for done in [dns for dns in remaining if dns <= patched]:
+            fixed += remaining.pop(done)
+        steps.append(PatchStep(tuple(statuses[dn] for dn in new), fixed))
+    unknown = [f for f in rated if not f.exposed_servers and not f.servers_fixed]
+    builds_unknown = {s.server.dn: s for f in unknown for s in f.servers if s.vulnerable is None}
+    removals = tuple(dict.fromkeys(edge for f in rated for edge in f.removals))
+    senders = {m.principal.dn for f in rated if f.removals for m in f.affected}
+    return Plan(len(rated), tuple(steps), tuple(builds_unknown.values()), len(unknown), removals, len(senders))
 
 
 def options(finding: Finding) -> tuple[str, ...]:
@@ -42,7 +98,12 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
     """
     edges: dict[str, list[str]] = {}
     refused: set[tuple[str, str]] = set()
+    labels: dict[str, str] = {}
+    reached: dict[tuple[str, str], set[str]] = {}  # (group DN, member DN) -> the senders at risk that come through
     for finding in findings:
+        for membership in finding.affected:
+            for lower, upper in pairwise(membership.path):
+                reached.setdefault((upper.dn, lower.dn), set()).add(membership.principal.dn)
         on_route = _route_keys(finding)
         for group, member in finding.removals:
             refusal = _refusal(group, member, on_route)
@@ -52,6 +113,7 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
                     on_refused(InputError(f"remediation: not removing {member.dn} from {group.dn}: {refusal}"))
                 continue
             members = edges.setdefault(group.dn, [])
+            labels[group.dn], labels[member.dn] = group.label, member.label
             if member.dn not in members:
                 members.append(member.dn)
     lines = [
@@ -62,6 +124,10 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
         "",
     ]
     for group_dn, members in edges.items():
+        for member_dn in members:
+            lines.append(
+                printable(_change_comment(labels[member_dn], labels[group_dn], reached.get((group_dn, member_dn))))
+            )
         lines.extend(_lines("dn", group_dn))
         lines.append("changetype: modify")
         lines.append("delete: member")
@@ -70,6 +136,17 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
         lines.append("-")
         lines.append("")
     return "\n".join(lines)
+
+
+def _change_comment(member: str, group: str, senders: set[str] | None) -> str:
+    """What one removal does, for the reviewer: who leaves which group, why, and what else it takes away."""
+    why = (
+        f"{len(senders)} sender(s) at risk reach {group} through it" if senders else f"senders reach {group} through it"
+    )
+    return (
+        f"# removes {member} from {group}: {why}; every member of {member} loses this membership, and what "
+        f"{group} grants in its domain"
+    )
 
 
 def _route_keys(finding: Finding) -> set[str]:

@@ -1,0 +1,177 @@
+"""Tables that fit the terminal: columns chosen by priority, cells wrapped on word boundaries.
+
+A table is laid out for a width (:func:`output_width`): the terminal's columns (``COLUMNS``, else the
+terminal stdout is on), or :data:`PIPE_WIDTH` when stdout is a pipe or a file, so that piped output
+keeps one stable layout. The width is clamped to :data:`MIN_WIDTH`..:data:`MAX_WIDTH`.
+
+Each :class:`Field` has a priority. When the columns do not fit at their narrowest (each as wide as its
+longest word), the least important column goes: onto a line of its own under each row when it is an
+explanation (``below``), else out of the table (JSON and CSV still carry it, and a note says which
+columns were left out). Then the widest columns give up width until the table fits. Cells wrap at
+spaces; only a word wider than its whole column is cut, with ``…``, so that no line exceeds the width.
+Widths are display columns: East Asian wide characters count two, combining marks none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sidtool.terminal import printable
+
+__all__ = ["MAX_WIDTH", "MIN_WIDTH", "PIPE_WIDTH", "Field", "display_width", "fit_table", "output_width", "wrap"]
+
+PIPE_WIDTH = 100  # the layout when stdout is no terminal and COLUMNS is not set
+MIN_WIDTH = 40  # narrower terminals get this layout (lines then exceed them)
+MAX_WIDTH = 1000  # wider ones are laid out for this width
+_GAP = "  "  # between columns
+_NARROWEST = 6  # a column is never made narrower than this (or its header's longest word), when it can be avoided
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A column: record key, header, how to show the value, its priority (0 first) and how it may shrink."""
+
+    key: str
+    header: str
+    show: Callable[[Any], str] | None = None
+    priority: int = 0  # the highest number goes first when the table does not fit
+    widest: int = 60  # never wider than this, even when there is room
+    below: bool = False  # when it does not fit: on a line of its own under each row, not dropped
+
+
+def output_width(stream: Any = None) -> int:
+    """The width to lay tables out for: ``COLUMNS``, else the terminal's, else :data:`PIPE_WIDTH` (see module)."""
+    stream = stream if stream is not None else sys.stdout
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        width = int(columns)
+    else:
+        try:
+            is_terminal = stream.isatty()
+        except (AttributeError, ValueError):
+            is_terminal = False
+        width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns if is_terminal else PIPE_WIDTH
+    return max(MIN_WIDTH, min(width, MAX_WIDTH))
+
+
+def display_width(text: str) -> int:
+    """How many terminal columns ``text`` takes (wide characters two, combining marks none)."""
+    if text.isascii():
+        return len(text)
+    width = 0
+    for character in text:
+        if unicodedata.combining(character):
+            continue
+        width += 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+    return width
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken at spaces; a longer word is cut with ``…``."""
+    width = max(width, 1)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            if display_width(word) > width:
+                word = _cut(word, width)
+            candidate = f"{line} {word}" if line else word
+            if display_width(candidate) <= width:
+                line = candidate
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return lines or [""]
+
+
+def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width: int) -> str:
+    """``records`` as a table of at most ``width`` columns (see the module docstring); text ends with a newline."""
+    cells = [[_cell(record.get(field.key), field.show) for field in fields] for record in records]
+    natural = [
+        min(field.widest, max([display_width(field.header), *(_longest_line(row[i]) for row in cells)]))
+        for i, field in enumerate(fields)
+    ]
+    narrowest = [
+        min(natural[i], max(_NARROWEST, _longest_word(field.header), *(_longest_word(row[i]) for row in cells)))
+        for i, field in enumerate(fields)
+    ]  # each column at least as wide as its longest word: words are cut only when nothing else fits
+    shown = list(range(len(fields)))
+    for index in sorted(shown, key=lambda i: (-fields[i].priority, -i)):
+        if sum(narrowest[i] for i in shown) + len(_GAP) * (len(shown) - 1) <= width or len(shown) == 1:
+            break
+        shown.remove(index)
+    widths = {i: natural[i] for i in shown}
+    excess = sum(widths.values()) + len(_GAP) * (len(shown) - 1) - width
+    while excess > 0:  # at most sum(natural) steps: each takes one column from the widest that may give it
+        candidates = [i for i in shown if widths[i] > narrowest[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: (widths[i], -fields[i].priority))
+        widths[widest] -= 1
+        excess -= 1
+    if excess > 0:  # even the narrowest columns are too wide: cut every column evenly (words are cut, with …)
+        share = -(-excess // len(shown))  # excess / columns, rounded up
+        for i in shown:
+            widths[i] = max(1, widths[i] - share)
+    below = [i for i in range(len(fields)) if i not in shown and fields[i].below]
+    dropped = [fields[i].header for i in range(len(fields)) if i not in shown and not fields[i].below]
+    lines = _row_lines([fields[i].header for i in shown], [widths[i] for i in shown])
+    lines.append(_GAP.join("-" * widths[i] for i in shown))
+    for row in cells:
+        lines.extend(_row_lines([row[i] for i in shown], [widths[i] for i in shown]))
+        for i in below:
+            if row[i] not in ("", "-"):
+                lines.extend("    " + line for line in wrap(f"{fields[i].header}: {row[i]}", width - 4))
+    if dropped:
+        note = f"(not shown at {width} columns: {', '.join(dropped)}; a wider terminal or --format csv shows them)"
+        lines.extend(wrap(note, width))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _row_lines(texts: list[str], widths: list[int]) -> list[str]:
+    wrapped = [wrap(text, width) for text, width in zip(texts, widths, strict=True)]
+    height = max(len(lines) for lines in wrapped)
+    return [
+        _GAP.join(_pad(lines[n] if n < len(lines) else "", width) for lines, width in zip(wrapped, widths, strict=True))
+        for n in range(height)
+    ]
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+def _cut(word: str, width: int) -> str:
+    kept = ""
+    for character in word:
+        if display_width(kept + character) > width - 1:
+            break
+        kept += character
+    return kept + "…" if width > 1 else "…"
+
+
+def _longest_line(text: str) -> int:
+    return max(display_width(line) for line in text.split("\n"))
+
+
+def _longest_word(text: str) -> int:
+    return max((display_width(word) for word in text.split()), default=0)
+
+
+def _cell(value: Any, formatter: Callable[[Any], str] | None) -> str:
+    if formatter is not None:
+        return printable(formatter(value))
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(printable(str(item)) for item in value)
+    return printable(str(value))
