@@ -47,6 +47,8 @@ class Progress:
             share = min(done / total, 1.0)
             left = f" ETA {_clock((total - done) / rate)}" if rate else ""
             numbers = f" {share:4.0%} {_size(done)}/{_size(total)}" + (f" {_size(rate)}/s" if rate else "") + left
+            room = max(columns - len(numbers), 10)
+            label = label if len(label) <= room else label[: room - 1] + "…"  # the numbers stay in sight
             bar_width = max(0, min(_WIDTH, columns - len(label) - len(numbers) - 3))
             filled = int(share * bar_width)
             bar = f" [{'#' * filled}{'.' * (bar_width - filled)}]" if bar_width >= 5 else ""
@@ -58,14 +60,15 @@ class Progress:
     def phase(self, label: str) -> None:
         """Say what is being done now that reading is over ("analysing: membership", "writing")."""
         if self.enabled:
-            self._draw(printable(label)[: self.columns() - 1] + "…")
+            self._draw(printable(label)[: self.columns() - 2] + "…")
 
     def columns(self) -> int:
         """The terminal's width (read at each draw: the window may be resized)."""
         try:
-            return max(os.get_terminal_size(self.stream.fileno()).columns, 10)
+            columns = os.get_terminal_size(self.stream.fileno()).columns
         except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
             return _FALLBACK_COLUMNS
+        return max(columns, 20) if columns else _FALLBACK_COLUMNS  # 0: a terminal that does not say
 
     def _draw(self, text: str) -> None:
         self.stream.write("\r\x1b[K" + text)

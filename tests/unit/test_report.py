@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sidtool.report import assessment_json, visible
+from sidtool.report import assessment_json, build
 from sidtool.risk import assess
 from sidtool.sources import read_inputs
 from tests.support.cli_runner import REPO
@@ -22,8 +22,9 @@ def _assessment(*names: str):
 def test_streamed_document_is_one_json_document_with_a_line_per_finding():
     assessment = _assessment(FOREST)
     for show_all in (False, True):
-        findings = visible(assessment, show_all)
-        pieces = list(assessment_json(assessment, findings))
+        report = build(assessment, show_all)
+        findings = report.shown
+        pieces = list(assessment_json(report))
         assert len(pieces) == len(findings) + 2  # head, one piece per finding, tail
         text = "".join(pieces)
         document = json.loads(text)
@@ -35,8 +36,9 @@ def test_streamed_document_is_one_json_document_with_a_line_per_finding():
 
 
 def test_no_findings_is_still_one_valid_document():
-    assessment = _assessment(FOREST)
-    text = "".join(assessment_json(assessment, []))
+    directory = read_inputs([FOREST], on_problem=[].append)
+    report = build(assess(directory, "2003"))  # every at-risk alias of the example came with Windows Server 2003
+    text = "".join(assessment_json(report))
     document = json.loads(text)
     assert document["findings"] == [] and document["trustees"] == [] and document["summary"]["entries_at_risk"] == 0
     assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"  # nothing between the brackets
@@ -44,9 +46,9 @@ def test_no_findings_is_still_one_valid_document():
 
 def test_each_sender_and_each_trustee_is_described_once_and_findings_refer_to_them():
     assessment = _assessment(FOREST)
-    document = json.loads("".join(assessment_json(assessment, visible(assessment, True))))
+    document = json.loads("".join(assessment_json(build(assessment, True))))
     sids = [sender["sid"] for sender in document["senders"]]
-    assert len(sids) == len(set(sids)) == document["summary"]["senders_at_risk"]
+    assert len(sids) == len(set(sids)) == document["summary"]["senders_with_route"]
     referred = {sid for trustee in document["trustees"] for sid in trustee["affected_sids"]}
     assert referred and referred <= set(sids)
     trustees = [trustee["sid"] for trustee in document["trustees"]]
