@@ -7,7 +7,8 @@ keeps one stable layout. The width is clamped to :data:`MIN_WIDTH`..:data:`MAX_W
 Each :class:`Field` has a priority. When the columns do not fit at their narrowest (each as wide as its
 longest word), the least important column goes: onto a line of its own under each row when it is an
 explanation (``below``), else out of the table (JSON and CSV still carry it, and a note says which
-columns were left out). Then the widest columns give up width until the table fits. Cells wrap at
+columns were left out). Then the least important columns give up width, down to their narrowest, until the
+table fits. Cells wrap at
 spaces; only a word wider than its whole column is cut, with ``…``, so that no line exceeds the width.
 Widths are display columns: East Asian wide characters count two, combining marks none.
 """
@@ -30,6 +31,7 @@ PIPE_WIDTH = 100  # the layout when stdout is no terminal and COLUMNS is not set
 MIN_WIDTH = 40  # narrower terminals get this layout (lines then exceed them)
 MAX_WIDTH = 1000  # wider ones are laid out for this width
 _GAP = "  "  # between columns
+_COMFORTABLE = 20  # columns give up width down to this first, the least important first; then to their narrowest
 _NARROWEST = 6  # a column is never made narrower than this (or its header's longest word), when it can be avoided
 
 
@@ -43,6 +45,7 @@ class Field:
     priority: int = 0  # the highest number goes first when the table does not fit
     widest: int = 60  # never wider than this, even when there is room
     below: bool = False  # when it does not fit: on a line of its own under each row, not dropped
+    least: int = 0  # narrower than this, the column is left out (or moved below) rather than squeezed
 
 
 def output_width(stream: Any = None) -> int:
@@ -99,7 +102,10 @@ def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width:
         for i, field in enumerate(fields)
     ]
     narrowest = [
-        min(natural[i], max(_NARROWEST, _longest_word(field.header), *(_longest_word(row[i]) for row in cells)))
+        min(
+            natural[i],
+            max(_NARROWEST, field.least, _longest_word(field.header), *(_longest_word(row[i]) for row in cells)),
+        )
         for i, field in enumerate(fields)
     ]  # each column at least as wide as its longest word: words are cut only when nothing else fits
     shown = list(range(len(fields)))
@@ -109,13 +115,12 @@ def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width:
         shown.remove(index)
     widths = {i: natural[i] for i in shown}
     excess = sum(widths.values()) + len(_GAP) * (len(shown) - 1) - width
-    while excess > 0:  # at most sum(natural) steps: each takes one column from the widest that may give it
-        candidates = [i for i in shown if widths[i] > narrowest[i]]
-        if not candidates:
-            break
-        widest = max(candidates, key=lambda i: (widths[i], -fields[i].priority))
-        widths[widest] -= 1
-        excess -= 1
+    order = sorted(shown, key=lambda i: (-fields[i].priority, -i))
+    for floor in (lambda i: max(narrowest[i], min(natural[i], _COMFORTABLE)), lambda i: narrowest[i]):
+        for i in order:  # the least important column wraps first: to a comfortable width, then to its narrowest
+            give = min(max(excess, 0), max(widths[i] - floor(i), 0))
+            widths[i] -= give
+            excess -= give
     if excess > 0:  # even the narrowest columns are too wide: cut every column evenly (words are cut, with …)
         share = -(-excess // len(shown))  # excess / columns, rounded up
         for i in shown:

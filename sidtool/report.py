@@ -380,7 +380,7 @@ ENTRY_FIELDS = (
     Field("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}", priority=3, widest=30),
     Field("rights_shown", "Rights", priority=4, widest=30),
     Field("builtin_names", "At-risk built-ins", lambda names: _shorten(names), priority=5, widest=36),
-    Field("why", "Why", priority=6, widest=60, below=True),
+    Field("why", "Why", priority=6, widest=60, below=True, least=40),
 )
 SENDER_FIELDS = (
     Field("sender", "Sender", priority=0),
@@ -398,7 +398,7 @@ SERVER_FIELDS = (
     ),
     Field("hotfix", "Store.exe with the fix", priority=2),
     Field("build", "Build", priority=3, widest=40),
-    Field("evidence", "Evidence", priority=4, below=True),
+    Field("evidence", "Evidence", priority=4, below=True, least=30),
 )
 SUMMARY_FIELDS = (Field("item", "Item"), Field("value", "Value", priority=1))
 
