@@ -9,7 +9,8 @@ longest word), the least important column goes: onto a line of its own under eac
 explanation (``below``), else out of the table (JSON and CSV still carry it, and a note says which
 columns were left out). Then the least important columns give up width, down to their narrowest, until the
 table fits. Cells wrap at
-spaces; only a word wider than its whole column is cut, with ``…``, so that no line exceeds the width.
+spaces; only a word wider than its whole column (a long path) is split across lines, so that no line exceeds
+the width and nothing is lost.
 Widths are display columns: East Asian wide characters count two, combining marks none.
 """
 
@@ -76,14 +77,19 @@ def display_width(text: str) -> int:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` columns, broken at spaces; a longer word is cut with ``…``."""
-    width = max(width, 1)
+    """``text`` in lines of at most ``width`` columns, broken at spaces; a longer word is split across lines."""
+    width = max(width, 2)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split():
-            if display_width(word) > width:
-                word = _cut(word, width)
+            if display_width(word) > width:  # a path or DN wider than the line: split, never cut (nothing is lost)
+                if line:
+                    lines.append(line)
+                *pieces, word = _split(word, width)
+                lines.extend(pieces)
+                line = word
+                continue
             candidate = f"{line} {word}" if line else word
             if display_width(candidate) <= width:
                 line = candidate
@@ -153,13 +159,13 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
-def _cut(word: str, width: int) -> str:
-    kept = ""
+def _split(word: str, width: int) -> list[str]:
+    pieces = [""]
     for character in word:
-        if display_width(kept + character) > width - 1:
-            break
-        kept += character
-    return kept + "…" if width > 1 else "…"
+        if display_width(pieces[-1] + character) > width:
+            pieces.append("")
+        pieces[-1] += character
+    return pieces
 
 
 def _longest_line(text: str) -> int:
