@@ -115,22 +115,24 @@ def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width:
         for i, field in enumerate(fields)
     ]  # each column at least as wide as its longest word: words are cut only when nothing else fits
     shown = list(range(len(fields)))
-    for index in sorted(shown, key=lambda i: (-fields[i].priority, -i)):
+    least_first = sorted(shown, key=lambda i: (-fields[i].priority, -i))
+    for index in least_first:
         if sum(narrowest[i] for i in shown) + len(_GAP) * (len(shown) - 1) <= width or len(shown) == 1:
             break
         shown.remove(index)
-    widths = {i: natural[i] for i in shown}
-    excess = sum(widths.values()) + len(_GAP) * (len(shown) - 1) - width
-    order = sorted(shown, key=lambda i: (-fields[i].priority, -i))
-    for floor in (lambda i: max(narrowest[i], min(natural[i], _COMFORTABLE)), lambda i: narrowest[i]):
-        for i in order:  # the least important column wraps first: to a comfortable width, then to its narrowest
-            give = min(max(excess, 0), max(widths[i] - floor(i), 0))
-            widths[i] -= give
-            excess -= give
-    if excess > 0:  # even the narrowest columns are too wide: cut every column evenly (words are cut, with …)
+    while True:  # at most once more per column that may move below its row
+        widths = {i: natural[i] for i in shown}
+        excess = sum(widths.values()) + len(_GAP) * (len(shown) - 1) - width
+        excess = _narrowed(widths, [i for i in least_first if i in shown], excess, natural, narrowest, comfortable=True)
+        movable = [i for i in least_first if i in shown and fields[i].below]
+        if excess <= 0 or not movable or len(shown) == 1:
+            break
+        shown.remove(movable[0])  # rather than squeeze the other columns below a comfortable width
+    excess = _narrowed(widths, [i for i in least_first if i in shown], excess, natural, narrowest, comfortable=False)
+    if excess > 0:  # even the narrowest columns are too wide: every column gives (long words are split)
         share = -(-excess // len(shown))  # excess / columns, rounded up
         for i in shown:
-            widths[i] = max(1, widths[i] - share)
+            widths[i] = max(2, widths[i] - share)
     below = [i for i in range(len(fields)) if i not in shown and fields[i].below]
     dropped = [fields[i].header for i in range(len(fields)) if i not in shown and not fields[i].below]
     lines = _row_lines([fields[i].header for i in shown], [widths[i] for i in shown])
@@ -144,6 +146,19 @@ def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width:
         note = f"(not shown at {width} columns: {', '.join(dropped)}; a wider terminal or --format csv shows them)"
         lines.extend(wrap(note, width))
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _narrowed(
+    widths: dict[int, int], order: list[int], excess: int, natural: list[int], narrowest: list[int], comfortable: bool
+) -> int:
+    """Take ``excess`` columns of width from ``order`` (the least important first), each down to a comfortable
+    width (``comfortable``) or to its narrowest; return what is still in excess."""
+    for i in order:
+        floor = max(narrowest[i], min(natural[i], _COMFORTABLE)) if comfortable else narrowest[i]
+        give = min(max(excess, 0), max(widths[i] - floor, 0))
+        widths[i] -= give
+        excess -= give
+    return excess
 
 
 def _row_lines(texts: list[str], widths: list[int]) -> list[str]:

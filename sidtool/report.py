@@ -377,7 +377,7 @@ ENTRY_FIELDS = (
     Field("risk", "Risk", priority=0),
     Field("folder", "Folder", priority=1, widest=40),
     Field("trustee", "Trustee", priority=2, widest=36),
-    Field("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}", priority=3, widest=30),
+    Field("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}", priority=3, widest=36),
     Field("rights_shown", "Rights", priority=4, widest=30),
     Field("builtin_names", "At-risk built-ins", lambda names: _shorten(names), priority=5, widest=36),
     Field("why", "Why", priority=6, widest=60, below=True, least=40),
