@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from sidtool.baseline import is_builtin_alias
-from sidtool.dn import dn_key, parent_dn, split_rdns
+from sidtool.dn import dn_key, domain_dns_name, parent_dn, split_rdns
 from sidtool.errors import InputError
 from sidtool.exchange import ServerStatus
 from sidtool.model import Principal, PrincipalKind
@@ -98,7 +98,7 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
     """
     edges: dict[str, list[str]] = {}
     refused: set[tuple[str, str]] = set()
-    labels: dict[str, str] = {}
+    labels: dict[str, Principal] = {}
     reached: dict[tuple[str, str], set[str]] = {}  # (group DN, member DN) -> the senders at risk that come through
     for finding in findings:
         for membership in finding.affected:
@@ -113,7 +113,7 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
                     on_refused(InputError(f"remediation: not removing {member.dn} from {group.dn}: {refusal}"))
                 continue
             members = edges.setdefault(group.dn, [])
-            labels[group.dn], labels[member.dn] = group.label, member.label
+            labels[group.dn], labels[member.dn] = group, member
             if member.dn not in members:
                 members.append(member.dn)
     lines = [
@@ -138,14 +138,15 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
     return "\n".join(lines)
 
 
-def _change_comment(member: str, group: str, senders: set[str] | None) -> str:
+def _change_comment(member: Principal, group: Principal, senders: set[str] | None) -> str:
     """What one removal does, for the reviewer: who leaves which group, why, and what else it takes away."""
-    why = (
-        f"{len(senders)} sender(s) at risk reach {group} through it" if senders else f"senders reach {group} through it"
-    )
+    domain = domain_dns_name(group.domain_dn) if group.domain_dn else None
+    where = f"{group.label} ({domain})" if domain else group.label
+    count = f"{len(senders)} sender(s) at risk" if senders else "senders at risk"
+    who = f"every member of {member.label}" if member.kind is PrincipalKind.GROUP else member.label
     return (
-        f"# removes {member} from {group}: {why}; every member of {member} loses this membership, and what "
-        f"{group} grants in its domain"
+        f"# removes {member.label} from {where}: {count} reach the group through it; {who} also loses what "
+        f"{group.label} grants in {domain or 'its domain'}"
     )
 
 
