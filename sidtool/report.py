@@ -254,7 +254,7 @@ def verdict_lines(report: Report) -> list[str]:
             f"At risk: {counts.entries_at_risk} entries on {folders} folder(s) ({levels}), "
             f"letting {counts.senders_at_risk} sender(s) in."
         )
-    elif counts.senders_with_route and counts.risk_low:
+    elif counts.senders_with_route and counts.risk_low and not counts.risk_high + counts.risk_medium:
         false = sorted({name for f in assessment.findings for name in f.false_conditions}) or ["servers fixed"]
         lines.append(
             f"No entry at risk: {counts.senders_with_route} sender(s) have a route into the new built-in groups, "
@@ -268,7 +268,8 @@ def verdict_lines(report: Report) -> list[str]:
     if counts.entries_accepted:
         extra.append(f"{counts.entries_accepted} accepted (listed below)")
     if extra:
-        lines.append("; ".join(extra).capitalize() + ".")
+        text = "; ".join(extra)
+        lines.append(text[0].upper() + text[1:] + ".")
     lines.extend(action_lines(report.plan))
     return lines
 
