@@ -124,7 +124,9 @@ def _decisions(tmp_path: Path, text: str) -> str:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="--decisions reads TOML with tomllib (Python 3.11+)")
 def test_accepted_findings_are_counted_apart_and_do_not_fail(tmp_path: Path):
-    decisions = _decisions(tmp_path, f"""\
+    decisions = _decisions(
+        tmp_path,
+        f"""\
 [[accepted]]
 folder = "\\\\IPM_SUBTREE\\\\Sales Orders"
 trustee_sid = "{SALES_SID}"
@@ -136,7 +138,8 @@ folder = "/Sales Orders"
 trustee_sid = "S-1-1-0"
 reason = "an old decision"
 expires = 2001-01-01
-""")
+""",
+    )
     result = run_sidtool("report", FOREST, "--decisions", decisions, "--format", "json")
     assert result.returncode == 1  # the other findings still fail
     assert f"{decisions}:7: the acceptance of /Sales Orders expired; the finding counts again" in result.stderr
@@ -166,7 +169,9 @@ def test_accepting_every_finding_passes_fail_on(tmp_path: Path):
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="--decisions reads TOML with tomllib (Python 3.11+)")
 def test_a_decision_that_cannot_be_used_is_named_with_its_line_and_the_rest_is_used(tmp_path: Path):
-    decisions = _decisions(tmp_path, """\
+    decisions = _decisions(
+        tmp_path,
+        """\
 [[hotfixed]]
 server = "EX2003A"
 
@@ -178,7 +183,8 @@ reason = "by name"
 [[hotfixed]]
 server = "EX2000"
 store_build = "6.0.6617.6"
-""")
+""",
+    )
     result = run_sidtool("report", FOREST, "--decisions", decisions, "--all")
     assert result.returncode == 3
     assert f"{decisions}:line 4: [[accepted]]: name the trustee by SID (trustee_sid): names are never matched" in (
