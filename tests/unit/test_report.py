@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from sidtool.report import assessment_json, build
+from sidtool.report import assessment_json, build, footer, verdict_lines
 from sidtool.risk import assess
 from sidtool.sources import read_inputs
 from tests.support.cli_runner import REPO
@@ -56,3 +57,17 @@ def test_each_sender_and_each_trustee_is_described_once_and_findings_refer_to_th
     for sender in document["senders"]:
         assert sender["path"][0]["sid"] == sender["sid"]
         assert sender["path"][-1]["sid"] in {group["sid"] for group in sender["groups"]}
+
+
+def test_a_single_domain_forest_says_no_entry_at_risk_and_why_in_the_verdict_and_the_counts():
+    directory = read_inputs([FOREST], on_problem=[].append)
+    root = [domain for domain in directory.domains if not domain.parent_dns_name]
+    report = build(assess(replace(directory, domains=tuple(root))))
+    assert report.shown == () and report.counts.entries_at_risk == 0 and report.counts.senders_at_risk == 0
+    assert report.counts.risk_low == len(report.assessment.findings) > 0  # hidden, and counted
+    assert verdict_lines(report)[0] == (
+        "No entry at risk: 6 sender(s) have a route into the new built-in groups, but a condition of KB 870585 "
+        "is false (multi-domain)."
+    )
+    assert f"0 at risk (high 0, medium 0), {report.counts.risk_low} low" in footer(report.counts)
+    assert "Senders: 0 at risk, 6 with a route into the new built-ins." in footer(report.counts)
