@@ -374,13 +374,13 @@ def _wrapped(lines: list[str], width: int) -> list[str]:
     return out
 
 
-ENTRY_FIELDS = (
+ENTRY_FIELDS = (  # most important first; "least": narrower than that, a column is left out rather than squeezed
     Field("risk", "Risk", priority=0),
     Field("folder", "Folder", priority=1, widest=40),
     Field("trustee", "Trustee", priority=2, widest=36),
-    Field("affected_names", "Senders", lambda names: f"{len(names)}: {_shorten(names)}", priority=3, widest=36),
-    Field("rights_shown", "Rights", priority=4, widest=30),
-    Field("builtin_names", "At-risk built-ins", lambda names: _shorten(names), priority=5, widest=36),
+    Field("affected_names", "Senders", lambda names: _count_and_names(names), priority=3, widest=36, least=16),
+    Field("rights_shown", "Rights", priority=4, widest=30, least=16),
+    Field("builtin_names", "At-risk built-ins", lambda names: _shorten(names), priority=5, widest=36, least=20),
     Field("why", "Why", priority=6, widest=60, below=True, least=40),
 )
 SENDER_FIELDS = (
@@ -667,6 +667,10 @@ def _sid_name(sid) -> str | None:
         return None
     entry = wellknown.lookup(str(sid))
     return entry.name if entry else None
+
+
+def _count_and_names(names: list[str]) -> str:
+    return f"{len(names)}: {_shorten(names)}"
 
 
 def _shorten(names: list[str]) -> str:
