@@ -64,8 +64,9 @@ def plan(findings: Iterable[Finding]) -> Plan:
         steps.append(PatchStep(tuple(statuses[dn] for dn in new), fixed))
     unknown = [f for f in rated if not f.exposed_servers and not f.servers_fixed]
     builds_unknown = {s.server.dn: s for f in unknown for s in f.servers if s.vulnerable is None}
-    removals = tuple(dict.fromkeys(edge for f in rated for edge in f.removals))
-    senders = {m.principal.dn for f in rated if f.removals for m in f.affected}
+    trustees = list({id(f.affected): f for f in rated}.values())  # a trustee's findings share its senders and edges
+    removals = tuple(dict.fromkeys(edge for f in trustees for edge in f.removals))
+    senders = {m.principal.dn for f in trustees if f.removals for m in f.affected}
     return Plan(len(rated), tuple(steps), tuple(builds_unknown.values()), len(unknown), removals, len(senders))
 
 
@@ -100,6 +101,7 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
     refused: set[tuple[str, str]] = set()
     labels: dict[str, Principal] = {}
     reached: dict[tuple[str, str], set[str]] = {}  # (group DN, member DN) -> the senders at risk that come through
+    findings = list({id(f.affected): f for f in findings}.values())  # once a trustee: its findings share the rest
     for finding in findings:
         for membership in finding.affected:
             for lower, upper in pairwise(membership.path):
