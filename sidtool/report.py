@@ -385,8 +385,8 @@ ENTRY_FIELDS = (  # most important first; "least": narrower than that, a column 
 )
 SENDER_FIELDS = (
     Field("sender", "Sender", priority=0),
-    Field("groups", "At-risk built-ins", lambda names: ", ".join(names), priority=1, widest=44),
-    Field("path", "Route", lambda path: " → ".join(path), priority=2, widest=60),
+    Field("groups", "At-risk built-ins", lambda names: ", ".join(names), priority=1, widest=30),
+    Field("path", "Route", lambda path: " → ".join(path), priority=2, widest=60, least=30),
     Field("sid", "SID", priority=3, widest=46),
 )
 SERVER_FIELDS = (
