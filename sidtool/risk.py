@@ -6,6 +6,11 @@ child domains, and (c) the sender is in a BUILTIN group that Windows Server 2003
 introduced; unless the server has the Store.exe hotfix (Microsoft KB 870585).
 The at-risk groups are not listed here: they are the catalog's BUILTIN aliases
 introduced after the baseline release (Windows 2000 for the Exchange store).
+
+The engine returns data, never prose: a condition's ``basis`` and ``values``, a finding's
+``trustee_kind`` and the names of its false and unknown conditions, an unchecked item's ``kind``
+and counts. :mod:`sidtool.report` words them (and keeps the JSON's ``reason``, ``evidence`` and
+``detail`` texts as documented). ``assess`` takes the servers the administrator recorded as hotfixed.
 """
 
 from __future__ import annotations

@@ -71,3 +71,27 @@ def test_a_single_domain_forest_says_no_entry_at_risk_and_why_in_the_verdict_and
     )
     assert f"0 at risk (high 0, medium 0), {report.counts.risk_low} low" in footer(report.counts)
     assert "Senders: 0 at risk, 6 with a route into the new built-ins." in footer(report.counts)
+
+
+def test_the_json_words_stay_as_documented_while_the_analysis_returns_data():
+    report = build(_assessment(FOREST), True)
+    document = json.loads("".join(assessment_json(report)))
+    sales = next(f for f in document["findings"] if f["trustee"] == "CORP\\Sales")
+    assert (
+        sales["reason"]
+        == "CORP\\Sales contains 1 sender(s) in at-risk built-in groups; pre-SP2 store on EX2003A, EX2000"
+    )
+    assert (sales["reason_kind"], sales["false_conditions"], sales["unknown_conditions"]) == ("group", [], [])
+    assert sales["risk_note"].startswith("medium, not high: only the folder's directory rights name the trustee")
+    phoenix = next(f for f in document["findings"] if f["folder"] == "Project Phoenix")
+    assert phoenix["reason"].endswith("; every server concerned has the fix")
+    assert phoenix["risk_note"] == "low, not higher: a condition is false (servers)"
+    conditions = {c["name"]: c for c in document["conditions"]}
+    assert conditions["multi-domain"]["evidence"] == "child domains: emea.corp.example.com"
+    assert (conditions["multi-domain"]["basis"], conditions["multi-domain"]["values"]) == (
+        "child-domains", ["emea.corp.example.com"])  # fmt: skip
+    servers = {s["server"]: s for s in document["servers"]}
+    assert servers["EX2003A"]["evidence"] == (
+        "Exchange 2003 SP1 (build 6.5.7226.6): vulnerable unless Store.exe is at least 6.5.7232.35 (hotfix, KB 870585)"
+    )
+    assert servers["EX2003B"]["verdict"] == "fixed" and servers["EX2003A"]["verdict"] == "hotfix-needed"
