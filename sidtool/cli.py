@@ -207,8 +207,10 @@ def _run_report(args: argparse.Namespace) -> int:
     decisions = Decisions(hotfixed=tuple(args.hotfixed))
     if args.decisions:
         decisions = decisions.merged(load_decisions(args.decisions, problems))
-    for acceptance in decisions.expired:
+    for acceptance in decisions.expired[: ProblemLog.LIMIT]:
         _warn(f"{acceptance.location}: the acceptance of {acceptance.folder} expired; the finding counts again")
+    if len(decisions.expired) > ProblemLog.LIMIT:
+        _warn(f"{len(decisions.expired) - ProblemLog.LIMIT} more acceptances expired")
     ldap = ldap_settings(args) if any(is_ldap_url(name) for name in args.inputs) else None
     progress = Progress(enabled=False if args.quiet else None)
     with long_lived_allocations():

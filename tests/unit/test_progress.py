@@ -72,6 +72,7 @@ def test_report_draws_on_a_terminal_stderr_only_and_q_silences_it():
 
     stdout, terminal = run()
     assert "reading corp-forest.ldif [" in terminal
+    assert "analysing: membership and risk…" in terminal and "writing…" in terminal  # the phases after reading
     assert "reading" not in stdout and stdout.lstrip().startswith("{")
     _, quiet = run("-q")
     assert "reading" not in quiet
