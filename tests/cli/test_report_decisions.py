@@ -241,3 +241,12 @@ def test_csv_written_to_a_file_opens_in_excel_and_stdout_stays_plain(tmp_path: P
     table = tmp_path / "table.txt"
     run_sidtool("report", FOREST, "-o", str(table))
     assert table.read_text(encoding="utf-8") == run_sidtool("report", FOREST).stdout  # -o writes what stdout shows
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="--decisions reads TOML with tomllib (Python 3.11+)")
+def test_expired_acceptances_are_named_twenty_at_most_then_counted(tmp_path: Path):
+    table = '[[accepted]]\nfolder = "/X"\ntrustee_sid = "S-1-1-0"\nreason = "old"\nexpires = 2001-01-01\n\n'
+    result = run_sidtool("report", FOREST, "--decisions", _decisions(tmp_path, table * 25))
+    lines = result.stderr.splitlines()
+    assert sum("expired; the finding counts again" in line for line in lines) == 20
+    assert "sidtool: 5 more acceptances expired" in lines
