@@ -6,6 +6,7 @@ tests/test_docs.py fails while the README shows output the commands no longer pr
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -18,10 +19,14 @@ BLOCK = re.compile(r"```console\n(\$ sidtool [^\n]*)\n.*?```", re.S)
 
 def refresh(match: re.Match[str]) -> str:
     command = match.group(1)
+    environment = {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
     result = subprocess.run(
-        [sys.executable, "-m", "sidtool", *shlex.split(command[2:])[1:]], capture_output=True, text=True,
+        [sys.executable, "-m", "sidtool", *shlex.split(command[2:])[1:]],
+        capture_output=True,
+        text=True,
         cwd=README.parent,
-    )  # fmt: skip
+        env=environment,
+    )  # fmt: skip  (tables as laid out for a pipe: 100 columns, whatever terminal runs this)
     return f"```console\n{command}\n{result.stdout}```"
 
 

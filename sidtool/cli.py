@@ -12,7 +12,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ClassVar
 
 import wellknown
@@ -27,6 +27,8 @@ from sidtool.credentials import (
     read_nt_hash,
     read_password,
 )
+from sidtool.decisions import Decisions, parse_hotfixed, unknown_servers
+from sidtool.decisions import load as load_decisions
 from sidtool.descriptor_view import RIGHTS_VOCABULARIES, render_descriptors
 from sidtool.errors import (
     EXIT_FINDINGS,
@@ -38,13 +40,14 @@ from sidtool.errors import (
     SidtoolError,
     UsageError,
 )
-from sidtool.files import write_atomic
+from sidtool.files import STDOUT, write_atomic
 from sidtool.heap import long_lived_allocations
+from sidtool.layout import output_width
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, RAW_CSV, render
 from sidtool.progress import Progress
 from sidtool.remediation import removal_ldif
-from sidtool.report import VIEWS, render_view, visible
+from sidtool.report import VIEWS, build, render_view
 from sidtool.risk import RiskLevel, assess
 from sidtool.security.encoding import INPUT_KINDS, read_descriptor, stdin_values
 from sidtool.security.sid import Sid
@@ -190,6 +193,7 @@ examples:
   sidtool report perms.txt --directory forest.ldif
   sidtool report forest.ldif --view senders --all
   sidtool report forest.ldif --remediation ldif remove-memberships.ldif
+  sidtool report forest.ldif --hotfixed EX2003A=6.5.7232.35 --decisions decisions.toml
 """
 
 
@@ -228,13 +232,30 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
     _add_format(parser)
     _add_connection_options(parser)
     parser.add_argument("--all", action="store_true", help="also list low-risk findings")
+    parser.add_argument("--explain", action="store_true", help="end the table with what its columns and levels mean")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
         "--fail-on",
-        type=RiskLevel.parse,
+        type=_risk_level,
         default=RiskLevel.MEDIUM,
         metavar="LEVEL",
-        help="exit 1 when a finding is at or above LEVEL: low, medium (default) or high",
+        help="exit 1 when a finding (not accepted) is at or above LEVEL: low, medium (default) or high",
+    )
+    parser.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when there are findings (input errors still exit 2 or 3)"
+    )
+    parser.add_argument(
+        "--hotfixed",
+        action="append",
+        default=[],
+        type=_hotfixed,
+        metavar="SERVER[=STORE_BUILD]",
+        help="SERVER has the KB 870585 Store.exe hotfix (LDAP cannot see it): treated as fixed (repeatable)",
+    )
+    parser.add_argument(
+        "--decisions",
+        metavar="FILE",
+        help="a TOML file of hotfixed servers and accepted findings (README: 'Decisions'; Python 3.11+)",
     )
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output (- for stdout)"
@@ -251,21 +272,44 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
+    _refuse_overwriting_inputs(args)
     problems = ProblemLog()
+    decisions = Decisions(hotfixed=tuple(args.hotfixed))
+    if args.decisions:
+        decisions = decisions.merged(load_decisions(args.decisions, problems))
+    for acceptance in decisions.expired[: ProblemLog.LIMIT]:
+        _warn(f"{acceptance.location}: the acceptance of {acceptance.folder} expired; the finding counts again")
+    if len(decisions.expired) > ProblemLog.LIMIT:
+        _warn(f"{len(decisions.expired) - ProblemLog.LIMIT} more acceptances expired")
     ldap = ldap_settings(args) if any(is_ldap_url(name) for name in args.inputs) else None
     progress = Progress(enabled=False if args.quiet else None)
     with long_lived_allocations():
         directory = read_inputs(args.inputs, on_problem=problems, directories=args.directory,
                                 input_format=args.input_format, ldap=ldap, progress=progress)  # fmt: skip
-        assessment = assess(directory, args.baseline)
-    findings = visible(assessment, args.all)
-    pieces = render_view(assessment, findings, args.view, args.format)
+        missing = unknown_servers(decisions, (server.name for server in directory.exchange_servers))
+        if missing:
+            known = ", ".join(server.name for server in directory.exchange_servers) or "none"
+            raise UsageError(f"hotfixed server {missing[0]!r} is not in the directory data (servers: {known})")
+        progress.phase("analysing: membership and risk")
+        assessment = assess(directory, args.baseline, decisions.hotfixed_servers())
+    report = build(assessment, args.all, decisions.acceptance)
+    progress.phase("writing")
+    to_file = bool(args.output) and args.output != STDOUT
+    width = output_width()
+    pieces = render_view(report, args.view, args.format, width=width, explain=args.explain)
+    if to_file and args.format in ("csv", RAW_CSV):
+        pieces = _with_bom(pieces)  # Excel reads a CSV file as UTF-8 only with the byte-order mark
+    progress.done()
     if args.output:
         write_atomic(args.output, pieces)
     else:
         _emit(pieces)
     if args.remediation:
-        write_atomic(args.remediation[1], removal_ldif(findings, problems))
+        ldif = removal_ldif(report.shown, problems)
+        write_atomic(args.remediation[1], ldif)
+        changes = ldif.count("\ndelete: member\n")
+        values = sum(1 for line in ldif.splitlines() if line.startswith("member:"))
+        _warn(f"wrote {values} member removal(s) from {changes} group(s) to {args.remediation[1]} for review")
     for note in assessment.notes[: ProblemLog.LIMIT]:
         _warn(f"note: {note}")
     if len(assessment.notes) > ProblemLog.LIMIT:
@@ -279,7 +323,51 @@ def _run_report(args: argparse.Namespace) -> int:
         problems.close()
     if problems.count or assessment.unchecked:
         return EXIT_PARTIAL
-    return EXIT_FINDINGS if any(f.risk >= args.fail_on for f in assessment.findings) else EXIT_OK
+    accepted = {id(finding) for finding, _ in report.accepted}
+    failing = any(f.risk >= args.fail_on for f in assessment.findings if id(f) not in accepted)
+    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _risk_level(text: str) -> RiskLevel:
+    """An argparse type: a risk level, with the allowed values named when it is not one."""
+    try:
+        return RiskLevel.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _hotfixed(text: str) -> tuple[str, str | None]:
+    try:
+        return parse_hotfixed(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _with_bom(pieces: Iterable[str]) -> Iterator[str]:
+    yield "\ufeff"
+    yield from pieces
+
+
+def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
+    """No output may be one of the inputs (nor two outputs one file): refused before anything is read or written."""
+    inputs = [name for name in (*args.inputs, *args.directory, args.decisions or "") if name and name != "-"]
+    inputs = [name for name in inputs if not is_ldap_url(name)]
+    outputs = [("-o", args.output)] if args.output and args.output != STDOUT else []
+    if args.remediation:
+        outputs.append(("--remediation", args.remediation[1]))
+    for option, output in outputs:
+        for name in inputs:
+            if _same_file(output, name):
+                raise UsageError(f"{option} {output}: that is an input of this report; nothing was written")
+    if len(outputs) == 2 and _same_file(outputs[0][1], outputs[1][1]):
+        raise UsageError(f"-o and --remediation name the same file {outputs[0][1]}; nothing was written")
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one does not exist (yet): compare where the paths lead
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 class ProblemLog:
@@ -548,13 +636,13 @@ def _run_lookup(args: argparse.Namespace) -> int:
                 _warn(f"no well-known SID matches {what}")
                 status = max(status, EXIT_FINDINGS)
             records.append(result.as_dict())
-    _emit(render(records, LOOKUP_COLUMNS, args.format))
+    _emit(render(records, LOOKUP_COLUMNS, args.format, width=output_width()))
     return status
 
 
 def _run_catalog(args: argparse.Namespace) -> int:
     records = catalog_rows(args.introduced_after, args.scope)
-    _emit(render(records, CATALOG_COLUMNS, args.format))
+    _emit(render(records, CATALOG_COLUMNS, args.format, width=output_width()))
     return EXIT_OK
 
 

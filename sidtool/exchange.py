@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from sidtool.dn import dn_key
 from sidtool.model import Directory, ExchangeServer, PublicFolder
@@ -60,30 +61,59 @@ HOTFIX_STORE_VERSIONS = (
 FIXED_BUILD = ExchangeBuild(6, 5, 7638)  # Exchange 2003 SP2
 
 
+class ServerVerdict(str, Enum):
+    """What a server's build says about the fix (report.py words each one)."""
+
+    NO_SERIAL = "no-serial"  # the server object has no serialNumber: build unknown
+    SERIAL_NOT_UNDERSTOOD = "serial-not-understood"  # a serialNumber of another shape: build unknown
+    FIXED = "fixed"  # Exchange 2003 SP2 or later
+    HOTFIX_NEEDED = "hotfix-needed"  # before SP2: exposed unless Store.exe carries the hotfix
+    NOT_COVERED = "not-covered"  # an Exchange release KB 870585 does not cover: unknown
+    HOTFIXED = "hotfixed"  # before SP2, and the administrator recorded the hotfix (--hotfixed, --decisions)
+    HOTFIX_TOO_OLD = "hotfix-too-old"  # before SP2; the Store.exe build recorded is older than the fix
+
+
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
-    """Whether one server's store is exposed to the 5.2.1 refusal."""
+    """Whether one server's store is exposed to the 5.2.1 refusal, and why (``verdict``)."""
 
     server: ExchangeServer
     build: ExchangeBuild | None
     vulnerable: bool | None  # True: pre-SP2, unless the hotfix is installed; None: build unknown
     hotfix: str | None  # the Store.exe version that carries the fix for this build line
-    evidence: str
+    verdict: ServerVerdict
+    recorded_store_build: str | None = None  # the Store.exe build the administrator recorded, if any
 
 
-def server_status(server: ExchangeServer) -> ServerStatus:
-    """Judge a server from its serialNumber. AD does not show hotfixes, so pre-SP2 means "vulnerable unless"."""
+def server_status(server: ExchangeServer, hotfixed: tuple[bool, str | None] | None = None) -> ServerStatus:
+    """Judge a server from its serialNumber. AD does not show hotfixes, so pre-SP2 means "vulnerable unless".
+
+    ``hotfixed`` is what the administrator recorded: (True, Store.exe build or None). A pre-SP2 server so
+    recorded counts as fixed, unless the build recorded is older than the fix for its line.
+    """
     build = server_build(server)
     if build is None:
-        why = f"serialNumber {server.serial_number!r} not understood" if server.serial_number else "no serialNumber"
-        return ServerStatus(server, None, None, None, why)
+        verdict = ServerVerdict.SERIAL_NOT_UNDERSTOOD if server.serial_number else ServerVerdict.NO_SERIAL
+        return ServerStatus(server, None, None, None, verdict)
     if build.major >= 8 or ((build.major, build.minor) == (6, 5) and build.build >= FIXED_BUILD.build):
-        return ServerStatus(server, build, False, None, f"{build}: fixed (Exchange 2003 SP2 or later)")
+        return ServerStatus(server, build, False, None, ServerVerdict.FIXED)
     for major, minor, first, after, store_version in HOTFIX_STORE_VERSIONS:
         if (build.major, build.minor) == (major, minor) and first <= build.build < after:
-            evidence = f"{build}: vulnerable unless Store.exe is at least {store_version} (hotfix, KB 870585)"
-            return ServerStatus(server, build, True, store_version, evidence)
-    return ServerStatus(server, build, None, None, f"{build}: not an Exchange release KB 870585 covers")
+            if hotfixed is None:
+                return ServerStatus(server, build, True, store_version, ServerVerdict.HOTFIX_NEEDED)
+            recorded = hotfixed[1]
+            if recorded is not None and store_build_key(recorded) < store_build_key(store_version):
+                return ServerStatus(server, build, True, store_version, ServerVerdict.HOTFIX_TOO_OLD, recorded)
+            return ServerStatus(server, build, False, store_version, ServerVerdict.HOTFIXED, recorded)
+    return ServerStatus(server, build, None, None, ServerVerdict.NOT_COVERED)
+
+
+def store_build_key(version: str) -> tuple[int, ...]:
+    """A Store.exe version (``6.5.7232.35``) as numbers that compare; ValueError if it is not one."""
+    parts = version.strip().split(".")
+    if not 2 <= len(parts) <= 4 or not all(part.isdigit() and len(part) <= 6 for part in parts):
+        raise ValueError(f"{version!r} is not a Store.exe version such as 6.5.7232.35")
+    return tuple(int(part) for part in parts) + (0,) * (4 - len(parts))
 
 
 def servers_for_folder(directory: Directory, folder: PublicFolder | None) -> tuple[ExchangeServer, ...]:

@@ -7,27 +7,33 @@ from typing import Any
 
 import wellknown
 from sidtool.baseline import is_builtin_alias, known_to_legacy_store
+from sidtool.layout import Field
 from sidtool.security.sid import Sid
 
 _ACCOUNT_DOMAINS = Sid.parse("S-1-5-21")  # [MS-DTYP] 2.4.2.4: prefix of every domain's SID
 
+# Table columns, most important first (sidtool.layout fits them to the terminal; JSON and CSV carry every key).
 LOOKUP_COLUMNS = (
-    ("sid", "SID"),
-    ("name", "Name"),
-    ("scope", "Scope"),
-    ("introduced", "Introduced"),
-    ("known_to_legacy_store", "Legacy store knows it"),
-    ("note", "Note"),
+    Field("sid", "SID", priority=0),
+    Field("name", "Name", priority=1),
+    Field("known_to_legacy_store", "Legacy store knows it", priority=2),
+    Field("introduced", "Introduced", priority=3),
+    Field("scope", "Scope", priority=4),
+    Field("note", "Note", priority=5, below=True, least=30),
 )
 CATALOG_COLUMNS = (
-    ("sid", "SID"),
-    ("name", "Name"),
-    ("sddl", "SDDL"),
-    ("scope", "Scope"),
-    ("introduced", "Introduced"),
-    ("known_to_legacy_store", "Legacy store knows it"),
-    ("sources", "Sources", lambda sources: f"{sources[0]} +{len(sources) - 1}" if len(sources) > 1 else sources[0]),
+    Field("sid", "SID", priority=0),
+    Field("name", "Name", priority=1),
+    Field("introduced", "Introduced", priority=2),
+    Field("known_to_legacy_store", "Legacy store knows it", priority=3),
+    Field("sddl", "SDDL", priority=4),
+    Field("scope", "Scope", priority=5),
+    Field("sources", "Sources", lambda sources: _first_and_count(sources), priority=6),
 )
+
+
+def _first_and_count(sources: list[str]) -> str:
+    return f"{sources[0]} +{len(sources) - 1}" if len(sources) > 1 else sources[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """Rendering records for people (table, Markdown) and machines (JSON, CSV).
 
 Records are dicts with stable keys. JSON and CSV carry every key; the table
-and Markdown views show the chosen columns. Table and Markdown cells are
+and Markdown views show the chosen columns. Given a ``width``, a table fits it
+(:mod:`sidtool.layout`: columns by priority, cells wrapped at spaces); without
+one, each column wraps at its own width. Table and Markdown cells are
 neutralised for terminals (:func:`sidtool.terminal.printable`). A CSV cell that
 a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return) gets a leading single quote, as OWASP's "CSV Injection"
@@ -23,6 +25,7 @@ from typing import Any
 import tabulate as tabulate_module
 from tabulate import tabulate
 
+from sidtool.layout import Field, fit_table
 from sidtool.terminal import printable
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -42,19 +45,21 @@ class Column:
     width: int = 60
 
 
-# A column is a Column, or the short forms (key, header) and (key, header, show).
-Columns = Sequence[Column | tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
+# A column is a Field (it fits a width), a Column, or the short forms (key, header) and (key, header, show).
+Columns = Sequence[Field | Column | tuple[str, str] | tuple[str, str, Callable[[Any], str]]]
 
 
-def render(records: list[dict[str, Any]], columns: Columns, fmt: str) -> str:
-    """Render ``records`` in format ``fmt`` (one of :data:`FORMATS`)."""
+def render(records: list[dict[str, Any]], columns: Columns, fmt: str, width: int | None = None) -> str:
+    """Render ``records`` in format ``fmt`` (one of :data:`FORMATS`); a table fits ``width`` when given."""
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
     if fmt in ("csv", RAW_CSV):
         return _csv(records, guarded=fmt == "csv")
     if fmt not in ("table", "markdown"):
         raise ValueError(f"unknown format {fmt!r}")
-    specs = [column if isinstance(column, Column) else Column(*column) for column in columns]
+    if fmt == "table" and width is not None:
+        return fit_table(records, fields(columns), width)
+    specs = [_column(column) for column in columns]
     headers = [column.header for column in specs]
     rows = [[_cell(record.get(column.key), column.show) for column in specs] for record in records]
     if fmt == "markdown":
@@ -83,6 +88,28 @@ def _wrapped(cell: str, wrapper: textwrap.TextWrapper) -> str:
     if cell and len(cell) <= wrapper.width and cell.isascii() and cell.isprintable() and cell == cell.strip():
         return cell
     return "\n".join("\n".join(wrapper.wrap(line)) for line in cell.splitlines() if line.strip() != "")
+
+
+def fields(columns: Columns) -> list[Field]:
+    """The columns as :class:`Field` values; a short form or Column ranks below the columns before it."""
+    return [_field(column, number) for number, column in enumerate(columns)]
+
+
+def _field(column: Field | Column | tuple, number: int) -> Field:
+    if isinstance(column, Field):
+        return column
+    if isinstance(column, Column):
+        return Field(column.key, column.header, column.show, priority=number, widest=column.width)
+    show = column[2] if len(column) > 2 else None
+    return Field(column[0], column[1], show, priority=number)
+
+
+def _column(column: Field | Column | tuple) -> Column:
+    if isinstance(column, Column):
+        return column
+    if isinstance(column, Field):
+        return Column(column.key, column.header, column.show, column.widest)
+    return Column(*column)
 
 
 def _cell(value: Any, formatter: Callable[[Any], str] | None = None) -> str:

@@ -1,18 +1,27 @@
 """Progress on stderr for long work: a bar with an ETA where the total is known, a counter otherwise.
 
 It draws only when stderr is a terminal (never into a pipe or a log file), redraws at most
-five times a second so that its cost stays small, and nothing of it goes to stdout.
+five times a second so that its cost stays small, and nothing of it goes to stdout. A line is
+never wider than the terminal less one column (a wider one would wrap, and the carriage return
+that redraws it would leave the wrapped part behind); the rate and the ETA appear once a second
+of data has been read (before that they are noise); after reading, :meth:`Progress.phase` names
+what is being done ("analysing: ...", "writing").
 """
 
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from typing import TextIO
 
+from sidtool.terminal import printable
+
 _INTERVAL = 0.2  # seconds between redraws
-_WIDTH = 30  # characters of the bar
+_WIDTH = 30  # characters of the bar, at most
+_RATE_AFTER = 1.0  # seconds of data before a rate and an ETA are shown
+_FALLBACK_COLUMNS = 80  # when the terminal's width cannot be read
 
 
 class Progress:
@@ -30,18 +39,38 @@ class Progress:
         if not self.enabled or (not force and now - self._last_draw < _INTERVAL):
             return
         self._last_draw = now
-        elapsed = max(now - started, 1e-6)
-        rate = done / elapsed
+        elapsed = now - started
+        rate = done / elapsed if elapsed >= _RATE_AFTER else None
+        columns = self.columns() - 1
+        label = printable(label)
         if total:
             share = min(done / total, 1.0)
-            filled = int(share * _WIDTH)
-            left = (total - done) / rate if rate else 0.0
-            text = (
-                f"{label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {share:4.0%} "
-                f"{_size(done)}/{_size(total)} {_size(rate)}/s ETA {_clock(left)}"
-            )
+            left = f" ETA {_clock((total - done) / rate)}" if rate else ""
+            numbers = f" {share:4.0%} {_size(done)}/{_size(total)}" + (f" {_size(rate)}/s" if rate else "") + left
+            room = max(columns - len(numbers), 10)
+            label = label if len(label) <= room else label[: room - 1] + "…"  # the numbers stay in sight
+            bar_width = max(0, min(_WIDTH, columns - len(label) - len(numbers) - 3))
+            filled = int(share * bar_width)
+            bar = f" [{'#' * filled}{'.' * (bar_width - filled)}]" if bar_width >= 5 else ""
+            text = f"{label}{bar}{numbers}"
         else:
-            text = f"{label} {_size(done)} {_size(rate)}/s"
+            text = f"{label} {_size(done)}" + (f" {_size(rate)}/s" if rate else "")
+        self._draw(text[:columns])
+
+    def phase(self, label: str) -> None:
+        """Say what is being done now that reading is over ("analysing: membership", "writing")."""
+        if self.enabled:
+            self._draw(printable(label)[: self.columns() - 2] + "…")
+
+    def columns(self) -> int:
+        """The terminal's width (read at each draw: the window may be resized)."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            return _FALLBACK_COLUMNS
+        return max(columns, 20) if columns else _FALLBACK_COLUMNS  # 0: a terminal that does not say
+
+    def _draw(self, text: str) -> None:
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
         self._shown = True

@@ -1,16 +1,73 @@
-"""What to do about a finding: fix the servers, or remove the memberships (never applied by sidtool)."""
+"""What to do about findings: fix the servers, or remove the memberships (never applied by sidtool).
+
+:func:`plan` orders the server fixes by reach (the fewest servers that take the most entries out of
+risk first) and gathers the memberships to remove; :func:`options` words the choices of one finding;
+:func:`removal_ldif` writes the removals as LDIF for review, a comment above each change.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
 
 from sidtool.baseline import is_builtin_alias
-from sidtool.dn import dn_key, parent_dn, split_rdns
+from sidtool.dn import dn_key, domain_dns_name, parent_dn, split_rdns
 from sidtool.errors import InputError
+from sidtool.exchange import ServerStatus
 from sidtool.ldif_values import is_safe, value_lines
 from sidtool.model import Principal, PrincipalKind
-from sidtool.risk import Finding
+from sidtool.risk import Finding, RiskLevel
 from sidtool.terminal import printable
+
+
+@dataclass(frozen=True, slots=True)
+class PatchStep:
+    """Servers to patch together, and how many entries are out of risk once they and the steps before are."""
+
+    servers: tuple[ServerStatus, ...]
+    fixes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do about the medium and high findings given, widest reach first."""
+
+    entries: int  # the findings the plan is for
+    patches: tuple[PatchStep, ...]
+    builds_unknown: tuple[ServerStatus, ...]  # servers whose build is unknown, holding entries no patch covers
+    unknown_entries: int  # entries that depend on those servers
+    removals: tuple[tuple[Principal, Principal], ...]  # (at-risk group, member)
+    senders: int  # senders at risk that those removals take out of the at-risk groups
+
+
+def plan(findings: Iterable[Finding]) -> Plan:
+    """The plan for ``findings`` (the low ones are left out: a condition already keeps them safe).
+
+    Patching: each step patches the fewest servers not yet patched that complete some entry's exposed
+    servers (ties: the set shared by most entries); its count is cumulative. There are at most as many
+    steps as distinct sets of exposed servers.
+    """
+    rated = [f for f in findings if f.risk >= RiskLevel.MEDIUM]
+    statuses = {s.server.dn: s for f in rated for s in f.servers}
+    remaining = Counter(frozenset(s.server.dn for s in f.exposed_servers) for f in rated if f.exposed_servers)
+    patched: set[str] = set()
+    steps = []
+    fixed = 0
+    while remaining:  # each pass removes at least one set
+        best = min(remaining, key=lambda dns: (len(dns - patched), -remaining[dns], sorted(dns)))
+        new = sorted(best - patched, key=lambda dn: statuses[dn].server.name.casefold())
+        patched |= best
+        for done in [dns for dns in remaining if dns <= patched]:
+            fixed += remaining.pop(done)
+        steps.append(PatchStep(tuple(statuses[dn] for dn in new), fixed))
+    unknown = [f for f in rated if not f.exposed_servers and not f.servers_fixed]
+    builds_unknown = {s.server.dn: s for f in unknown for s in f.servers if s.vulnerable is None}
+    trustees = list({id(f.affected): f for f in rated}.values())  # a trustee's findings share its senders and edges
+    removals = tuple(dict.fromkeys(edge for f in trustees for edge in f.removals))
+    senders = {m.principal.dn for f in trustees if f.removals for m in f.affected}
+    return Plan(len(rated), tuple(steps), tuple(builds_unknown.values()), len(unknown), removals, len(senders))
 
 
 def options(finding: Finding) -> tuple[str, ...]:
@@ -42,7 +99,13 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
     """
     edges: dict[str, list[str]] = {}
     refused: set[tuple[str, str]] = set()
+    labels: dict[str, Principal] = {}
+    reached: dict[tuple[str, str], set[str]] = {}  # (group DN, member DN) -> the senders at risk that come through
+    findings = list({id(f.affected): f for f in findings}.values())  # once a trustee: its findings share the rest
     for finding in findings:
+        for membership in finding.affected:
+            for lower, upper in pairwise(membership.path):
+                reached.setdefault((upper.dn, lower.dn), set()).add(membership.principal.dn)
         on_route = _route_keys(finding)
         for group, member in finding.removals:
             refusal = _refusal(group, member, on_route)
@@ -52,6 +115,7 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
                     on_refused(InputError(f"remediation: not removing {member.dn} from {group.dn}: {refusal}"))
                 continue
             members = edges.setdefault(group.dn, [])
+            labels[group.dn], labels[member.dn] = group, member
             if member.dn not in members:
                 members.append(member.dn)
     lines = [
@@ -62,6 +126,10 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
         "",
     ]
     for group_dn, members in edges.items():
+        for member_dn in members:
+            lines.append(
+                printable(_change_comment(labels[member_dn], labels[group_dn], reached.get((group_dn, member_dn))))
+            )
         lines.extend(_lines("dn", group_dn))
         lines.append("changetype: modify")
         lines.append("delete: member")
@@ -70,6 +138,18 @@ def removal_ldif(findings: Iterable[Finding], on_refused: Callable[[InputError],
         lines.append("-")
         lines.append("")
     return "\n".join(lines)
+
+
+def _change_comment(member: Principal, group: Principal, senders: set[str] | None) -> str:
+    """What one removal does, for the reviewer: who leaves which group, why, and what else it takes away."""
+    domain = domain_dns_name(group.domain_dn) if group.domain_dn else None
+    where = f"{group.label} ({domain})" if domain else group.label
+    count = f"{len(senders)} sender(s) at risk" if senders else "senders at risk"
+    who = f"every member of {member.label}" if member.kind is PrincipalKind.GROUP else member.label
+    return (
+        f"# removes {member.label} from {where}: {count} reach the group through it; {who} also loses what "
+        f"{group.label} grants in {domain or 'its domain'}"
+    )
 
 
 def _route_keys(finding: Finding) -> set[str]:

@@ -6,11 +6,16 @@ child domains, and (c) the sender is in a BUILTIN group that Windows Server 2003
 introduced; unless the server has the Store.exe hotfix (Microsoft KB 870585).
 The at-risk groups are not listed here: they are the catalog's BUILTIN aliases
 introduced after the baseline release (Windows 2000 for the Exchange store).
+
+The engine returns data, never prose: a condition's ``basis`` and ``values``, a finding's
+``trustee_kind`` and the names of its false and unknown conditions, an unchecked item's ``kind``
+and counts. :mod:`sidtool.report` words them (and keeps the JSON's ``reason``, ``evidence`` and
+``detail`` texts as documented). ``assess`` takes the servers the administrator recorded as hotfixed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -46,13 +51,37 @@ class RiskLevel(IntEnum):
             raise ValueError(f"unknown risk level {text!r}; expected none, low, medium or high") from None
 
 
+class ConditionBasis(str, Enum):
+    """What a condition's state rests on (report.py words it, with the condition's ``values``)."""
+
+    DC_SYSTEMS = "dc-systems"  # values: the operating systems of the DCs that run Windows Server 2003 or later
+    FUNCTIONAL_LEVEL = "functional-level"  # values: the highest domain functional level read
+    BUILTINS_PRESENT = "builtins-present"  # the Windows Server 2003 built-in groups exist in the directory
+    ALL_DCS_2000 = "all-dcs-2000"  # values: the operating systems, every one Windows 2000
+    NOTHING_READ = "nothing-read"  # no DC, functional level or 2003 built-in group was read
+    CHILD_DOMAINS = "child-domains"  # values: the child domains
+    ONE_DOMAIN = "one-domain"  # values: the only domain
+    DOMAIN_COUNT = "domain-count"  # values: how many domains the forest has
+    NO_DOMAINS = "no-domains"  # no domain information was read
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One environment condition of KB 870585: true, false or unknown, with its evidence."""
+    """One environment condition of KB 870585: true, false or unknown, and what that rests on."""
 
     name: str
     holds: bool | None
-    evidence: str
+    basis: ConditionBasis
+    values: tuple[str, ...] = ()
+
+
+class TrusteeRiskKind(str, Enum):
+    """Why a trustee lets senders at risk in (report.py words it)."""
+
+    UNKNOWN_BUILTIN = "unknown-builtin"  # the trustee is itself a built-in group the baseline does not define
+    BROAD = "broad"  # Everyone, Authenticated Users or Anonymous: every sender at risk
+    MEMBER = "member"  # the trustee is an account that is itself in at-risk built-in groups
+    GROUP = "group"  # the trustee is a group that contains senders at risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +107,20 @@ class Finding:
     builtin_sids: tuple[Sid, ...]
     affected: tuple[Membership, ...]
     servers: tuple[ServerStatus, ...]
-    reason: str
+    trustee_kind: TrusteeRiskKind
     removals: tuple[tuple[Principal, Principal], ...] = ()  # (at-risk group, member) values that let senders in
+    false_conditions: tuple[str, ...] = ()  # names of the conditions that do not hold (the entry is low)
+    unknown_conditions: tuple[str, ...] = ()  # names of the conditions whose state is unknown
+
+    @property
+    def exposed_servers(self) -> tuple[ServerStatus, ...]:
+        """The servers holding the folder whose store is exposed."""
+        return tuple(s for s in self.servers if s.vulnerable)
+
+    @property
+    def servers_fixed(self) -> bool:
+        """Does every server holding the folder have the fix (and is there one)?"""
+        return bool(self.servers) and all(s.vulnerable is False for s in self.servers)
 
 
 class UncheckedKind(str, Enum):
@@ -97,10 +138,11 @@ class UncheckedKind(str, Enum):
 class Unchecked:
     """Something the assessment could not check: what it is, why, and where it was read."""
 
-    kind: UncheckedKind
+    kind: UncheckedKind  # why: report.py words it, with the fields below
     subject: str  # the domain, group, folder or "folder: trustee"
-    detail: str  # why, and what to do; empty when the subject says it all (a reader's gap)
     location: str | None = None  # "perms.txt:12", where the source says where
+    senders: int = 0  # RIGHTS_UNKNOWN: how many senders at risk the trustee lets in
+    error: str | None = None  # DESCRIPTOR_UNREADABLE: what the decoder said
 
 
 @dataclass(frozen=True)
@@ -123,11 +165,23 @@ class Assessment:
         return not self.unchecked
 
 
-def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assessment:
-    """Rate every permission entry of every public folder in ``directory``."""
+def assess(
+    directory: Directory, baseline: str = LEGACY_STORE_RELEASE, hotfixed: Mapping[str, str | None] | None = None
+) -> Assessment:
+    """Rate every permission entry of every public folder in ``directory``.
+
+    ``hotfixed`` maps the case-folded names of servers the administrator recorded as carrying the
+    Store.exe hotfix (which LDAP cannot see) to the Store.exe build recorded, or None.
+    """
     graph = MembershipGraph(directory, lambda p: is_builtin_alias(p.sid) and unknown_to(p.sid, baseline))
     senders = tuple(graph.at_risk())
-    statuses = {server.dn: server_status(server) for server in directory.exchange_servers}
+    recorded = {name.casefold(): build for name, build in (hotfixed or {}).items()}
+    statuses = {
+        server.dn: server_status(
+            server, (True, recorded[server.name.casefold()]) if server.name.casefold() in recorded else None
+        )
+        for server in directory.exchange_servers
+    }
     conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
     notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
     unchecked = unread_parts(directory)
@@ -168,33 +222,23 @@ def assess(directory: Directory, baseline: str = LEGACY_STORE_RELEASE) -> Assess
 def unread_parts(directory: Directory) -> list[Unchecked]:
     """What the model says was not read: recorded gaps, domains known only by name, partial member lists,
     and folders read from the directory without a descriptor (and with no store permissions either)."""
-    parts = [Unchecked(UncheckedKind.NOT_COLLECTED, gap, "") for gap in directory.gaps]
+    parts = [Unchecked(UncheckedKind.NOT_COLLECTED, gap) for gap in directory.gaps]
     for domain in directory.domains:
         if not domain.read:
-            parts.append(Unchecked(UncheckedKind.DOMAIN_NOT_READ, domain.dns_name or domain.dn,
-                                   "the forest names this domain, but none of its objects were read: "
-                                   "its users and groups could not be checked"))  # fmt: skip
+            parts.append(Unchecked(UncheckedKind.DOMAIN_NOT_READ, domain.dns_name or domain.dn))
     for principal in directory.principals:
         if not principal.members_complete:
-            detail = "only part of its member list was read: senders through it could not be checked"
-            parts.append(Unchecked(UncheckedKind.MEMBERS_PARTIAL, principal.dn, detail))
+            parts.append(Unchecked(UncheckedKind.MEMBERS_PARTIAL, principal.dn))
     with_store_permissions = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
     for folder in directory.public_folders:
         if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:
-            parts.append(Unchecked(UncheckedKind.DESCRIPTOR_MISSING, folder.dn,
-                                   "read without its nTSecurityDescriptor: its permissions could not be checked "
-                                   "(read it as an administrator, with the SD-flags control 1.2.840.113556.1.4.801, "
-                                   "or with 'sidtool collect')"))  # fmt: skip
+            parts.append(Unchecked(UncheckedKind.DESCRIPTOR_MISSING, folder.dn))
     return parts
 
 
 def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecked:
     return Unchecked(
-        UncheckedKind.RIGHTS_UNKNOWN,
-        f"{entry.folder}: {entry.trustee}",
-        f"the export does not say what this entry allows ('Custom' without rights); the trustee lets in "
-        f"{len(trustee_risk.affected)} sender(s) at risk if it allows posting",
-        entry.location,
+        UncheckedKind.RIGHTS_UNKNOWN, f"{entry.folder}: {entry.trustee}", entry.location, len(trustee_risk.affected)
     )
 
 
@@ -224,8 +268,8 @@ def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterato
         try:
             descriptor = decode_descriptor(folder.descriptor)
         except DescriptorError as error:
-            unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, folder.dn or folder.path or folder.name,
-                                       f"nTSecurityDescriptor not readable: {error}"))  # fmt: skip
+            subject = folder.dn or folder.path or folder.name
+            unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, subject, error=str(error)))
             continue
         for ace in descriptor.dacl or ():
             if ace.is_allow and ace.sid is not None and not ace.inherit_only:
@@ -253,28 +297,28 @@ def windows_2003_condition(directory: Directory, graph: MembershipGraph) -> Cond
     newer = [s for s in systems if "2000" not in s]
     levels = [d.functional_level for d in directory.domains if d.functional_level is not None]
     if newer:
-        return Condition("windows-2003", True, f"domain controllers run {', '.join(sorted(set(newer)))}")
+        return Condition("windows-2003", True, ConditionBasis.DC_SYSTEMS, tuple(sorted(set(newer))))
     if any(level >= 1 for level in levels):
-        return Condition("windows-2003", True, f"domain functional level {max(levels)} (Windows Server 2003 or later)")
+        return Condition("windows-2003", True, ConditionBasis.FUNCTIONAL_LEVEL, (str(max(levels)),))
     if graph.targets:
-        return Condition("windows-2003", True, "the Windows Server 2003 built-in groups exist in the directory")
+        return Condition("windows-2003", True, ConditionBasis.BUILTINS_PRESENT)
     if systems:
-        return Condition("windows-2003", False, f"every domain controller runs {', '.join(sorted(set(systems)))}")
-    return Condition("windows-2003", None, "no domain controller, functional level or 2003 built-in group was read")
+        return Condition("windows-2003", False, ConditionBasis.ALL_DCS_2000, tuple(sorted(set(systems))))
+    return Condition("windows-2003", None, ConditionBasis.NOTHING_READ)
 
 
 def multi_domain_condition(directory: Directory) -> Condition:
     """(b) a forest root domain with child domains."""
     children = [d for d in directory.domains if d.parent_dns_name]
     if children:
-        names = ", ".join(sorted(d.dns_name or d.dn for d in children))
-        return Condition("multi-domain", True, f"child domains: {names}")
+        names = tuple(sorted(d.dns_name or d.dn for d in children))
+        return Condition("multi-domain", True, ConditionBasis.CHILD_DOMAINS, names)
     if len(directory.domains) == 1:
         only = directory.domains[0]
-        return Condition("multi-domain", False, f"one domain: {only.dns_name or only.dn}")
+        return Condition("multi-domain", False, ConditionBasis.ONE_DOMAIN, (only.dns_name or only.dn,))
     if len(directory.domains) > 1:
-        return Condition("multi-domain", True, f"{len(directory.domains)} domains in the forest")
-    return Condition("multi-domain", None, "no domain information was read")
+        return Condition("multi-domain", True, ConditionBasis.DOMAIN_COUNT, (str(len(directory.domains)),))
+    return Condition("multi-domain", None, ConditionBasis.NO_DOMAINS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +328,7 @@ class _TrusteeRisk:
     affected: tuple[Membership, ...]
     builtin_sids: tuple[Sid, ...]
     removals: tuple[tuple[Principal, Principal], ...]
-    why: str  # the reason, with {trustee} for the entry's own spelling of the trustee
+    kind: TrusteeRiskKind
 
 
 def _trustee_risk(
@@ -294,24 +338,24 @@ def _trustee_risk(
         return None  # a built-in the consumer knows (Administrators, ...): the entry itself is never the fault
     if is_builtin_alias(sid):
         affected = _unique(m for p in directory.by_sid.get(sid, ()) for m in graph.at_risk_within(p))
-        why = f"{{trustee}} is a built-in group that Windows {baseline} does not define"
+        kind = TrusteeRiskKind.UNKNOWN_BUILTIN
     elif sid in BROAD_TRUSTEES:
         if not senders:
             return None
         affected = senders
-        why = f"{{trustee}} includes all {len(senders)} sender(s) in at-risk built-in groups"
+        kind = TrusteeRiskKind.BROAD
     else:
         trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
         affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
         if not affected:
             return None
         if all(p.kind is not PrincipalKind.GROUP for p in trustees):
-            why = "{trustee} is itself in at-risk built-in groups"
+            kind = TrusteeRiskKind.MEMBER
         else:
-            why = f"{{trustee}} contains {len(affected)} sender(s) in at-risk built-in groups"
+            kind = TrusteeRiskKind.GROUP
     builtin_sids = tuple(sorted({sid} if is_builtin_alias(sid) else {g.sid for m in affected for g in m.groups}))
     removals = tuple(dict.fromkeys(edge for m in affected for edge in graph.entry_edges(m)))
-    return _TrusteeRisk(affected, builtin_sids, removals, why)
+    return _TrusteeRisk(affected, builtin_sids, removals, kind)
 
 
 def _rate(
@@ -335,10 +379,10 @@ def _rate(
         risk = RiskLevel.MEDIUM
     else:
         risk = RiskLevel.HIGH
-    reason = trustee_risk.why.format(trustee=entry.trustee) + _reason_tail(conditions, servers)
     return Finding(
-        entry, risk, trustee_risk.builtin_sids, trustee_risk.affected, servers, reason, trustee_risk.removals
-    )
+        entry, risk, trustee_risk.builtin_sids, trustee_risk.affected, servers, trustee_risk.kind,
+        trustee_risk.removals, *_condition_names(conditions),
+    )  # fmt: skip
 
 
 def _server_condition(servers: tuple[ServerStatus, ...]) -> bool | None:
@@ -349,22 +393,11 @@ def _server_condition(servers: tuple[ServerStatus, ...]) -> bool | None:
     return None
 
 
-def _reason_tail(conditions: tuple[Condition, ...], servers: tuple[ServerStatus, ...]) -> str:
-    false = [c.name for c in conditions if c.holds is False]
-    unknown = [c.name for c in conditions if c.holds is None]
-    exposed = [s.server.name for s in servers if s.vulnerable]
-    parts = []
-    if exposed:
-        parts.append(f"pre-SP2 store on {', '.join(exposed)}")
-    elif servers and all(s.vulnerable is False for s in servers):
-        parts.append("every server concerned has the fix")
-    else:
-        parts.append("server builds unknown")
-    if false:
-        parts.append(f"not applicable: {', '.join(false)}")
-    if unknown:
-        parts.append(f"unknown: {', '.join(unknown)}")
-    return "; " + "; ".join(parts)
+def _condition_names(conditions: tuple[Condition, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the conditions that do not hold, and of those unknown (one pair of tuples, shared)."""
+    false = tuple(c.name for c in conditions if c.holds is False)
+    unknown = tuple(c.name for c in conditions if c.holds is None)
+    return false, unknown
 
 
 def _unique(memberships: Iterable[Membership]) -> tuple[Membership, ...]:

@@ -188,9 +188,10 @@ def test_nesting_10000_deep_reports_the_whole_route(tmp_path, small):
     code, stdout, stderr, _ = measured("report", str(small["permissions"]), "--directory", str(forest),
                                        "--view", "senders", "--format", "json", "--all", "-q")  # fmt: skip
     assert code in (0, 1), stderr
-    (sender,) = json.loads(stdout)
-    assert sender["sender"] == "user0"
-    assert sender["path"] == ["user0", *(f"level{n}" for n in reversed(range(DEPTH))), "Remote Desktop Users"]
+    (sender,) = json.loads(stdout)["senders"]  # --format json is the whole document, whatever the view
+    assert sender["name"] == "user0"
+    route = [step["name"] for step in sender["path"]]
+    assert route == ["user0", *(f"level{n}" for n in reversed(range(DEPTH))), "Remote Desktop Users"]
 
 
 def test_100000_copies_of_one_member_dn_count_once(tmp_path, small):

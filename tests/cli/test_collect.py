@@ -89,7 +89,7 @@ def test_descriptors_are_byte_identical_to_what_the_dc_returns(test_dc, ldaps_sn
 def test_servers_have_their_parsed_builds(ldaps_snapshot):
     _, output = ldaps_snapshot
     result = run_sidtool("report", str(output), "--view", "servers", "--format", "json")
-    servers = {row["server"]: row for row in json.loads(result.stdout)}
+    servers = {row["server"]: row for row in json.loads(result.stdout)["servers"]}  # JSON: one shape for every view
     assert servers["EXCH01"]["build"] == "Exchange 2003 SP1 (build 6.5.7226.6)"
     assert servers["EXCH01"]["hotfix"] == "6.5.7232.35"
     assert servers["EXCH02"]["vulnerable"] is False

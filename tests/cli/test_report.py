@@ -79,28 +79,40 @@ def test_all_shows_low_and_fail_on_high_exits_0():
     assert result.returncode == 0, result.stderr
 
 
-def test_table_view_has_conditions_and_summary():
+def test_table_view_opens_with_the_verdict_and_ends_with_the_counts():
     result = run_sidtool("report", FOREST)
     assert result.returncode == 1
-    assert result.stdout.startswith("KB 870585 conditions")
+    assert result.stdout.startswith("At risk: 5 entries on 4 folder(s) (5 medium), letting 6 sender(s) in.\n")
+    assert "\nKB 870585 conditions" in result.stdout
     assert "multi-domain   yes" in result.stdout
-    assert result.stdout.rstrip().endswith("(1 low-risk entries hidden; --all shows them)")
-    assert "7 folders scanned, 16 entries checked, 5 at risk, 6 senders at risk" in result.stdout
+    footer = " ".join(result.stdout.split("\n\n")[-1].split())
+    assert footer.startswith("7 folders scanned, 16 entries checked: 5 at risk (high 0, medium 5), 1 low (1 hidden;")
+    assert "Senders: 6 at risk, 6 with a route into the new built-ins." in footer
 
 
-def test_other_views():
-    senders = run_sidtool("report", FOREST, "--view", "senders", "--format", "json")
-    rows = json.loads(senders.stdout)
-    assert {row["sender"] for row in rows} == {"bob.smith", "carol.jones", "jmueller", "frank.moreau",
-                                                "dave.kowalski", "erin.larsen"}  # fmt: skip
-    servers = json.loads(run_sidtool("report", FOREST, "--view", "servers", "--format", "json").stdout)
-    assert {row["server"]: row["hotfix"] for row in servers} == {
-        "EX2003A": "6.5.7232.35", "EX2003B": None, "EX2000": "6.0.6617.6"
-    }  # fmt: skip
+def test_without_directory_data_the_servers_are_unknown_not_no(tmp_path: Path):
+    permissions = tmp_path / "perms.csv"
+    permissions.write_text("Identity,User,AccessRights\n\\Sales,Default,Author\n", encoding="utf-8")
+    result = run_sidtool("report", str(permissions))
+    header = result.stdout.split("KB 870585 conditions", 1)[1]
+    assert "  servers        unknown  no Exchange server was read" in header
+
+
+def test_every_view_gives_the_whole_json_document_and_its_own_table():
+    documents = [json.loads(run_sidtool("report", FOREST, "--view", view, "--format", "json").stdout)
+                 for view in ("entries", "senders", "servers", "summary")]  # fmt: skip
+    assert all(document == documents[0] for document in documents)  # one shape: --view chooses the table
+    senders = run_sidtool("report", FOREST, "--view", "senders", "--format", "csv").stdout
+    assert {line.split(",")[0] for line in senders.splitlines()[1:]} == {
+        "bob.smith", "carol.jones", "jmueller", "frank.moreau", "dave.kowalski", "erin.larsen"}  # fmt: skip
+    servers = {server["server"]: server["hotfix"] for server in documents[0]["servers"]}
+    assert servers == {"EX2003A": "6.5.7232.35", "EX2003B": None, "EX2000": "6.0.6617.6"}
     summary = run_sidtool("report", FOREST, "--view", "summary", "--format", "csv")
     assert "senders_at_risk,6" in summary.stdout
-    markdown = run_sidtool("report", FOREST, "--format", "markdown")
-    assert markdown.stdout.startswith("| Risk")
+    markdown = run_sidtool("report", FOREST, "--format", "markdown").stdout
+    assert markdown.startswith("## KB 870585 report")
+    assert "| Risk" in markdown and "### Conditions" in markdown and "What to do first:" in markdown
+    assert "7 folders scanned, 16 entries checked" in markdown
 
 
 def test_output_file_and_remediation_ldif(tmp_path: Path):
@@ -109,6 +121,16 @@ def test_output_file_and_remediation_ldif(tmp_path: Path):
     result = run_sidtool("report", FOREST, "--format", "json", "-o", str(output), "--remediation", "ldif",
                          str(remediation))  # fmt: skip
     assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"sidtool: wrote 5 member removal(s) from 4 group(s) to {remediation} for review\n"
+    comments = [line for line in remediation.read_text().splitlines() if line.startswith("# removes ")]
+    assert len(comments) == 5
+    assert (
+        "# removes Domain Users from Remote Desktop Users (emea.corp.example.com): 3 sender(s) at risk reach the "
+        "group through it; every member of Domain Users also loses what Remote Desktop Users grants in "
+        "emea.corp.example.com"
+    ) in comments
+    assert any(line.startswith("# removes jmueller from Remote Desktop Users (corp.example.com): 1 sender(s)")
+               and "; jmueller also loses" in line for line in comments)  # fmt: skip
     assert json.loads(output.read_text())["findings"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
     removals = set()

@@ -12,8 +12,10 @@ REPO = Path(__file__).resolve().parent.parent.parent
 
 def run_sidtool(*args: str, input: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None):
     """Run ``python -m sidtool ARGS`` on this checkout; return the CompletedProcess (text mode)."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    environment.pop("SIDTOOL_DEBUG", None)
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    for name in ("SIDTOOL_DEBUG", "COLUMNS", "LINES"):  # tables are laid out for a pipe unless a test asks otherwise
+        environment.pop(name, None)
+    environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "sidtool", *args],
         input=input,

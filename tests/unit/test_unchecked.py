@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sidtool.model import AclSource, FolderPermissions, PermissionEntry, PublicFolder, RightsKind
+from sidtool.report import unchecked_detail
 from sidtool.risk import UncheckedKind, assess
 from sidtool.security.sid import EVERYONE
 from tests.support.forest import ROOT, Forest
@@ -33,7 +34,7 @@ def test_an_entry_of_unknown_rights_on_a_trustee_at_risk_is_unchecked_not_a_find
     (unchecked,) = assessment.unchecked
     assert unchecked.kind is UncheckedKind.RIGHTS_UNKNOWN
     assert unchecked.subject == "/Sales: Default" and unchecked.location == "perms.txt:7"
-    assert "1 sender(s) at risk" in unchecked.detail
+    assert unchecked.senders == 1 and "1 sender(s) at risk" in unchecked_detail(unchecked)
     assert not assessment.complete
 
 

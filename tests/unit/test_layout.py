@@ -1,0 +1,65 @@
+"""Tables fitted to a width: no line wider, words whole where they fit, columns left out by priority."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sidtool.layout import MAX_WIDTH, MIN_WIDTH, PIPE_WIDTH, Field, display_width, fit_table, output_width, wrap
+
+WORDS = st.text(alphabet=st.sampled_from("abcdefghij→éü中文\\-_.:"), min_size=1, max_size=70)
+CELLS = st.lists(WORDS, min_size=0, max_size=8).map(" ".join)
+FIELDS = (
+    Field("risk", "Risk", priority=0),
+    Field("folder", "Folder", priority=1, widest=40),
+    Field("trustee", "Trustee", priority=2),
+    Field("why", "Why", priority=5, below=True, least=30),
+    Field("extra", "Extra column", priority=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({f.key: CELLS for f in FIELDS}), max_size=6), st.integers(20, 220))
+def test_no_line_is_wider_than_the_width(records, width):
+    text = fit_table(records, FIELDS, width)
+    assert all(display_width(line) <= max(width, 1) for line in text.splitlines()), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(CELLS, st.integers(2, 120))
+def test_wrap_breaks_only_at_spaces_unless_a_word_is_wider_than_the_line(text, width):
+    lines = wrap(text, width)
+    assert all(display_width(line) <= width for line in lines)
+    words = text.split()
+    if all(display_width(word) <= width for word in words):
+        assert " ".join(lines).split() == words  # every word whole, in order
+    assert "".join("".join(lines).split()) == "".join(words)  # nothing lost, even when a word is split
+
+
+def test_display_width_counts_wide_characters_twice_and_combining_marks_not_at_all():
+    assert display_width("abc") == 3 and display_width("中文") == 4 and display_width("e\u0301") == 1
+
+
+def test_the_least_important_columns_go_first_and_an_explanation_moves_under_its_row():
+    why = "Authenticated Users includes all 6 senders in at-risk built-in groups"
+    record = {"risk": "medium", "folder": "Company Announcements", "trustee": "Authenticated Users", "why": why,
+              "extra": "x" * 25}  # fmt: skip
+    wide = fit_table([record], FIELDS, 200)
+    assert wide.splitlines()[0].split() == ["Risk", "Folder", "Trustee", "Why", "Extra", "column"]
+    narrow = fit_table([record], FIELDS, 60)
+    assert narrow.splitlines()[0].split() == ["Risk", "Folder", "Trustee"]
+    assert "    Why: Authenticated Users includes all 6 senders" in narrow
+    assert " ".join(narrow.split()).endswith("(not shown at 60 columns: Extra column; a wider terminal or --format csv "
+                                            "shows them)")  # fmt: skip
+
+
+def test_the_width_comes_from_columns_else_the_terminal_else_the_pipe_width(monkeypatch):
+    class Pipe:
+        def isatty(self) -> bool:
+            return False
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert output_width(Pipe()) == PIPE_WIDTH
+    for columns, expected in (("132", 132), ("10", MIN_WIDTH), ("100000", MAX_WIDTH), ("wide", PIPE_WIDTH)):
+        monkeypatch.setenv("COLUMNS", columns)
+        assert output_width(Pipe()) == expected
