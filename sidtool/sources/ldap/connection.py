@@ -92,7 +92,7 @@ class ConnectionOptions:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     @property
     def ca(self) -> CaFile | None:
@@ -110,7 +110,7 @@ class ConnectionOptions:
         scheme, _, rest = target.partition("://") if "://" in target else ("", "", target)
         if scheme.lower() not in ("", "ldap", "ldaps"):
             raise UsageError(f"{target}: expected a host name, ldap://HOST or ldaps://HOST")
-        host, _, port_text = rest.rstrip("/").partition(":")
+        host, port_text = _host_and_port(rest.rstrip("/"), target)
         if not host:
             raise UsageError(f"{target}: no host name")
         tls = "ldaps" if scheme.lower() == "ldaps" else "starttls" if settings.starttls else "none"
@@ -182,6 +182,19 @@ def check_account(auth: str, user: str, host: str) -> None:
         account.for_ntlm()
     else:
         account.for_kerberos(host)
+
+
+def _host_and_port(text: str, target: str) -> tuple[str, str]:
+    """``HOST[:PORT]``, with an IPv6 address in brackets (``[::1]:636``, RFC 3986 3.2.2)."""
+    if text.startswith("["):
+        address, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise UsageError(f"{target}: an IPv6 address is written [ADDRESS] or [ADDRESS]:PORT")
+        return address, rest[1:]
+    if text.count(":") > 1:
+        raise UsageError(f"{target}: write an IPv6 address in brackets: ldaps://[{text}]")
+    host, _, port = text.partition(":")
+    return host, port
 
 
 @dataclass(frozen=True, slots=True)
