@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -317,3 +320,59 @@ def test_a_port_out_of_range_in_the_url_is_a_usage_error():
                          "-o", "unused.json", env={"SIDTOOL_PASSWORD": "pw"})  # fmt: skip
     assert result.returncode == 2
     assert result.stderr == "sidtool: ldap://127.0.0.254:70000: the port is not a number from 1 to 65535\n"
+
+
+class _DrippedHandshake(threading.Thread):
+    """A TCP server that answers a TLS ClientHello with a handshake record announcing 16 KiB, then sends it a byte
+    every 0.2 s: each read gets a byte well within any timeout, so only a deadline on the whole handshake ends it
+    (CPython's ssl module applies the socket timeout to the handshake as one deadline; this test keeps it so for
+    both transports). It stops by itself after ``lifetime`` seconds and counts the bytes it managed to send."""
+
+    def __init__(self, lifetime: float = 20.0) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lifetime = lifetime
+        self.sent = 0
+        self.outlived = False  # the client was still waiting when the server stopped
+
+    def run(self) -> None:
+        self.listener.settimeout(self.lifetime)
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        ends = time.monotonic() + self.lifetime
+        with connection:
+            connection.settimeout(self.lifetime)
+            try:
+                connection.recv(4096)  # the ClientHello
+                connection.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16,384 bytes, announced
+                while time.monotonic() < ends:
+                    connection.sendall(b"\x02")
+                    self.sent += 1
+                    time.sleep(0.2)
+                self.outlived = True
+            except OSError:
+                return  # the client gave up and closed the connection
+
+    def __enter__(self) -> _DrippedHandshake:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+        self.join(self.lifetime + 5)
+
+
+@pytest.mark.parametrize("auth", ["simple", "ntlm"])
+def test_a_tls_handshake_dripped_a_byte_at_a_time_ends_at_the_timeout(tmp_path, auth):
+    with _DrippedHandshake() as server:
+        result = run_sidtool("collect", "--server", f"ldaps://127.0.0.1:{server.port}", "--auth", auth, "--insecure",
+                             "--user", "CORP\\auditor", "--timeout", "1", "--retries", "0", "-q",
+                             "-o", str(tmp_path / "snap.json"), env={"SIDTOOL_PASSWORD": "pw"})  # fmt: skip
+    assert not server.outlived  # sidtool gave up first: the server did not have to stop it
+    assert server.sent < 30  # a few bytes in one --timeout, not the 16 KiB the record announced
+    assert result.returncode == 2, result.stderr
+    assert "within 1 s" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "snap.json").exists()
