@@ -13,6 +13,7 @@ write a full-page screenshot (docs/report-example.png is made so).
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -56,7 +57,7 @@ class Browser:
             os.dup2(child_read, 3)
             os.dup2(child_write, 4)
 
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         self.process = subprocess.Popen(
             [executable, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
              "--no-first-run", "--no-default-browser-check", f"--user-data-dir={self._profile.name}",
@@ -90,10 +91,8 @@ class Browser:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._write({"id": self._new_id(), "method": "Browser.close"})
-        except OSError:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
