@@ -83,6 +83,9 @@ th button { font: inherit; font-weight: 600; border: 0; background: none; paddin
 th[aria-sort=ascending] button::after { content: " \\25B2"; }
 th[aria-sort=descending] button::after { content: " \\25BC"; }
 td.wrap { overflow-wrap: break-word; }
+table.findings { table-layout: fixed; min-width: 640px; }
+table.findings th:nth-child(1) { width: 5.5em; } table.findings th:nth-child(2) { width: 21%; }
+table.findings th:nth-child(3) { width: 18%; } table.findings th:nth-child(4) { width: 17%; }
 .sid, .where, .small { color: #555; font-size: .85em; overflow-wrap: anywhere; }
 .risk { font-weight: 700; text-transform: uppercase; font-size: .82em; }
 .risk-high { color: var(--high); } .risk-medium { color: var(--medium); } .risk-low { color: var(--low); }

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from sidtool.html_report import render_html
+from sidtool.provenance import InputFile, RunInfo
+from sidtool.report import build
+from sidtool.risk import assess
 from tests.support.browser import Browser, chromium, png_size
 from tests.support.cli_runner import REPO, run_sidtool
+from tests.support.hostile_names import BREAKOUT, SCRIPT, hostile_directory
 
 PERMISSIONS = "examples/corp-forest-pfdavadmin.txt"
 FOREST = "examples/corp-forest.ldif"
@@ -59,12 +64,18 @@ def test_html_is_a_report_format_only():
     assert result.returncode == 2 and "invalid choice: 'html'" in result.stderr
 
 
-def test_the_example_forest_opens_offline_in_chromium_with_everything_visible(example_page, tmp_path):
+def _chromium() -> str:
+    """Chromium's path; the test skips with one line when it is missing, and fails in CI (.ci/run installs it)."""
     executable = chromium()
     if executable is None:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI"):
             pytest.fail("chromium is missing: .ci/run installs it (apt-get install chromium)")
         pytest.skip("chromium is not installed (apt-get install --no-install-recommends chromium)")
+    return executable
+
+
+def test_the_example_forest_opens_offline_in_chromium_with_everything_visible(example_page, tmp_path):
+    executable = _chromium()
     with Browser(executable, width=1100, height=900) as browser:
         browser.open(example_page.as_uri())
         assert browser.errors() == []  # no console error, no exception, no CSP violation, no failed load
@@ -97,6 +108,24 @@ def test_the_example_forest_opens_offline_in_chromium_with_everything_visible(ex
         assert phone.errors() == []
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert phone.evaluate(_VISIBLE) == {name: True for name in _KEY_ELEMENTS}
+
+
+def test_hostile_names_run_nothing_in_chromium(tmp_path):
+    page = tmp_path / "hostile.html"
+    run = RunInfo(datetime.now(timezone.utc), "0.1.0", (InputFile(f"{BREAKOUT}.ldif", "input", note=SCRIPT),))
+    page.write_text("".join(render_html(build(assess(hostile_directory())), run)), encoding="utf-8")
+    with Browser(_chromium()) as browser:
+        browser.open(page.as_uri())
+        assert browser.errors() == []
+        methods = {event["method"] for event in browser.events}
+        assert "Page.javascriptDialogOpening" not in methods  # no alert() ran
+        counts = browser.evaluate(
+            "[document.scripts.length, document.images.length, document.querySelectorAll('[onerror],[onmouseover]')"
+            ".length, document.getElementsByTagName('script')[0].textContent.includes('alert')]"
+        )
+        assert counts == [1, 0, 0, False]
+        shown = browser.evaluate("document.querySelector('#routes figcaption strong').textContent")
+        assert shown == SCRIPT  # shown as text, whole
 
 
 # What the issue asks to be visible: the verdict, actions, findings, routes and servers.

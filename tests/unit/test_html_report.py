@@ -7,7 +7,6 @@ import base64
 import hashlib
 import html
 import re
-from dataclasses import replace
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
@@ -15,35 +14,17 @@ import pytest
 
 from sidtool import html_report
 from sidtool.html_report import SECTIONS, render_html
-from sidtool.model import (
-    AclSource,
-    DomainController,
-    ExchangeServer,
-    FolderPermissions,
-    PermissionEntry,
-    PublicFolderTree,
-    PublicStore,
-    RightsKind,
-)
 from sidtool.provenance import InputFile, RunInfo
 from sidtool.report import build, footer, verdict_lines
 from sidtool.risk import assess
 from sidtool.sources import read_inputs
 from sidtool.terminal import printable
 from tests.support.cli_runner import REPO
-from tests.support.forest import CHILD, ROOT, Forest
+from tests.support.hostile_names import BIDI, BREAKOUT, SCRIPT, SINGLE, hostile_directory
 
 EXAMPLE = [str(REPO / "examples" / "corp-forest-pfdavadmin.txt")]
 EXAMPLE_DIRECTORY = [str(REPO / "examples" / "corp-forest.ldif")]
 RUN = RunInfo(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "0.1.0", (InputFile("perms.txt", "input", 3, "ab"),))
-AUTHOR = 0x41B
-
-# Text an attacker can put in a displayName, a sAMAccountName, a folder name or a server name.
-SCRIPT = "<script>alert(1)</script>"
-BREAKOUT = '"><img src=x onerror=alert(2)>'
-SINGLE = "x' onmouseover='alert(3)"
-BIDI = "invoice\u202egnp.exe"  # shows as "invoiceexe.png" when obeyed (CVE-2021-42574)
-ORG = "CN=Org,CN=Microsoft Exchange,CN=Services,CN=Configuration"
 
 
 class Elements(HTMLParser):
@@ -85,35 +66,6 @@ def _example_report(show_all: bool = False):
 
 def _document(report, run: RunInfo = RUN) -> str:
     return "".join(render_html(report, run))
-
-
-def hostile_directory():
-    """A forest whose every name is hostile: a sender in the child domain, through a root group, into RDP users."""
-    forest = Forest()
-    sender = forest.user(SCRIPT, domain=CHILD)
-    group = forest.group(BREAKOUT, [sender])
-    forest.builtin(555, [group], name="Remote Desktop Users")
-    bidi_user = forest.user(BIDI)
-    forest.builtin(556, [bidi_user], name=SINGLE)
-    server_dn = f"CN=EX1,CN=Servers,{ORG},{ROOT}"
-    tree = PublicFolderTree(f"CN=Public Folders,{ORG},{ROOT}", "Public Folders", 1)
-    store = PublicStore(f"CN=Public Store,CN=InformationStore,{server_dn}", server_dn, tree.dn)
-    server = ExchangeServer(server_dn, f"EX{SCRIPT}{BIDI}", "Version 6.5 (Build 7226.6: Service Pack 1)")
-    entries = (
-        PermissionEntry(BREAKOUT, group.sid, AUTHOR, RightsKind.MAPI, location=f"{SINGLE}.txt:2"),
-        PermissionEntry(BIDI, bidi_user.sid, AUTHOR, RightsKind.MAPI, location="perms.txt:3"),
-    )
-    permissions = FolderPermissions(f"/{SCRIPT}/{BIDI}", AclSource.STORE, entries)
-    controllers = (DomainController(f"CN=DC1,OU=Domain Controllers,{ROOT}", "DC1", "Windows Server 2003"),)
-    return replace(
-        forest.directory(),
-        exchange_servers=(server,),
-        public_stores=(store,),
-        folder_trees=(tree,),
-        domain_controllers=controllers,
-        permissions=(permissions,),
-        gaps=(f"{SCRIPT} not read {BIDI}",),
-    )
 
 
 def test_sections_come_in_the_order_a_reader_needs_them():
