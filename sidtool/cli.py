@@ -194,6 +194,7 @@ examples:
   sidtool report examples/corp-forest.ldif
   sidtool report examples/corp-forest.ldif --format json > findings.json
   sidtool report perms.txt --directory forest.ldif
+  sidtool report perms.txt --directory forest.ldif --format html -o report.html
   sidtool report forest.ldif --view senders --all
   sidtool report forest.ldif --remediation ldif remove-memberships.ldif
   sidtool report forest.ldif --hotfixed EX2003A=6.5.7232.35 --decisions decisions.toml
