@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timezone
 from typing import ClassVar
 
 import wellknown
@@ -42,10 +43,12 @@ from sidtool.errors import (
 )
 from sidtool.files import STDOUT, write_atomic
 from sidtool.heap import long_lived_allocations
+from sidtool.html_report import HTML_FORMAT, render_html
 from sidtool.layout import output_width
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, RAW_CSV, render
 from sidtool.progress import Progress
+from sidtool.provenance import RunInfo, describe_input
 from sidtool.remediation import removal_ldif
 from sidtool.report import VIEWS, build, render_view
 from sidtool.risk import RiskLevel, assess
@@ -191,6 +194,7 @@ examples:
   sidtool report examples/corp-forest.ldif
   sidtool report examples/corp-forest.ldif --format json > findings.json
   sidtool report perms.txt --directory forest.ldif
+  sidtool report perms.txt --directory forest.ldif --format html -o report.html
   sidtool report forest.ldif --view senders --all
   sidtool report forest.ldif --remediation ldif remove-memberships.ldif
   sidtool report forest.ldif --hotfixed EX2003A=6.5.7232.35 --decisions decisions.toml
@@ -228,8 +232,10 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         default=LEGACY_STORE_RELEASE,
         help="flag built-ins introduced after this release (default: 2000, what the pre-SP2 store knows)",
     )
-    parser.add_argument("--view", choices=VIEWS, default="entries", help="what to list (default: entries)")
-    _add_format(parser)
+    parser.add_argument(
+        "--view", choices=VIEWS, default="entries", help="what to list (default: entries; html holds every view)"
+    )
+    _add_format(parser, extra=(HTML_FORMAT,))
     _add_connection_options(parser)
     parser.add_argument("--all", action="store_true", help="also list low-risk findings")
     parser.add_argument("--explain", action="store_true", help="end the table with what its columns and levels mean")
@@ -270,6 +276,7 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    started = datetime.now(timezone.utc)
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
     _refuse_overwriting_inputs(args)
@@ -296,7 +303,10 @@ def _run_report(args: argparse.Namespace) -> int:
     progress.phase("writing")
     to_file = bool(args.output) and args.output != STDOUT
     width = output_width()
-    pieces = render_view(report, args.view, args.format, width=width, explain=args.explain)
+    if args.format == HTML_FORMAT:
+        pieces = render_html(report, _run_info(args, started))
+    else:
+        pieces = render_view(report, args.view, args.format, width=width, explain=args.explain)
     if to_file and args.format in ("csv", RAW_CSV):
         pieces = _with_bom(pieces)  # Excel reads a CSV file as UTF-8 only with the byte-order mark
     progress.done()
@@ -326,6 +336,15 @@ def _run_report(args: argparse.Namespace) -> int:
     accepted = {id(finding) for finding, _ in report.accepted}
     failing = any(f.risk >= args.fail_on for f in assessment.findings if id(f) not in accepted)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _run_info(args: argparse.Namespace, started: datetime) -> RunInfo:
+    """What the HTML report says it was made from: each input (hashed when it is a regular file), and when."""
+    named = [(name, "input") for name in args.inputs] + [(name, "directory") for name in args.directory]
+    if args.decisions:
+        named.append((args.decisions, "decisions"))
+    inputs = tuple(describe_input(name, role, is_ldap_url(name)) for name, role in named)
+    return RunInfo(started, __version__, inputs)
 
 
 def _risk_level(text: str) -> RiskLevel:
@@ -603,8 +622,8 @@ def _run_collect(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if collector.problems or directory.gaps else EXIT_OK
 
 
-def _add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+def _add_format(parser: argparse.ArgumentParser, extra: tuple[str, ...] = ()) -> None:
+    parser.add_argument("--format", choices=(*FORMATS, *extra), default="table", help="output format (default: table)")
     parser.add_argument(
         "--csv-raw",
         action="store_true",

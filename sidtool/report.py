@@ -305,9 +305,17 @@ def action_lines(plan: Plan) -> list[str]:
 
 def conditions_lines(assessment: Assessment) -> list[str]:
     lines = [f"KB 870585 conditions (baseline: built-ins introduced after Windows {assessment.baseline}):"]
+    for name, state, evidence in conditions_rows(assessment):
+        lines.append(f"  {name:<14} {state:<8} {_HANG}{evidence}")
+    return lines
+
+
+def conditions_rows(assessment: Assessment) -> list[tuple[str, str, str]]:
+    """The KB 870585 conditions and the servers' state: (name, "yes"/"no"/"unknown", evidence) each."""
+    rows = []
     for condition in assessment.conditions:
         state = {True: "yes", False: "no", None: "unknown"}[condition.holds]
-        lines.append(f"  {condition.name:<14} {state:<8} {_HANG}{condition_evidence(condition)}")
+        rows.append((condition.name, state, condition_evidence(condition)))
     exposed = [s.server.name for s in assessment.servers if s.vulnerable]
     unknown = [s.server.name for s in assessment.servers if s.vulnerable is None]
     hotfixed = [s.server.name for s in assessment.servers if s.verdict is ServerVerdict.HOTFIXED]
@@ -320,8 +328,8 @@ def conditions_lines(assessment: Assessment) -> list[str]:
     if unknown:
         servers += f"; build unknown: {', '.join(unknown)}"
     state = "yes" if exposed else "unknown" if unknown or not assessment.servers else "no"
-    lines.append(f"  {'servers':<14} {state:<8} {_HANG}{servers}")
-    return lines
+    rows.append(("servers", state, servers))
+    return rows
 
 
 _HANG = "\x00"  # in a line of text to wrap: continuation lines start under what follows it (then removed)
