@@ -28,6 +28,15 @@ from sidtool.model import (
 from sidtool.security.sid import Sid
 from sidtool.sources.folders import store_path
 
+# Every attribute DirectoryBuilder reads (lower-case): a reader may drop the others unread (the LDIF reader
+# does not decode them). tests/unit/sources/test_entries.py checks that the builder asks for no other.
+ATTRIBUTES = frozenset({
+    "objectclass", "objectsid", "ncname", "systemflags", "netbiosname", "dnsroot", "trustparent",
+    "msds-behavior-version", "name", "serialnumber", "msexchowningpftree", "msexchpftreetype", "displayname",
+    "folderpathname", "homemdb", "legacyexchangedn", "ntsecuritydescriptor", "samaccountname", "primarygroupid",
+    "grouptype", "userprincipalname", "member", "useraccountcontrol", "dnshostname", "operatingsystem",
+    "operatingsystemversion",
+})  # fmt: skip
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)
 

@@ -56,9 +56,19 @@ def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | 
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
-    raw_lines = io.BufferedReader(_Prefixed(head, stream), 1 << 16)
+    yield from byte_lines(with_prefix(head, stream), limit)
+
+
+def byte_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | OverlongLine]:
+    """:func:`text_lines` of a stream known to be UTF-8 or ANSI (its BOM, if any, already read)."""
+    raw_lines = io.BufferedReader(_Prefixed(b"", stream), 1 << 16)
     for raw in _bounded(raw_lines.readline, limit, b"\n", b"\r"):
-        yield raw if isinstance(raw, OverlongLine) else _decode(raw.rstrip(b"\r\n"))
+        yield raw if isinstance(raw, OverlongLine) else decode_line(raw.rstrip(b"\r\n"))
+
+
+def with_prefix(prefix: bytes, stream: BinaryIO) -> BinaryIO:
+    """``stream`` with ``prefix`` (bytes already read from it) put back in front."""
+    return _Prefixed(prefix, stream) if prefix else stream  # type: ignore[return-value]
 
 
 def reported_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
@@ -109,6 +119,11 @@ def first_lines(head: bytes, count: int = 50) -> list[str]:
     return [line for line in head_text(head).splitlines() if line.strip()][:count]
 
 
+def utf16_encoding(head: bytes) -> str | None:
+    """The UTF-16 codec the first bytes of an input show (by BOM, or by zero bytes), or None."""
+    return _utf16_encoding(head)
+
+
 def _utf16_encoding(head: bytes) -> str | None:
     if head.startswith(_UTF16_BOMS):
         return "utf-16"
@@ -118,7 +133,8 @@ def _utf16_encoding(head: bytes) -> str | None:
     return None
 
 
-def _decode(raw: bytes) -> str:
+def decode_line(raw: bytes) -> str:
+    """A line's bytes as text: UTF-8, else the Windows code page (ANSI exports)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
