@@ -47,14 +47,16 @@ from sidtool.sources.text import (
     head_text,
     text_lines,
     utf16_encoding,
-    with_prefix,
 )
 
 Problem = Callable[[InputError], None]
 NAME = "ldif"
 DESCRIPTION = "an LDIF export (ldifde, ldapsearch)"
-BLOCK_BYTES = 1 << 20  # read at a time
-BLOCK_RECORD_LIMIT = MAX_LINE_BYTES - 2 * BLOCK_BYTES  # a record not ended after this: the rest line by line
+BLOCK_BYTES = 1 << 18  # read at a time
+# A record not ended after this many bytes sends the rest of the file down the line-by-line path (in bounded
+# pieces). ldifde cuts member lists at 1,500 values and AD's MaxValRange does the same for ldapsearch: a real
+# record is far smaller; one this big costs its reading speed, never more memory than a block and this.
+BLOCK_RECORD_LIMIT = 1 << 20
 
 
 @dataclass(slots=True)
@@ -90,7 +92,7 @@ def read_ldif(
     parser = _RecordParser(source, attributes)
     head = stream.read(4)
     if utf16_encoding(head):
-        yield from _line_records(text_lines(with_prefix(head, stream)), parser, on_problem, 1)
+        yield from _line_records(text_lines(stream, prefix=head), parser, on_problem, 1)
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
@@ -146,7 +148,7 @@ class _BlockReader:
                 return
             buffer = buffer[position:]
             if len(buffer) > record_limit:  # a record this long: the rest of the file line by line, bounded
-                yield from _line_records(byte_lines(with_prefix(buffer, stream)), self.parser, self.on_problem, number)
+                yield from _line_records(byte_lines(stream, prefix=buffer), self.parser, self.on_problem, number)
                 return
             scan = max(0, len(buffer) - 2)
 

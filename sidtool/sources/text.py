@@ -41,12 +41,13 @@ class OverlongLine:
         )
 
 
-def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | OverlongLine]:
+def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES, *, prefix: bytes = b"") -> Iterator[str | OverlongLine]:
     """Decode lines: UTF-16 by BOM (or by its zero bytes), else UTF-8 with a Windows-1252 fallback per line.
 
     A line longer than ``limit`` bytes (characters, in UTF-16) comes as an :class:`OverlongLine`.
+    ``prefix``: bytes already read from the stream, read first.
     """
-    head = stream.read(4)
+    head = prefix + stream.read(max(0, 4 - len(prefix)))
     encoding = _utf16_encoding(head)
     if encoding:
         prefixed = io.BufferedReader(_Prefixed(head, stream))
@@ -56,19 +57,14 @@ def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | 
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
-    yield from byte_lines(with_prefix(head, stream), limit)
+    yield from byte_lines(stream, limit, prefix=head)
 
 
-def byte_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | OverlongLine]:
-    """:func:`text_lines` of a stream known to be UTF-8 or ANSI (its BOM, if any, already read)."""
-    raw_lines = io.BufferedReader(_Prefixed(b"", stream), 1 << 16)
+def byte_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES, *, prefix: bytes = b"") -> Iterator[str | OverlongLine]:
+    """:func:`text_lines` of a stream known to be UTF-8 or ANSI (its BOM, if any, already read), ``prefix`` first."""
+    raw_lines = io.BufferedReader(_Prefixed(prefix, stream), 1 << 16)
     for raw in _bounded(raw_lines.readline, limit, b"\n", b"\r"):
         yield raw if isinstance(raw, OverlongLine) else decode_line(raw.rstrip(b"\r\n"))
-
-
-def with_prefix(prefix: bytes, stream: BinaryIO) -> BinaryIO:
-    """``stream`` with ``prefix`` (bytes already read from it) put back in front."""
-    return _Prefixed(prefix, stream) if prefix else stream  # type: ignore[return-value]
 
 
 def reported_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
@@ -145,17 +141,20 @@ class _Prefixed(io.RawIOBase):
     """A binary stream with some already-read bytes put back in front."""
 
     def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
+        self._prefix = memoryview(prefix)  # given out from _offset on, without copying what is left each time
+        self._offset = 0
         self._stream = stream
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
+        if self._offset < len(self._prefix):
+            count = min(len(buffer), len(self._prefix) - self._offset)
+            buffer[:count] = self._prefix[self._offset : self._offset + count]
+            self._offset += count
+            if self._offset == len(self._prefix):
+                self._prefix = memoryview(b"")  # let it go
             return count
         data = self._stream.read(len(buffer))
         buffer[: len(data)] = data
