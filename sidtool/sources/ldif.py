@@ -24,6 +24,21 @@ part of the list, unless ldifde's ``changetype: modify`` records of the same
 DN follow with the rest: the group is kept with ``members_complete=False`` and
 reported with its line (see :class:`sidtool.sources.entries.DirectoryBuilder`),
 never taken as whole.
+
+Reading in blocks: UTF-8 and ANSI input is read :data:`BLOCK_BYTES` at a time
+and cut into records at blank lines by ``re``. A record in the plain shape
+(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines; folds;
+leading comments; ``changetype: add``) is unfolded with ``bytes.replace``,
+checked and split by one ``re.findall``, and only the attributes asked for
+(``attributes=``; ``load`` asks for :data:`sidtool.sources.entries.ATTRIBUTES`)
+are decoded. Any other record (the first one, modify records, ldapsearch's
+blocks, comments inside an entry, non-ASCII text, damage) goes through the
+line-by-line parser with the same line numbers, so that each record and each
+error comes out as before. A record not ended after :data:`BLOCK_RECORD_LIMIT`
+bytes sends the rest of the file line by line (bounded pieces,
+:mod:`sidtool.sources.text`), so no block holds a long line. UTF-16 input is
+read line by line. :func:`read_ldif_by_lines` is that line-by-line reader
+whole; ``tests/unit/sources/test_ldif_blocks.py`` compares the two.
 """
 
 from __future__ import annotations
