@@ -28,6 +28,15 @@ from sidtool.model import (
 from sidtool.security.sid import Sid
 from sidtool.sources.folders import store_path
 
+# Every attribute DirectoryBuilder reads (lower-case): a reader may drop the others unread (the LDIF reader
+# does not decode them). tests/unit/sources/test_entries.py checks that the builder asks for no other.
+ATTRIBUTES = frozenset({
+    "objectclass", "objectsid", "ncname", "systemflags", "netbiosname", "dnsroot", "trustparent",
+    "msds-behavior-version", "name", "serialnumber", "msexchowningpftree", "msexchpftreetype", "displayname",
+    "folderpathname", "homemdb", "legacyexchangedn", "ntsecuritydescriptor", "samaccountname", "primarygroupid",
+    "grouptype", "userprincipalname", "member", "useraccountcontrol", "dnshostname", "operatingsystem",
+    "operatingsystemversion",
+})  # fmt: skip
 FLAG_CR_NTDS_DOMAIN = 0x2  # crossRef systemFlags: the naming context is a domain ([MS-ADTS] 6.1.1.2.1.1, 3.1.1.5.2.7)
 SERVER_TRUST_ACCOUNT = 0x2000  # userAccountControl bit of a domain controller's account ([MS-ADTS] 2.2.16)
 
@@ -77,7 +86,8 @@ class DirectoryBuilder:
         classes = {value.decode("ascii", "replace").lower() for value in entry.attributes.get("objectclass", ())}
         values = entry.attributes
         dn = entry.dn
-        if not split_rdns(dn):  # a DN that cannot be read is reported here, once
+        rdns = split_rdns(dn)
+        if not rdns:  # a DN that cannot be read is reported here, once
             raise InputError("empty DN")
         if "crossref" in classes:
             nc_name = first_text(values, "ncname")
@@ -114,13 +124,15 @@ class DirectoryBuilder:
                 )
             )
         elif classes & {"group", "user", "computer", "foreignsecurityprincipal"}:
-            self._add_principal(dn, classes, values)
+            self._add_principal(dn, rdns, classes, values)
             if "member" in getattr(entry, "partial_attributes", ()):
                 self._partial_members.setdefault(dn_key(dn), entry.line)
         if "configuration" in classes and self.forest_root is None:
             self.forest_root = parent_dn(dn)
 
-    def _add_principal(self, dn: str, classes: set[str], values: dict[str, list[bytes]]) -> None:
+    def _add_principal(
+        self, dn: str, rdns: list[tuple[str, str]], classes: set[str], values: dict[str, list[bytes]]
+    ) -> None:
         sid = _sid(values)
         if sid is None:
             raise InputError(f"{dn}: no objectSid")
@@ -136,7 +148,7 @@ class DirectoryBuilder:
             dn=dn,
             sid=sid,
             kind=kind,
-            domain_dn=_naming_context(dn),
+            domain_dn=_naming_context(dn, rdns),
             name=first_text(values, "samaccountname"),
             display_name=first_text(values, "displayname"),
             primary_group_id=_int(values, "primarygroupid"),
@@ -297,9 +309,10 @@ def _sid(values: dict[str, list[bytes]]) -> Sid | None:
         raise InputError(f"objectSid: {error}") from None
 
 
-def _naming_context(dn: str) -> str | None:
-    """The domain DN (the trailing run of DC= components) of an object."""
-    rdns = split_rdns(dn)
+def _naming_context(dn: str, rdns: list[tuple[str, str]] | None = None) -> str | None:
+    """The domain DN (the trailing run of DC= components) of an object (``rdns``: its RDNs, when known)."""
+    if rdns is None:
+        rdns = split_rdns(dn)
     index = len(rdns)
     while index > 0 and rdns[index - 1][0].casefold() == "dc":
         index -= 1
@@ -307,7 +320,7 @@ def _naming_context(dn: str) -> str | None:
         return None
     # Re-slice the original text so that the domain DN keeps its spelling.
     parts = dn.split(",")
-    if len(parts) == len(rdns) and not {"\\", '"', ";"} & set(dn):  # its RDNs are its ','-separated parts
+    if len(parts) == len(rdns) and "\\" not in dn and '"' not in dn and ";" not in dn:  # RDNs = its ','-parts
         return (",".join(parts[index:]).strip() if index else dn) or None
     return _walked_up(dn, index)
 

@@ -24,25 +24,54 @@ part of the list, unless ldifde's ``changetype: modify`` records of the same
 DN follow with the rest: the group is kept with ``members_complete=False`` and
 reported with its line (see :class:`sidtool.sources.entries.DirectoryBuilder`),
 never taken as whole.
+
+Reading in blocks: UTF-8 and ANSI input is read :data:`BLOCK_BYTES` at a time
+and cut into records at blank lines by ``re``. A record in the plain shape
+(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines; folds;
+leading comments; ``changetype: add``) is unfolded with ``bytes.replace``,
+checked and split by one ``re.findall``, and only the attributes asked for
+(``attributes=``; ``load`` asks for :data:`sidtool.sources.entries.ATTRIBUTES`)
+are decoded. Any other record (the first one, modify records, ldapsearch's
+blocks, comments inside an entry, non-ASCII text, damage) goes through the
+line-by-line parser with the same line numbers, so that each record and each
+error comes out as before. A record not ended after :data:`BLOCK_RECORD_LIMIT`
+bytes sends the rest of the file line by line (bounded pieces,
+:mod:`sidtool.sources.text`), so no block holds a long line. UTF-16 input is
+read line by line. :func:`read_ldif_by_lines` is that line-by-line reader
+whole; ``tests/unit/sources/test_ldif_blocks.py`` compares the two.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from sidtool.errors import IncompleteInput, InputError
 from sidtool.model import Directory
-from sidtool.sources.entries import DirectoryBuilder
-from sidtool.sources.text import MAX_LINE_BYTES, OverlongLine, head_text, text_lines
+from sidtool.sources.entries import ATTRIBUTES, DirectoryBuilder
+from sidtool.sources.text import (
+    MAX_LINE_BYTES,
+    OverlongLine,
+    byte_lines,
+    decode_line,
+    head_text,
+    text_lines,
+    utf16_encoding,
+)
 
 Problem = Callable[[InputError], None]
 NAME = "ldif"
 DESCRIPTION = "an LDIF export (ldifde, ldapsearch)"
+BLOCK_BYTES = 1 << 18  # read at a time
+# A record not ended after this many bytes sends the rest of the file down the line-by-line path (in bounded
+# pieces). ldifde cuts member lists at 1,500 values and AD's MaxValRange does the same for ldapsearch: a real
+# record is far smaller; one this big costs its reading speed, never more memory than a block and this.
+BLOCK_RECORD_LIMIT = 1 << 20
 
 
 @dataclass(slots=True)
@@ -61,13 +90,41 @@ class LdifRecord:
         return ("member",) if self.member_ranges is not None and not _whole(self.member_ranges) else ()
 
 
-def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[LdifRecord]:
+def read_ldif(
+    stream: BinaryIO,
+    source: str,
+    on_problem: Problem,
+    *,
+    attributes: frozenset[str] | None = None,
+    block: int = BLOCK_BYTES,
+    record_limit: int = BLOCK_RECORD_LIMIT,
+) -> Iterator[LdifRecord]:
     """Yield the records of an LDIF stream; report each bad record to ``on_problem`` and go on.
 
-    Each line is parsed as it is read: memory holds the record's values, never its lines too.
+    ``attributes``: the (lower-case) attributes to keep, None for all. ``block`` and ``record_limit``
+    are sizes in bytes, for tests (a block never holds a line over :data:`MAX_LINE_BYTES`).
     """
-    parser = _RecordParser(source)
-    for number, line in _logical_lines(text_lines(stream)):
+    parser = _RecordParser(source, attributes)
+    head = stream.read(4)
+    if utf16_encoding(head):
+        yield from _line_records(text_lines(stream, prefix=head), parser, on_problem, 1)
+        return
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[3:]
+    blocks = _BlockReader(parser, on_problem, attributes)
+    yield from blocks.records(head, stream, block, min(record_limit, MAX_LINE_BYTES - 2 * block))
+
+
+def read_ldif_by_lines(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[LdifRecord]:
+    """The records, every line parsed on its own: the reader before blocks, kept as the tests' oracle."""
+    yield from _line_records(text_lines(stream), _RecordParser(source), on_problem, 1)
+
+
+def _line_records(
+    lines: Iterator[str | OverlongLine], parser: _RecordParser, on_problem: Problem, first: int
+) -> Iterator[LdifRecord]:
+    """Records from physical lines (the first numbered ``first``); memory holds a record's values, not its lines."""
+    for number, line in _logical_lines(lines, first):
         if line == "":
             record = parser.finish(on_problem)
             if record is not None:
@@ -79,7 +136,137 @@ def read_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Iterator[Ld
         yield record
 
 
-def _logical_lines(lines: Iterator[str | OverlongLine]) -> Iterator[tuple[int, str | OverlongLine]]:
+class _BlockReader:
+    """Records cut out of large blocks at their blank lines; each parsed whole when it can be, else line by line."""
+
+    def __init__(self, parser: _RecordParser, on_problem: Problem, attributes: frozenset[str] | None) -> None:
+        self.parser = parser
+        self.on_problem = on_problem
+        # the attributes kept, never 'changetype' nor 'control', which are read, not kept
+        self.wanted: Container[str] = _ALL_BUT_SPECIAL if attributes is None else attributes - _SPECIAL
+
+    def records(self, head: bytes, stream: BinaryIO, block: int, record_limit: int) -> Iterator[LdifRecord]:
+        buffer = head
+        number = 1  # the line number of buffer[0]
+        scan = 0  # where the next blank line may start (a line end split between two blocks is looked at again)
+        while True:
+            data = stream.read(block)
+            buffer = buffer + data if buffer else data
+            position = 0
+            for match in _BLANK_LINES.finditer(buffer, scan):
+                yield from self._chunk(buffer[position : match.start()], number)
+                number += buffer.count(b"\n", position, match.end())
+                position = match.end()
+            if not data:
+                if position < len(buffer):
+                    yield from self._chunk(buffer[position:], number, last=True)
+                return
+            buffer = buffer[position:]
+            if len(buffer) > record_limit:  # a record this long: the rest of the file line by line, bounded
+                yield from _line_records(byte_lines(stream, prefix=buffer), self.parser, self.on_problem, number)
+                return
+            scan = max(0, len(buffer) - 2)
+
+    def _chunk(self, chunk: bytes, number: int, last: bool = False) -> Iterator[LdifRecord]:
+        """The records of the lines between two blank lines, the first of them numbered ``number``."""
+        if last and chunk.endswith(b"\n"):
+            chunk = chunk[:-1]
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n")
+            if chunk.endswith(b"\r"):
+                chunk = chunk[:-1]
+        record = None if self.parser.first else self._whole(chunk, number)
+        if record is not None:
+            yield record
+            return
+        lines = (decode_line(line.rstrip(b"\r")) for line in chunk.split(b"\n"))
+        yield from _line_records(lines, self.parser, self.on_problem, number)
+
+    def _whole(self, chunk: bytes, number: int) -> LdifRecord | None:
+        """The record, parsed at once; None when it is not in the plain shape (it is then parsed line by line)."""
+        if not chunk.isascii() or b"\r" in chunk:
+            return None
+        if chunk.startswith(b"#"):
+            comments = _LEADING_COMMENTS.match(chunk)
+            if comments is None:
+                return None
+            number += comments.group().count(b"\n")
+            chunk = chunk[comments.end() :]
+        if b"\n#" in chunk:
+            return None
+        if b"\n " in chunk or b"\n\t" in chunk:
+            chunk = chunk.replace(b"\n ", b"").replace(b"\n\t", b"")
+        lines = _PLAIN_LINE.findall(chunk)
+        if len(lines) != chunk.count(b"\n") + 1:
+            return None
+        name, _, is_base64, encoded, plain = lines[0]
+        if _key(name) != "dn":
+            return None
+        try:
+            record = LdifRecord(dn=(binascii.a2b_base64(encoded) if is_base64 else plain).decode("utf-8"), line=number)
+        except UnicodeDecodeError:
+            return None
+        attributes = record.attributes
+        wanted = self.wanted
+        del lines[0]
+        for name, options, is_base64, encoded, plain in lines:
+            key = _KEYS.get(name) or _key(name)
+            if key not in wanted:  # not kept; 'control:' (a response control ldapsearch prints) is never kept
+                if (
+                    key == "changetype"
+                    and (binascii.a2b_base64(encoded) if is_base64 else plain).strip().lower() != b"add"
+                ):
+                    return None  # only an entry is parsed at once
+                continue
+            value = binascii.a2b_base64(encoded) if is_base64 else plain
+            values = attributes.get(key)
+            if values is None:
+                attributes[key] = [value]
+            else:
+                values.append(value)
+            if options and key == "member":
+                found = _RANGE_BYTES.search(options)
+                if found is not None:
+                    _add_range(record, int(found["low"]), None if found["high"] == b"*" else int(found["high"]))
+        self.parser.first = False
+        return record
+
+
+_BLANK_LINES = re.compile(rb"\n(?:\r?\n)+")  # a line's end, then one or more empty lines
+_LEADING_COMMENTS = re.compile(rb"(?:#[^\n]*\n(?:[ \t][^\n]*\n)*)+")  # comment lines and their continuations
+# A line in the plain shape: a name (letters, digits, '-'), options, then ': value' (not starting with ':' or
+# '<') or ':: base64' (whole groups of four, padded). A record with any other line is parsed line by line.
+_PLAIN_LINE = re.compile(
+    rb"^([A-Za-z][A-Za-z0-9-]*)((?:;[A-Za-z0-9=*-]*)*):"
+    rb"(?:(:) *((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?) *|(?![:<]) *([^\n]*))$",
+    re.MULTILINE,
+)
+_SPECIAL = frozenset({"changetype", "control"})
+
+
+class _AllBut:
+    """Every attribute name but those given."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def __contains__(self, name: object) -> bool:
+        return name not in self.names
+
+
+_ALL_BUT_SPECIAL = _AllBut(_SPECIAL)
+_KEYS: dict[bytes, str] = {}  # attribute names as written -> as compared
+_RANGE_BYTES = re.compile(rb";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECASE)
+
+
+def _key(name: bytes) -> str:
+    key = name.decode("ascii").lower()
+    if len(_KEYS) < _NAMES_MEMO_SIZE:
+        _KEYS[name] = key
+    return key
+
+
+def _logical_lines(lines: Iterator[str | OverlongLine], first: int = 1) -> Iterator[tuple[int, str | OverlongLine]]:
     """Unfold continuation lines and drop comments; yield (first physical line number, text).
 
     A logical line whose folded parts add up to more than :data:`MAX_LINE_BYTES` comes out as an
@@ -89,7 +276,7 @@ def _logical_lines(lines: Iterator[str | OverlongLine]) -> Iterator[tuple[int, s
     size = 0  # of the logical line so far; its parts are dropped once it is over the limit
     start = 0
     in_comment = False
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if isinstance(line, OverlongLine):
             if current or size:
                 yield start, _joined(current, size)
@@ -128,8 +315,9 @@ def _joined(parts: list[str], size: int) -> str | OverlongLine:
 class _RecordParser:
     """Builds one record from its logical lines; after the first error, ignores the rest of the record."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, keep: frozenset[str] | None = None) -> None:
         self.source = source
+        self.keep = keep  # the attributes to keep (None: all)
         self.first = True  # the first record of the file may start with 'version: 1'
         self._reset()
 
@@ -184,7 +372,8 @@ class _RecordParser:
         else:
             if record.changetype == "modify" and self.operation != name:
                 raise InputError(f"{name!r} outside an 'add:' section", **self._where(number))
-            record.attributes.setdefault(name, []).append(value)
+            if self.keep is None or name in self.keep:
+                record.attributes.setdefault(name, []).append(value)
             if name == "member" and line[6:7] == ";":
                 self._member_range(record, line, number)
 
@@ -205,11 +394,7 @@ class _RecordParser:
         match = _RANGE.search(line, 0, line.find(":"))
         if match is None:
             return  # another option (member;binary): the values are whole
-        low, high = int(match["low"]), None if match["high"] == "*" else int(match["high"])
-        if record.member_ranges is None:
-            record.member_ranges = []
-        if not record.member_ranges or record.member_ranges[-1] != (low, high):
-            record.member_ranges.append((low, high))
+        _add_range(record, int(match["low"]), None if match["high"] == "*" else int(match["high"]))
 
     def _where(self, number: int) -> dict[str, str]:
         return {"source": self.source, "location": f"line {number}"}
@@ -228,6 +413,14 @@ class _RecordParser:
 
 _NOT_ENTRIES = frozenset({"ref", "search", "result"})
 _RANGE = re.compile(r";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECASE)
+
+
+def _add_range(record: LdifRecord, low: int, high: int | None) -> None:
+    """Note a ``member;range=LOW-HIGH`` option (HIGH None for ``*``); the same range again is noted once."""
+    if record.member_ranges is None:
+        record.member_ranges = []
+    if not record.member_ranges or record.member_ranges[-1] != (low, high):
+        record.member_ranges.append((low, high))
 
 
 def _whole(ranges: list[tuple[int, int | None]]) -> bool:
@@ -279,7 +472,7 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
         else:
             on_problem(error)
 
-    for record in read_ldif(stream, source, problem):
+    for record in read_ldif(stream, source, problem, attributes=ATTRIBUTES):
         if record.changetype == "modify":
             builder.add_members(record.dn, record.attributes.get("member", []), record.line)
         else:

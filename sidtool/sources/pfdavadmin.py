@@ -72,6 +72,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     first_line: dict[str, int] = {}
     mailbox_lines = 0
     first_mailbox_line = 0
+    names: dict[str, str] = {}
     for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
             continue  # the header lines PFDAVAdmin writes before the data
@@ -94,7 +95,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
             report(f"folder {path!r} is listed again (first at line {first_line[path]})")
             continue
         first_line[path] = number
-        entries = tuple(_entries(fields, f"{source}:{number}", report))
+        entries = _entries(fields, f"{source}:{number}", report, names)
         sets.append(FolderPermissions(path, AclSource.STORE, entries, origin=source))
     if mailbox_lines:
         on_problem(
@@ -134,22 +135,44 @@ class _Rights:
     kind: RightsKind
 
 
-def _entries(fields: list[str], location: str, report: Callable[[str], None]):
-    """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept."""
-    for position in range(0, len(fields), 2):
+def _entries(
+    fields: list[str], location: str, report: Callable[[str], None], names: dict[str, str]
+) -> tuple[PermissionEntry, ...]:
+    """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept.
+
+    ``names``: each trustee name once (a trustee is named on many lines); at most :data:`_NAMES_KEPT` of them.
+    """
+    entries = []
+    count = len(fields)
+    for position in range(0, count, 2):
         trustee = fields[position].strip()
-        if position + 1 == len(fields):
+        trustee = names.get(trustee) or _kept(names, trustee)
+        if position + 1 == count:
             report(f"trustee '{trustee}' has no rights after it (line cut short?)")
-            return
+            break
         if not trustee:
             report(f"empty trustee in field {position + 3}")
             continue
-        try:
-            rights = _rights(fields[position + 1])
-        except ValueError as error:
-            report(f"trustee '{trustee}': {error}")
-            continue
-        yield PermissionEntry(trustee, _sid_or_none(trustee), rights.mask, rights.kind, location=location)
+        rights = _RIGHTS_SEEN.get(fields[position + 1])  # (the few spellings of an export, each parsed once)
+        if rights is None:
+            try:
+                rights = _rights(fields[position + 1])
+            except ValueError as error:
+                report(f"trustee '{trustee}': {error}")
+                continue
+        sid = _sid_or_none(trustee) if trustee[:1] in _SID_START else None
+        entries.append(PermissionEntry(trustee, sid, rights.mask, rights.kind, True, location))
+    return tuple(entries)
+
+
+_SID_START = ("S", "s")
+_NAMES_KEPT = 1 << 20  # distinct trustee names shared per file; past that, each entry keeps its own copy
+
+
+def _kept(names: dict[str, str], name: str) -> str:
+    if len(names) < _NAMES_KEPT:
+        names[name] = name
+    return name
 
 
 def _rights(text: str) -> _Rights:

@@ -41,12 +41,13 @@ class OverlongLine:
         )
 
 
-def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | OverlongLine]:
+def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES, *, prefix: bytes = b"") -> Iterator[str | OverlongLine]:
     """Decode lines: UTF-16 by BOM (or by its zero bytes), else UTF-8 with a Windows-1252 fallback per line.
 
     A line longer than ``limit`` bytes (characters, in UTF-16) comes as an :class:`OverlongLine`.
+    ``prefix``: bytes already read from the stream, read first.
     """
-    head = stream.read(4)
+    head = prefix + stream.read(max(0, 4 - len(prefix)))
     encoding = _utf16_encoding(head)
     if encoding:
         prefixed = io.BufferedReader(_Prefixed(head, stream))
@@ -56,9 +57,14 @@ def text_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | 
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
-    raw_lines = io.BufferedReader(_Prefixed(head, stream), 1 << 16)
+    yield from byte_lines(stream, limit, prefix=head)
+
+
+def byte_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES, *, prefix: bytes = b"") -> Iterator[str | OverlongLine]:
+    """:func:`text_lines` of a stream known to be UTF-8 or ANSI (its BOM, if any, already read), ``prefix`` first."""
+    raw_lines = io.BufferedReader(_Prefixed(prefix, stream), 1 << 16)
     for raw in _bounded(raw_lines.readline, limit, b"\n", b"\r"):
-        yield raw if isinstance(raw, OverlongLine) else _decode(raw.rstrip(b"\r\n"))
+        yield raw if isinstance(raw, OverlongLine) else decode_line(raw.rstrip(b"\r\n"))
 
 
 def reported_lines(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[str]:
@@ -109,6 +115,11 @@ def first_lines(head: bytes, count: int = 50) -> list[str]:
     return [line for line in head_text(head).splitlines() if line.strip()][:count]
 
 
+def utf16_encoding(head: bytes) -> str | None:
+    """The UTF-16 codec the first bytes of an input show (by BOM, or by zero bytes), or None."""
+    return _utf16_encoding(head)
+
+
 def _utf16_encoding(head: bytes) -> str | None:
     if head.startswith(_UTF16_BOMS):
         return "utf-16"
@@ -118,7 +129,8 @@ def _utf16_encoding(head: bytes) -> str | None:
     return None
 
 
-def _decode(raw: bytes) -> str:
+def decode_line(raw: bytes) -> str:
+    """A line's bytes as text: UTF-8, else the Windows code page (ANSI exports)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -129,17 +141,20 @@ class _Prefixed(io.RawIOBase):
     """A binary stream with some already-read bytes put back in front."""
 
     def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
+        self._prefix = memoryview(prefix)  # given out from _offset on, without copying what is left each time
+        self._offset = 0
         self._stream = stream
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
+        if self._offset < len(self._prefix):
+            count = min(len(buffer), len(self._prefix) - self._offset)
+            buffer[:count] = self._prefix[self._offset : self._offset + count]
+            self._offset += count
+            if self._offset == len(self._prefix):
+                self._prefix = memoryview(b"")  # let it go
             return count
         data = self._stream.read(len(buffer))
         buffer[: len(data)] = data

@@ -126,3 +126,17 @@ def test_the_memo_of_rights_fields_is_bounded_and_every_field_still_read(monkeyp
     directory, problems = load_text("\r\n".join(lines))
     assert problems == [] and len(pfdavadmin._RIGHTS_SEEN) == 10
     assert [p.entries[0].rights for p in directory.permissions] == list(range(50))
+
+
+def test_a_trustee_named_on_many_lines_is_one_string_and_the_sharing_is_bounded(monkeypatch):
+    lines = [f"SETACL\t\\F{n}\tCORP\\user{n % 3}\tAuthor" for n in range(30)]
+    directory, problems = load_text("\r\n".join(lines))
+    assert problems == []
+    trustees = [p.entries[0].trustee for p in directory.permissions]
+    assert trustees == [f"CORP\\user{n % 3}" for n in range(30)]
+    assert len({id(trustee) for trustee in trustees}) == 3  # one string per name, whatever the line
+    monkeypatch.setattr(pfdavadmin, "_NAMES_KEPT", 2)
+    directory, problems = load_text("\r\n".join(lines))
+    trustees = [p.entries[0].trustee for p in directory.permissions]
+    assert problems == [] and trustees == [f"CORP\\user{n % 3}" for n in range(30)]
+    assert len({id(trustee) for trustee in trustees if trustee.endswith("user2")}) == 10  # past the bound: copies
