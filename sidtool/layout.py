@@ -102,7 +102,7 @@ def wrap(text: str, width: int) -> list[str]:
 
 def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width: int) -> str:
     """``records`` as a table of at most ``width`` columns (see the module docstring); text ends with a newline."""
-    cells = [[_cell(record.get(field.key), field.show) for field in fields] for record in records]
+    cells = [[cell_text(record.get(field.key), field.show) for field in fields] for record in records]
     natural = [
         min(field.widest, max([display_width(field.header), *(_longest_line(row[i]) for row in cells)]))
         for i, field in enumerate(fields)
@@ -191,7 +191,8 @@ def _longest_word(text: str) -> int:
     return max((display_width(word) for word in text.split()), default=0)
 
 
-def _cell(value: Any, formatter: Callable[[Any], str] | None) -> str:
+def cell_text(value: Any, formatter: Callable[[Any], str] | None = None) -> str:
+    """A record's value as a table cell shows it (the one rule for every table): escaped for terminals."""
     if formatter is not None:
         return printable(formatter(value))
     if value is None:

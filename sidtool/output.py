@@ -25,8 +25,7 @@ from typing import Any
 import tabulate as tabulate_module
 from tabulate import tabulate
 
-from sidtool.layout import Field, fit_table
-from sidtool.terminal import printable
+from sidtool.layout import Field, cell_text, fit_table
 
 FORMATS = ("table", "json", "csv", "markdown")
 RAW_CSV = "csv-raw"  # CSV without the formula guard: what --csv-raw selects (not a --format choice of its own)
@@ -61,7 +60,7 @@ def render(records: list[dict[str, Any]], columns: Columns, fmt: str, width: int
         return fit_table(records, fields(columns), width)
     specs = [_column(column) for column in columns]
     headers = [column.header for column in specs]
-    rows = [[_cell(record.get(column.key), column.show) for column in specs] for record in records]
+    rows = [[cell_text(record.get(column.key), column.show) for column in specs] for record in records]
     if fmt == "markdown":
         rows = [[cell.translate(_MARKDOWN_ESCAPES) for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
@@ -110,18 +109,6 @@ def _column(column: Field | Column | tuple) -> Column:
     if isinstance(column, Field):
         return Column(column.key, column.header, column.show, column.widest)
     return Column(*column)
-
-
-def _cell(value: Any, formatter: Callable[[Any], str] | None = None) -> str:
-    if formatter is not None:
-        return printable(formatter(value))
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(printable(str(item)) for item in value)
-    return printable(str(value))
 
 
 def _csv(records: list[dict[str, Any]], guarded: bool = True) -> str:
