@@ -9,7 +9,8 @@ import random
 import pytest
 from tabulate import tabulate
 
-from sidtool.output import RAW_CSV, Column, _cell, render
+from sidtool.layout import cell_text
+from sidtool.output import RAW_CSV, Column, render
 from tests.support.cli_runner import REPO, run_sidtool
 
 PIECES = ["S-1-5-21-1004336348-1177238915-682003330-1107", "Remote Desktop Users", "CORP\\Sales", " ", "  ", "-",
@@ -23,7 +24,8 @@ def test_tables_equal_tabulates_own_wrapping_of_every_cell():
         records = [{key: "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 4))) for key in "abc"}
                    for _ in range(rng.randint(1, 6))]  # fmt: skip
         ours = render(records, columns, "table")
-        rows = [[_cell(record[key]) for key in "abc"] for record in records]  # the same cell texts, wrapped by tabulate
+        # the same cell texts, wrapped by tabulate
+        rows = [[cell_text(record[key]) for key in "abc"] for record in records]
         theirs = tabulate(rows, ["A", "B", "C"], tablefmt="simple", disable_numparse=True, maxcolwidths=[12, 30, 60])
         assert ours == theirs + "\n", records
 
