@@ -12,8 +12,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 import wellknown
@@ -28,33 +27,27 @@ from sidtool.credentials import (
     read_nt_hash,
     read_password,
 )
-from sidtool.decisions import Decisions, parse_hotfixed, unknown_servers
-from sidtool.decisions import load as load_decisions
+from sidtool.decisions import parse_hotfixed
 from sidtool.descriptor_view import RIGHTS_VOCABULARIES, render_descriptors
 from sidtool.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
-    IncompleteInput,
     InputError,
     SidtoolError,
     UsageError,
 )
-from sidtool.files import STDOUT, write_atomic
-from sidtool.heap import long_lived_allocations
-from sidtool.html_report import HTML_FORMAT, render_html
+from sidtool.html_report import HTML_FORMAT
 from sidtool.layout import output_width
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
 from sidtool.output import FORMATS, RAW_CSV, render
-from sidtool.progress import Progress
-from sidtool.provenance import RunInfo, describe_input
-from sidtool.remediation import removal_ldif
-from sidtool.report import VIEWS, build, render_view
-from sidtool.risk import RiskLevel, assess
+from sidtool.report import VIEWS
+from sidtool.reporting import ReportRequest, run_report
+from sidtool.risk import RiskLevel
 from sidtool.security.encoding import INPUT_KINDS, read_descriptor, stdin_values
 from sidtool.security.sid import Sid
-from sidtool.sources import READERS, is_ldap_url, read_inputs, snapshot
+from sidtool.sources import READERS, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
 from sidtool.sources.ldap.kerberos import ticket_cache_name, ticket_cache_present
 from sidtool.sources.ldap.trust import find_ca_file
@@ -276,75 +269,26 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    started = datetime.now(timezone.utc)
     if args.remediation and args.remediation[0] != "ldif":
         raise UsageError(f"--remediation takes 'ldif FILE', not {args.remediation[0]!r}")
-    _refuse_overwriting_inputs(args)
-    problems = ProblemLog()
-    decisions = Decisions(hotfixed=tuple(args.hotfixed))
-    if args.decisions:
-        decisions = decisions.merged(load_decisions(args.decisions, problems))
-    for acceptance in decisions.expired[: ProblemLog.LIMIT]:
-        _warn(f"{acceptance.location}: the acceptance of {acceptance.folder} expired; the finding counts again")
-    if len(decisions.expired) > ProblemLog.LIMIT:
-        _warn(f"{len(decisions.expired) - ProblemLog.LIMIT} more acceptances expired")
-    ldap = ldap_settings(args) if any(is_ldap_url(name) for name in args.inputs) else None
-    progress = Progress(enabled=False if args.quiet else None)
-    with long_lived_allocations():
-        directory = read_inputs(args.inputs, on_problem=problems, directories=args.directory,
-                                input_format=args.input_format, ldap=ldap, progress=progress)  # fmt: skip
-        missing = unknown_servers(decisions, (server.name for server in directory.exchange_servers))
-        if missing:
-            known = ", ".join(server.name for server in directory.exchange_servers) or "none"
-            raise UsageError(f"hotfixed server {missing[0]!r} is not in the directory data (servers: {known})")
-        progress.phase("analysing: membership and risk")
-        assessment = assess(directory, args.baseline, decisions.hotfixed_servers())
-    report = build(assessment, args.all, decisions.acceptance)
-    progress.phase("writing")
-    to_file = bool(args.output) and args.output != STDOUT
-    width = output_width()
-    if args.format == HTML_FORMAT:
-        pieces = render_html(report, _run_info(args, started))
-    else:
-        pieces = render_view(report, args.view, args.format, width=width, explain=args.explain)
-    if to_file and args.format in ("csv", RAW_CSV):
-        pieces = _with_bom(pieces)  # Excel reads a CSV file as UTF-8 only with the byte-order mark
-    progress.done()
-    if args.output:
-        write_atomic(args.output, pieces)
-    else:
-        _emit(pieces)
-    if args.remediation:
-        ldif = removal_ldif(report.shown, problems)
-        write_atomic(args.remediation[1], ldif)
-        changes = ldif.count("\ndelete: member\n")
-        values = sum(1 for line in ldif.splitlines() if line.startswith("member:"))
-        _warn(f"wrote {values} member removal(s) from {changes} group(s) to {args.remediation[1]} for review")
-    for note in assessment.notes[: ProblemLog.LIMIT]:
-        _warn(f"note: {note}")
-    if len(assessment.notes) > ProblemLog.LIMIT:
-        _warn(f"{len(assessment.notes) - ProblemLog.LIMIT} more notes not shown")
-    if assessment.unchecked:
-        _warn(
-            f"{len(assessment.unchecked)} item(s) could not be checked (a domain, a group's members, a folder's "
-            "permissions); the report lists them under 'Could not check' ('unchecked' in JSON) and is incomplete"
-        )
-    if problems.count:
-        problems.close()
-    if problems.count or assessment.unchecked:
-        return EXIT_PARTIAL
-    accepted = {id(finding) for finding, _ in report.accepted}
-    failing = any(f.risk >= args.fail_on for f in assessment.findings if id(f) not in accepted)
-    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
-
-
-def _run_info(args: argparse.Namespace, started: datetime) -> RunInfo:
-    """What the HTML report says it was made from: each input (hashed when it is a regular file), and when."""
-    named = [(name, "input") for name in args.inputs] + [(name, "directory") for name in args.directory]
-    if args.decisions:
-        named.append((args.decisions, "decisions"))
-    inputs = tuple(describe_input(name, role, is_ldap_url(name)) for name, role in named)
-    return RunInfo(started, __version__, inputs)
+    request = ReportRequest(
+        inputs=tuple(args.inputs),
+        directories=tuple(args.directory),
+        input_format=args.input_format,
+        baseline=args.baseline,
+        view=args.view,
+        fmt=args.format,
+        show_all=args.all,
+        explain=args.explain,
+        fail_on=args.fail_on,
+        exit_zero=args.exit_zero,
+        output=args.output,
+        remediation=args.remediation[1] if args.remediation else None,
+        decisions=args.decisions,
+        hotfixed=tuple(args.hotfixed),
+        quiet=args.quiet,
+    )
+    return run_report(request, warn=_warn, emit=_emit, ldap=lambda: ldap_settings(args))
 
 
 def _risk_level(text: str) -> RiskLevel:
@@ -360,56 +304,6 @@ def _hotfixed(text: str) -> tuple[str, str | None]:
         return parse_hotfixed(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _with_bom(pieces: Iterable[str]) -> Iterator[str]:
-    yield "\ufeff"
-    yield from pieces
-
-
-def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
-    """No output may be one of the inputs (nor two outputs one file): refused before anything is read or written."""
-    inputs = [name for name in (*args.inputs, *args.directory, args.decisions or "") if name and name != "-"]
-    inputs = [name for name in inputs if not is_ldap_url(name)]
-    outputs = [("-o", args.output)] if args.output and args.output != STDOUT else []
-    if args.remediation:
-        outputs.append(("--remediation", args.remediation[1]))
-    for option, output in outputs:
-        for name in inputs:
-            if _same_file(output, name):
-                raise UsageError(f"{option} {output}: that is an input of this report; nothing was written")
-    if len(outputs) == 2 and _same_file(outputs[0][1], outputs[1][1]):
-        raise UsageError(f"-o and --remediation name the same file {outputs[0][1]}; nothing was written")
-
-
-def _same_file(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one does not exist (yet): compare where the paths lead
-        return os.path.realpath(first) == os.path.realpath(second)
-
-
-class ProblemLog:
-    """Reports skipped records on stderr as they are met; after the first 20, only counts them."""
-
-    LIMIT = 20
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.incomplete = 0  # of them, inputs read whole that hold only part of something (IncompleteInput)
-
-    def __call__(self, error: InputError) -> None:
-        self.count += 1
-        partial = isinstance(error, IncompleteInput)
-        self.incomplete += partial
-        if self.count <= self.LIMIT:
-            _warn(f"{error}" if partial else f"{error} (skipped)")
-
-    def close(self) -> None:
-        skipped = self.count - self.incomplete  # the incomplete ones are counted in the report's "Could not check"
-        if skipped:
-            hidden = f", {self.count - self.LIMIT} message(s) not shown" if self.count > self.LIMIT else ""
-            _warn(f"{skipped} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
 
 
 COLLECT_EXAMPLES = """\
