@@ -103,21 +103,22 @@ class TrusteeIndex:
                 return Sid.parse(name)
             except SidError as error:
                 raise TrusteeError(str(error)) from None
+        qualified = name
         if name.startswith("/"):
-            kinds = [("legacyExchangeDN", self._legacy_dns)]
+            kinds, what = [("legacyExchangeDN", self._legacy_dns)], "legacyExchangeDN"
         elif "\\" in name:
-            domain_name, account = name.split("\\", 1)
+            # a domain the data names: its accounts; any other (BUILTIN in the directory's language): the aliases
+            domain_name, name = name.split("\\", 1)
             domain = self._domains.get(fold(domain_name))
-            kinds = [("account", self._accounts.get(domain, {}) if domain else self._builtin)]
-            name = account if domain or _looks_builtin(account, self._builtin) else name
+            kinds, what = [("account", self._accounts.get(domain, {}) if domain else self._builtin)], "account"
         elif "@" in name and " " not in name:
-            kinds = [("UPN", self._upns), ("display name", self._display_names)]
+            kinds, what = [("UPN", self._upns), ("display name", self._display_names)], "UPN or display name"
         else:
-            kinds = [("display name", self._display_names), ("account name", self._names)]
+            kinds, what = [("display name", self._display_names), ("account name", self._names)], "name"
         found = self._find(name, kinds)
         if found is not None:
             return found
-        return _well_known(trustee.strip() if "\\" in trustee else name) or _missing(name, kinds, self.empty)
+        return _well_known(qualified) or _missing(name, what, self.empty)
 
     def _find(self, name: str, kinds: list[tuple[str, _Names]]) -> Sid | None:
         """The one SID ``name`` means across ``kinds``; None if none; ambiguous or look-alike matches raise."""
@@ -148,10 +149,6 @@ class TrusteeIndex:
 
 def _add(index: _Names, name: str, principal: Principal) -> None:
     index.setdefault(fold(name), []).append((name, principal))
-
-
-def _looks_builtin(account: str, builtin: _Names) -> bool:
-    return fold(account) in builtin
 
 
 def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], None]) -> Directory:
@@ -202,14 +199,13 @@ def _well_known(name: str) -> Sid | None:
     return sids.pop() if len(sids) == 1 else None
 
 
-def _missing(name: str, kinds: list[tuple[str, _Names]], empty: bool) -> Sid:
+def _missing(name: str, what: str, empty: bool) -> Sid:
     hint = ""
     if empty:
         hint = " (no directory data was read: add --directory with an LDIF export)"
     elif "?" in name:
         hint = (" (the '?' suggests the export was written with -Encoding ASCII, which turns every non-ASCII letter "
                 "into '?': export again with -Encoding UTF8)")  # fmt: skip
-    what = "name" if len(kinds) > 1 and kinds[-1][0] == "account name" else " or ".join(kind for kind, _ in kinds)
     raise TrusteeError(f"no principal in the directory data has this {what}{hint}")
 
 
