@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sidtool.errors import SidError
 
@@ -46,8 +46,12 @@ class Sid:
     revision: int
     authority: int
     sub_authorities: tuple[int, ...]
+    # Worked out once: SIDs are dict keys everywhere (a million lookups in a large report), and the generated
+    # hash would build and hash a tuple each time.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.authority, self.sub_authorities)))
         if self.revision != 1:
             raise SidError(f"SID revision {self.revision} is not 1")
         if not 0 <= self.authority <= _MAX_AUTHORITY:
@@ -114,6 +118,9 @@ class Sid:
             if value > _MAX_SUB_AUTHORITY:
                 raise SidError(f"{original}: sub-authority {index} ({sub_text}) does not fit in 32 bits")
         return cls(1, authority, tuple(value for value, _ in subs)), at
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         # An authority of 2^32 or more prints in hex, upper case, unpadded, as Windows prints it (docstring).

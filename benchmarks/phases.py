@@ -1,0 +1,86 @@
+"""Where ``sidtool report`` spends its time and memory, phase by phase, in one process.
+
+    python benchmarks/phases.py FOREST_DIR [--format json] [--repeat N]
+
+FOREST_DIR is one of ``report_scale.py``'s generated forests (``pfdavadmin.txt`` and
+``forest.ldif``). The phases are those of :func:`sidtool.reporting.run_report`, called one by one
+under the same heap regime (the cyclic collector paused while the model is built and assessed):
+reading each input, linking folders, resolving trustee names, the membership graph and the risk
+pass, building the report and rendering it. For each phase it prints the wall seconds and the
+process's peak resident memory (VmHWM) at its end, so the phase that raises the peak shows.
+Prints one JSON object (one per repeat with ``--repeat``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+from sidtool.layout import output_width
+from sidtool.report import build, render_view
+from sidtool.risk import assess
+from sidtool.sources import READERS
+from sidtool.sources.folders import link_folders
+from sidtool.sources.trustees import resolve_trustees
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(forest: Path, fmt: str) -> dict[str, object]:
+    """One report on ``forest``, phase by phase: {phase: [seconds, peak MB]}."""
+    phases: dict[str, list[float]] = {}
+    clock = time.perf_counter()
+
+    def mark(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = [round(now - clock, 3), round(peak_rss_mb(), 1)]
+        clock = now
+
+    problems: list[object] = []
+    gc.disable()
+    with open(forest / "forest.ldif", "rb") as stream:
+        directory = READERS["ldif"].load(stream, "forest.ldif", problems.append)
+    mark("read LDIF")
+    with open(forest / "pfdavadmin.txt", "rb") as stream:
+        directory = directory.merged(READERS["pfdavadmin"].load(stream, "pfdavadmin.txt", problems.append))
+    mark("read PFDAVAdmin export, merge")
+    directory = link_folders(directory)
+    mark("link folders")
+    directory = resolve_trustees(directory, problems.append)
+    mark("resolve trustee names")
+    assessment = assess(directory)
+    mark("assess (membership graph, risk)")
+    gc.freeze()
+    gc.enable()
+    report = build(assessment, False, {})
+    mark("build the report")
+    written = sum(len(piece) for piece in render_view(report, "entries", fmt, width=output_width()))
+    mark(f"render {fmt}")
+    return {"phases": phases, "findings": len(assessment.findings), "characters": written, "problems": len(problems)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("forest", type=Path)
+    parser.add_argument("--format", default="json")
+    args = parser.parse_args(argv)
+    result = run(args.forest, args.format)
+    result["total"] = round(sum(seconds for seconds, _ in result["phases"].values()), 3)  # type: ignore[union-attr]
+    json.dump(result, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
