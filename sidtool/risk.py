@@ -24,7 +24,16 @@ from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
 from sidtool.dn import dn_key
 from sidtool.exchange import ServerStatus, server_status, servers_for_folder
 from sidtool.membership import Membership, MembershipGraph
-from sidtool.model import AclSource, Directory, Principal, PrincipalKind, PublicFolder, RightsKind
+from sidtool.model import (
+    AclSource,
+    Directory,
+    FolderPermissions,
+    PermissionEntry,
+    Principal,
+    PrincipalKind,
+    PublicFolder,
+    RightsKind,
+)
 from sidtool.security.descriptor import DescriptorError, decode_descriptor
 from sidtool.security.rights import ad_right_names, can_post_items, format_access_rights
 from sidtool.security.sid import ANONYMOUS_LOGON, AUTHENTICATED_USERS, EVERYONE, Sid
@@ -190,21 +199,22 @@ def assess(
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
     entries = 0
     folders: set[str] = set()
-    for entry in checked_entries(directory, unchecked):
+    for permissions, folder, entry, rights in granting_entries(directory, unchecked):
         entries += 1
-        folders.add(entry.folder)
+        folders.add(permissions.folder)
         sid = entry.trustee_sid
         if sid is None:
             continue
-        if sid not in trustee_cache:
-            trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
-        trustee_risk = trustee_cache[sid]
+        trustee_risk = trustee_cache.get(sid, _NOT_YET)
+        if trustee_risk is _NOT_YET:
+            trustee_risk = trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
         if trustee_risk is None:
             continue
-        if entry.rights is None:
-            unchecked.append(_rights_unknown(entry, trustee_risk))
+        checked = _checked(permissions, folder, entry, rights)
+        if checked.rights is None:
+            unchecked.append(_rights_unknown(checked, trustee_risk))
         else:
-            findings.append(_rate(entry, directory, trustee_risk, statuses, conditions, server_cache))
+            findings.append(_rate(checked, directory, trustee_risk, statuses, conditions, server_cache))
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
     return Assessment(
         baseline=baseline,
@@ -245,23 +255,33 @@ def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecke
 def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[CheckedEntry]:
     """Entries that grant access (store entries that allow posting, allow ACEs of folder objects), and entries
     whose rights are unknown (``rights`` None); descriptors that cannot be decoded are added to ``unchecked``."""
+    for permissions, folder, entry, rights in granting_entries(directory, unchecked):
+        yield _checked(permissions, folder, entry, rights)
+
+
+# (permission set, its folder, entry, rights): rights None when unknown, the mask to word, or the words already
+_Granting = tuple[FolderPermissions, PublicFolder | None, PermissionEntry, int | str | None]
+
+
+def granting_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[_Granting]:
+    """What :func:`checked_entries` yields, before it is made a :class:`CheckedEntry`: the permission set, its
+    folder, the entry, and its rights (None when unknown, the mask, or a descriptor's rights worded). The risk
+    pass makes a :class:`CheckedEntry` only for the few entries of trustees at risk."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
+    posting: dict[int, bool] = {}  # a MAPI rights mask -> may post (an export spells few masks)
     for permissions in directory.permissions:
         folder = by_path.get(permissions.folder)
         for entry in permissions.entries:
             if not entry.allowed:
                 continue
             kind = entry.rights_kind
-            if kind is RightsKind.MAPI and not can_post_items(entry.rights):
-                continue
-            if kind is RightsKind.UNKNOWN:
-                rights = None
-            else:
-                rights = format_access_rights(entry.rights) if kind is RightsKind.MAPI else hex(entry.rights)
-            yield CheckedEntry(
-                permissions.folder, folder.dn if folder else None, permissions.source, entry.trustee,
-                entry.trustee_sid, rights, folder, entry.location,
-            )  # fmt: skip
+            if kind is RightsKind.MAPI:
+                allowed = posting.get(entry.rights)
+                if allowed is None:
+                    allowed = posting[entry.rights] = can_post_items(entry.rights)
+                if not allowed:
+                    continue
+            yield permissions, folder, entry, None if kind is RightsKind.UNKNOWN else entry.rights
     for folder in directory.public_folders:
         if folder.descriptor is None:
             continue
@@ -271,12 +291,24 @@ def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterato
             subject = folder.dn or folder.path or folder.name
             unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, subject, error=str(error)))
             continue
+        permissions = FolderPermissions(folder.path or folder.name, AclSource.DIRECTORY, ())
         for ace in descriptor.dacl or ():
             if ace.is_allow and ace.sid is not None and not ace.inherit_only:
-                rights = ", ".join(ad_right_names(ace.mask or 0))
-                trustee = sid_label(directory, ace.sid)
-                yield CheckedEntry(folder.path or folder.name, folder.dn, AclSource.DIRECTORY, trustee, ace.sid,
-                                   rights, folder)  # fmt: skip
+                entry = PermissionEntry(sid_label(directory, ace.sid), ace.sid, ace.mask or 0, RightsKind.ACCESS_MASK)
+                yield permissions, folder, entry, ", ".join(ad_right_names(entry.rights))
+
+
+def _checked(permissions: FolderPermissions, folder: PublicFolder | None, entry: PermissionEntry,
+             rights: int | str | None) -> CheckedEntry:  # fmt: skip
+    """The entry as the risk check and the report see it (its rights worded as its source's tools word them)."""
+    if rights is None or isinstance(rights, str):
+        text = rights
+    elif entry.rights_kind is RightsKind.MAPI:
+        text = format_access_rights(entry.rights)
+    else:
+        text = hex(entry.rights)
+    return CheckedEntry(permissions.folder, folder.dn if folder else None, permissions.source, entry.trustee,
+                        entry.trustee_sid, text, folder, entry.location)  # fmt: skip
 
 
 def sid_label(directory: Directory, sid: Sid) -> str:
@@ -329,6 +361,9 @@ class _TrusteeRisk:
     builtin_sids: tuple[Sid, ...]
     removals: tuple[tuple[Principal, Principal], ...]
     kind: TrusteeRiskKind
+
+
+_NOT_YET = _TrusteeRisk((), (), (), TrusteeRiskKind.BROAD)  # a trustee whose risk is not worked out yet (by identity)
 
 
 def _trustee_risk(

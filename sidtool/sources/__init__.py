@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
@@ -22,7 +23,7 @@ from sidtool.progress import CountingReader, Progress
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.sources.folders import link_folders
 from sidtool.sources.ldap import Collector, ConnectionOptions, LdapSettings
-from sidtool.sources.trustees import resolve_trustees
+from sidtool.sources.trustees import resolve_in_place
 
 OnProblem = Callable[[InputError], None]  # told of each record that could not be read (and was skipped)
 
@@ -90,7 +91,11 @@ def read_inputs(
             directory = directory.merged(reader.load(stream, source, on_problem))
         if progress is not None:
             progress.done()
-    return resolve_trustees(link_folders(directory), on_problem)
+    directory = link_folders(directory)
+    sets = list(directory.permissions)  # from here on the only reference to them: resolved one by one, in place
+    directory = replace(directory, permissions=())
+    resolve_in_place(directory, sets, on_problem)
+    return replace(directory, permissions=tuple(sets))
 
 
 def is_ldap_url(name: str) -> bool:

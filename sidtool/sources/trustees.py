@@ -23,14 +23,15 @@ Green's PFDAVAdminExport.ps1 skips them) are reported as unresolvable tokens.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import partial
 
 import wellknown
 from sidtool.baseline import is_builtin_alias
 from sidtool.dn import dn_key, rdn_value
 from sidtool.errors import InputError, SidError
-from sidtool.model import Directory, PermissionEntry, Principal, PrincipalKind
+from sidtool.model import Directory, FolderPermissions, PermissionEntry, Principal, PrincipalKind
 from sidtool.security.sid import ANONYMOUS_LOGON, EVERYONE, Sid
 
 SPECIAL_TRUSTEES = {"default": EVERYONE, "anonymous": ANONYMOUS_LOGON}
@@ -56,9 +57,14 @@ _Names = dict[str, list[tuple[str, Principal]]]  # folded name -> (the name as t
 
 
 class TrusteeIndex:
-    """The principals of a directory by every name a permission export may use for them."""
+    """The principals of a directory by every name a permission export may use for them.
 
-    def __init__(self, directory: Directory) -> None:
+    ``trustees``: the names that will be resolved, when known in advance; then only the principals
+    one of them could mean are indexed (a large forest's index of every name of every principal
+    is most of what resolving costs, in time and in memory).
+    """
+
+    def __init__(self, directory: Directory, trustees: Iterable[str] | None = None) -> None:
         self.empty = not directory.principals
         self._domains: dict[str, str] = {}
         for domain in directory.domains:
@@ -71,47 +77,45 @@ class TrusteeIndex:
         self._legacy_dns: _Names = {}
         self._display_names: _Names = {}
         self._names: _Names = {}  # sAMAccountName and CN, for a bare name
+        wanted = None if trustees is None else _lookup_keys(trustees)
+        add = _add if wanted is None else partial(_add_wanted, wanted)
+        accounts_of: dict[str, _Names] = {}  # a domain DN as principals spell it -> its accounts
         for principal in directory.principals:
             if principal.kind is PrincipalKind.FOREIGN:
                 continue  # stands for a principal of another domain, which is indexed in its own right
             if principal.name and principal.domain_dn:
-                _add(self._accounts.setdefault(dn_key(principal.domain_dn), {}), principal.name, principal)
+                accounts = accounts_of.get(principal.domain_dn)
+                if accounts is None:
+                    accounts = accounts_of[principal.domain_dn] = self._accounts.setdefault(
+                        dn_key(principal.domain_dn), {}
+                    )
+                add(accounts, principal.name, principal)
             if principal.name and is_builtin_alias(principal.sid):
-                _add(self._builtin, principal.name, principal)
+                add(self._builtin, principal.name, principal)
             if principal.user_principal_name:
-                _add(self._upns, principal.user_principal_name, principal)
+                add(self._upns, principal.user_principal_name, principal)
             if principal.legacy_exchange_dn:
-                _add(self._legacy_dns, principal.legacy_exchange_dn, principal)
+                add(self._legacy_dns, principal.legacy_exchange_dn, principal)
             if principal.display_name:
-                _add(self._display_names, principal.display_name, principal)
-            for name in {principal.name, _common_name(principal.dn)}:
-                if name:
-                    _add(self._names, name, principal)
+                add(self._display_names, principal.display_name, principal)
+            common_name = _common_name(principal.dn)
+            add(self._names, principal.name, principal)
+            if common_name != principal.name:
+                add(self._names, common_name, principal)
 
     def resolve(self, trustee: str) -> Sid:
         """The SID ``trustee`` names; raises :class:`TrusteeError` saying why there is none."""
-        name = trustee.strip()
-        if name.casefold().startswith(_UNRESOLVED_PREFIXES):
-            name = name.split(":", 1)[1].strip()
-        special = SPECIAL_TRUSTEES.get(name.casefold())
-        if special is not None:
-            return special
-        if name.casefold() in PLACEHOLDER_TOKENS:
-            raise TrusteeError(f"'{name}' is a placeholder store exports write, not a trustee name: it names nobody")
-        if name.upper().startswith("S-1-"):
-            try:
-                return Sid.parse(name)
-            except SidError as error:
-                raise TrusteeError(str(error)) from None
-        qualified = name
-        if name.startswith("/"):
+        parsed = _parse(trustee)
+        if isinstance(parsed, Sid):
+            return parsed
+        form, domain_name, name, qualified = parsed
+        if form == "legacy":
             kinds, what = [("legacyExchangeDN", self._legacy_dns)], "legacyExchangeDN"
-        elif "\\" in name:
+        elif form == "account":
             # a domain the data names: its accounts; any other (BUILTIN in the directory's language): the aliases
-            domain_name, name = name.split("\\", 1)
             domain = self._domains.get(fold(domain_name))
             kinds, what = [("account", self._accounts.get(domain, {}) if domain else self._builtin)], "account"
-        elif "@" in name and " " not in name:
+        elif form == "upn":
             kinds, what = [("UPN", self._upns), ("display name", self._display_names)], "UPN or display name"
         else:
             kinds, what = [("display name", self._display_names), ("account name", self._names)], "name"
@@ -147,44 +151,101 @@ class TrusteeIndex:
         return None
 
 
-def _add(index: _Names, name: str, principal: Principal) -> None:
-    index.setdefault(fold(name), []).append((name, principal))
+def _parse(trustee: str) -> Sid | tuple[str, str, str, str]:
+    """A SID the name spells by itself, else (form, domain part, name to look up, the name as qualified):
+    form is ``legacy``, ``account`` (``DOMAIN\\name``), ``upn`` or ``bare``. Raises :class:`TrusteeError`."""
+    name = trustee.strip()
+    if name.casefold().startswith(_UNRESOLVED_PREFIXES):
+        name = name.split(":", 1)[1].strip()
+    special = SPECIAL_TRUSTEES.get(name.casefold())
+    if special is not None:
+        return special
+    if name.casefold() in PLACEHOLDER_TOKENS:
+        raise TrusteeError(f"'{name}' is a placeholder store exports write, not a trustee name: it names nobody")
+    if name.upper().startswith("S-1-"):
+        try:
+            return Sid.parse(name)
+        except SidError as error:
+            raise TrusteeError(str(error)) from None
+    if name.startswith("/"):
+        return "legacy", "", name, name
+    if "\\" in name:
+        domain_name, account = name.split("\\", 1)
+        return "account", domain_name, account, name
+    if "@" in name and " " not in name:
+        return "upn", "", name, name
+    return "bare", "", name, name
+
+
+def _lookup_keys(trustees: Iterable[str]) -> set[str]:
+    """The folded names the directory is searched for when these trustees are resolved."""
+    keys = set()
+    for trustee in trustees:
+        try:
+            parsed = _parse(trustee)
+        except TrusteeError:
+            continue
+        if not isinstance(parsed, Sid):
+            keys.add(fold(parsed[2]))
+    return keys
+
+
+def _add(index: _Names, name: str | None, principal: Principal) -> None:
+    if name:
+        index.setdefault(fold(name), []).append((name, principal))
+
+
+def _add_wanted(wanted: set[str], index: _Names, name: str | None, principal: Principal) -> None:
+    """:func:`_add`, for a name one of the trustees could be (the others are never looked up)."""
+    if name:
+        key = fold(name)
+        if key in wanted:
+            index.setdefault(key, []).append((name, principal))
 
 
 def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], None]) -> Directory:
     """The model with every permission entry's ``trustee_sid`` filled in where its name resolves."""
-    if all(entry.trustee_sid is not None for p in directory.permissions for entry in p.entries):
-        return directory
-    index = TrusteeIndex(directory)
-    answers: dict[str, Sid | TrusteeError] = {}  # a trustee name recurs on many folders: resolved once
-    permissions = []
-    for permission_set in directory.permissions:
-        entries = tuple(_resolved(entry, index, answers, on_problem) for entry in permission_set.entries)
-        permissions.append(replace(permission_set, entries=entries))
-    return replace(directory, permissions=tuple(permissions))
+    sets = list(directory.permissions)
+    resolve_in_place(directory, sets, on_problem)
+    return replace(directory, permissions=tuple(sets))
 
 
-def _resolved(
-    entry: PermissionEntry,
-    index: TrusteeIndex,
-    answers: dict[str, Sid | TrusteeError],
-    on_problem: Callable[[InputError], None],
-) -> PermissionEntry:
-    if entry.trustee_sid is not None:
-        return entry
-    answer = answers.get(entry.trustee)
-    if answer is None:
+def resolve_in_place(
+    directory: Directory, sets: list[FolderPermissions], on_problem: Callable[[InputError], None]
+) -> None:
+    """Fill in the trustee SIDs of ``sets`` against the principals of ``directory``, replacing each set by its
+    resolved copy in turn: a caller that holds the only reference to the sets frees each old one as it goes,
+    so a million entries are never held twice. Each distinct name is resolved once; a name that does not
+    resolve is reported at each entry that has it.
+    """
+    names = {entry.trustee for permissions in sets for entry in permissions.entries if entry.trustee_sid is None}
+    if not names:
+        return
+    index = TrusteeIndex(directory, names)
+    answers: dict[str, Sid | TrusteeError] = {}
+    for name in names:
         try:
-            answer = index.resolve(entry.trustee)
+            answers[name] = index.resolve(name)
         except TrusteeError as error:
-            answer = error
-        answers[entry.trustee] = answer
-    if isinstance(answer, Sid):
-        return entry.resolved(answer)
+            answers[name] = error
+    del index, names
+    for position, permissions in enumerate(sets):
+        entries = []
+        for entry in permissions.entries:
+            if entry.trustee_sid is None:
+                answer = answers[entry.trustee]
+                if isinstance(answer, Sid):
+                    entry = entry.resolved(answer)
+                else:
+                    _unresolved(entry, answer, on_problem)
+            entries.append(entry)
+        sets[position] = replace(permissions, entries=tuple(entries))
+
+
+def _unresolved(entry: PermissionEntry, answer: TrusteeError, on_problem: Callable[[InputError], None]) -> None:
     source, location = _split_location(entry.location)
     on_problem(InputError(f"trustee '{entry.trustee}': {answer}; entry left unresolved", source=source,
                           location=location))  # fmt: skip
-    return entry
 
 
 def _well_known(name: str) -> Sid | None:

@@ -188,3 +188,31 @@ def test_a_question_mark_in_an_unresolved_name_suggests_an_ascii_export():
     index = TrusteeIndex(_directory(_principal("Juergen", 1504, display_name="M\u00fcller, J\u00fcrgen")))
     with pytest.raises(TrusteeError, match="-Encoding ASCII"):
         index.resolve("M?ller, J?rgen")
+
+
+def _answer(index: TrusteeIndex, name: str) -> str:
+    try:
+        return str(index.resolve(name))
+    except TrusteeError as error:
+        return f"refused: {error}"
+
+
+def test_an_index_of_only_the_names_asked_for_answers_as_the_whole_index_does(forest):
+    """resolve_trustees indexes only the principals the export's names could mean: the answers must not change,
+    look-alikes and ambiguities included."""
+    names = ["Default", "Nobody Known", "CORP\\nobody", "S-1-5-21-x", "no", "Carol Jones", "carol jones",
+             "Remote De\u017fktop U\u017fers", "FABRIKAM\\Domain Users", "NT User:CORP\\Sales",
+             "BUILTIN\\Users"]  # fmt: skip
+    for principal in forest.principals:
+        for name in (principal.name, principal.display_name, principal.user_principal_name,
+                     principal.legacy_exchange_dn, principal.dn.split(",")[0].split("=", 1)[1]):  # fmt: skip
+            if name:
+                names += [name, name.upper(), f"CORP\\{name}", f"EMEA\\{name}", f"corp.example.com\\{name}"]
+    whole = TrusteeIndex(forest)
+    for count in (1, 7, len(names)):  # the index of a few names, and of all of them
+        for start in range(0, len(names), count):
+            asked = names[start : start + count]
+            only = TrusteeIndex(forest, asked)
+            assert [_answer(only, name) for name in asked] == [_answer(whole, name) for name in asked]
+    resolvable = sum(not _answer(whole, name).startswith("refused") for name in names)
+    assert resolvable > len(names) // 2  # the names are mostly real ones: the comparison is not of refusals only
