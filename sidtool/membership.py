@@ -14,6 +14,7 @@ at once gives every principal its shortest path to the nearest one.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,23 +42,36 @@ class DanglingMember:
 
 
 class MembershipGraph:
-    """The member graph of a directory, and the closure toward a set of target groups."""
+    """The member graph of a directory, and the closure toward a set of target groups.
+
+    Principals are numbered by their place in ``directory.principals``; edges are kept in two flat
+    adjacency lists (member → groups, group → members: each a list of positions and the offset where
+    each principal's part starts), and strongly connected components likewise, so that a forest of
+    200,000 principals costs a few lists, not hundreds of thousands of small ones.
+    """
 
     def __init__(self, directory: Directory, is_target: Callable[[Principal], bool]) -> None:
         self.directory = directory
         principals = directory.principals
         self._nodes = principals
-        self._index = {dn_key(p.dn): position for position, p in enumerate(principals)}
-        self._by_identity = {id(p): position for position, p in enumerate(principals)}  # the directory's own objects
+        # Positions by DN as spelt (a member value is almost always spelt as its object's DN), and by DN key for
+        # the others, made only when one is met; so most lookups need no canonical form, and none is kept.
+        self._by_text = {p.dn: position for position, p in enumerate(principals)}
+        self._by_key: dict[str, int] | None = None
         self.dangling: list[DanglingMember] = []
-        self._groups_of: list[list[int]] = [[] for _ in principals]  # member → groups it is directly in
-        self._members_of: list[list[int]] = [[] for _ in principals]  # group → direct members
-        self._link_members()
-        self._link_foreign()
-        self._link_primary_groups()
+        members: list[int] = []  # the edges, in the order they are found: member position ...
+        groups: list[int] = []  # ... and group position
+        self._link_members(members, groups)
+        self._link_foreign(members, groups)
+        self._link_primary_groups(members, groups)
+        self._groups_start, self._groups_of = _adjacency(len(principals), members, groups)  # member → its groups
+        self._members_start, self._members_of = _adjacency(len(principals), groups, members)  # group → members
+        del members, groups
         self.targets = tuple(position for position, p in enumerate(principals) if is_target(p))
         self._target_set = frozenset(self.targets)
-        self._components, self._order = _strongly_connected(len(principals), self._groups_of)
+        self._components, self._order, self._order_start = _strongly_connected(
+            len(principals), self._groups_start, self._groups_of
+        )
         self._reached = self._propagate_targets()
         self._next_hop = self._shortest_routes()
         self._memberships: dict[int, Membership] = {}
@@ -67,31 +81,41 @@ class MembershipGraph:
 
     # -- building the graph ---------------------------------------------------
 
-    def _edge(self, member: int, group: int) -> None:
-        self._groups_of[member].append(group)
-        self._members_of[group].append(member)
+    def _find(self, dn: str) -> int | None:
+        """The position of the principal with this DN, matched case- and escape-insensitively."""
+        position = self._by_text.get(dn)
+        if position is None:
+            if self._by_key is None:
+                self._by_key = {dn_key(p.dn): position for position, p in enumerate(self._nodes)}
+            position = self._by_key.get(dn_key(dn))
+        return position
 
-    def _link_members(self) -> None:
+    def _link_members(self, members: list[int], groups: list[int]) -> None:
+        find = self._find
         for group_position, group in enumerate(self._nodes):
             for member_dn in group.members:
-                member = self._index.get(dn_key(member_dn))
+                member = find(member_dn)
                 if member is None:
                     self.dangling.append(DanglingMember(group, member_dn))
                 else:
-                    self._edge(member, group_position)
+                    members.append(member)
+                    groups.append(group_position)
 
-    def _link_foreign(self) -> None:
+    def _link_foreign(self, members: list[int], groups: list[int]) -> None:
         """A foreign security principal stands for every real principal of the forest with its SID."""
+        foreign = [position for position, p in enumerate(self._nodes) if p.kind is PrincipalKind.FOREIGN]
+        if not foreign:
+            return
         real: dict[Sid, list[int]] = {}
         for position, principal in enumerate(self._nodes):
             if principal.kind is not PrincipalKind.FOREIGN:
                 real.setdefault(principal.sid, []).append(position)
-        for position, principal in enumerate(self._nodes):
-            if principal.kind is PrincipalKind.FOREIGN:
-                for target in real.get(principal.sid, ()):
-                    self._edge(target, position)
+        for position in foreign:
+            for target in real.get(self._nodes[position].sid, ()):
+                members.append(target)
+                groups.append(position)
 
-    def _link_primary_groups(self) -> None:
+    def _link_primary_groups(self, members: list[int], groups: list[int]) -> None:
         """primaryGroupID names a group of the principal's own domain by RID ([MS-ADTS] 3.1.1.4.5.x)."""
         groups_by_sid = {
             p.sid: position
@@ -107,7 +131,19 @@ class MembershipGraph:
             group_sid = Sid(1, domain.authority, (*domain.sub_authorities, principal.primary_group_id))
             group = groups_by_sid.get(group_sid)
             if group is not None:
-                self._edge(position, group)
+                members.append(position)
+                groups.append(group)
+
+    def _groups(self, node: int) -> list[int]:
+        """The groups ``node`` is directly in."""
+        return self._groups_of[self._groups_start[node] : self._groups_start[node + 1]]
+
+    def _members(self, node: int) -> list[int]:
+        """The direct members of ``node``."""
+        return self._members_of[self._members_start[node] : self._members_start[node + 1]]
+
+    def _component_nodes(self, component: int) -> list[int]:
+        return self._order[self._order_start[component] : self._order_start[component + 1]]
 
     # -- closure --------------------------------------------------------------
 
@@ -116,18 +152,19 @@ class MembershipGraph:
         own = [0] * len(self._nodes)
         for bit, target in enumerate(self.targets):
             own[target] |= 1 << bit
-        components, order = self._components, self._order
-        component_bits = [0] * len(order)
+        components = self._components
+        count = len(self._order_start) - 1
+        component_bits = [0] * count
         # Tarjan emits components sinks-first: every group a component points to is finished before it.
-        for component_index, members in enumerate(order):
+        for component_index in range(count):
             bits = 0
-            for node in members:
+            for node in self._component_nodes(component_index):
                 bits |= own[node]
-                for group in self._groups_of[node]:
+                for group in self._groups(node):
                     if components[group] != component_index:
                         bits |= component_bits[components[group]]
             component_bits[component_index] = bits
-        return [component_bits[components[node]] for node in range(len(self._nodes))]
+        return [component_bits[component] for component in components]
 
     def _shortest_routes(self) -> list[int]:
         """One breadth-first search backwards from every target: the next hop toward the nearest one."""
@@ -137,7 +174,7 @@ class MembershipGraph:
             next_hop[target] = target
         while queue:
             group = queue.popleft()
-            for member in self._members_of[group]:
+            for member in self._members(group):
                 if next_hop[member] == -1:
                     next_hop[member] = group
                     queue.append(member)
@@ -146,11 +183,8 @@ class MembershipGraph:
     # -- answers --------------------------------------------------------------
 
     def _position(self, principal: Principal) -> int | None:
-        """Where ``principal`` is in the graph: by identity for the directory's own objects, else by DN."""
-        position = self._by_identity.get(id(principal))
-        if position is not None and self._nodes[position] is principal:
-            return position
-        return self._index.get(dn_key(principal.dn))
+        """Where ``principal`` is in the graph (by DN)."""
+        return self._find(principal.dn)
 
     def membership(self, principal: Principal) -> Membership | None:
         """The at-risk memberships of ``principal``, or None when it reaches no target."""
@@ -200,7 +234,7 @@ class MembershipGraph:
         seen = {position}
         stack = [position]
         while stack:
-            for member in self._members_of[stack.pop()]:
+            for member in self._members(stack.pop()):
                 if member not in seen and below[components[member]]:
                     seen.add(member)
                     stack.append(member)
@@ -212,13 +246,14 @@ class MembershipGraph:
         """Per component: whether it, or anything nested in it, is an at-risk principal of ``wanted`` kinds."""
         below = self._sender_below.get(wanted)
         if below is None:
-            below = [False] * len(self._order)
+            count = len(self._order_start) - 1
+            below = [False] * count
             components = self._components
             # Members finish after the groups they reach, so in reverse emission order they come first.
-            for component_index in range(len(self._order) - 1, -1, -1):
-                nodes = self._order[component_index]
+            for component_index in range(count - 1, -1, -1):
+                nodes = self._component_nodes(component_index)
                 below[component_index] = any(self._is_sender(node, wanted) for node in nodes) or any(
-                    below[components[member]] for node in nodes for member in self._members_of[node]
+                    below[components[member]] for node in nodes for member in self._members(node)
                 )
             self._sender_below[wanted] = below
         return below
@@ -243,7 +278,7 @@ class MembershipGraph:
         pairs = set()
         while stack:
             node = stack.pop()
-            for group in self._groups_of[node]:
+            for group in self._groups(node):
                 if group in rank:
                     pairs.add((group, node))
                 if group not in seen:
@@ -255,35 +290,54 @@ class MembershipGraph:
         return edges
 
 
-def _strongly_connected(count: int, edges: list[list[int]]) -> tuple[list[int], list[list[int]]]:
-    """Iterative Tarjan: (component index of each node, components in reverse topological order)."""
-    index = [-1] * count
-    low = [0] * count
-    on_stack = [False] * count
-    component = [-1] * count
+def _adjacency(count: int, sources: list[int], targets: list[int]) -> tuple[array[int], list[int]]:
+    """Edges ``sources[i] → targets[i]`` as one flat list of targets grouped by source, in the order the edges
+    came, and where each source's part starts (``start[n]`` to ``start[n + 1]``)."""
+    start = array("q", bytes(8 * (count + 1)))  # machine integers: no int object per principal
+    for source in sources:
+        start[source + 1] += 1
+    for position in range(count):
+        start[position + 1] += start[position]
+    flat = [0] * len(sources)
+    fill = start[:-1]
+    for source, target in zip(sources, targets):
+        flat[fill[source]] = target
+        fill[source] += 1
+    return start, flat
+
+
+def _strongly_connected(
+    count: int, start: array[int], edges: list[int]
+) -> tuple[array[int], list[int], array[int]]:
+    """Iterative Tarjan over flat adjacency lists (:func:`_adjacency`): the component index of each node, and
+    the components in reverse topological order, as their nodes in one list and where each component starts."""
+    index = array("q", [-1]) * count
+    low = array("q", bytes(8 * count))
+    on_stack = bytearray(count)
+    component = array("q", [-1]) * count
     stack: list[int] = []
-    components: list[list[int]] = []
+    order: list[int] = []
+    order_start = array("q", [0])
     counter = 0
     for root in range(count):
         if index[root] != -1:
             continue
-        work = [(root, 0)]
+        work = [(root, start[root])]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack[root] = True
+        on_stack[root] = 1
         while work:
             node, child_position = work[-1]
-            children = edges[node]
-            if child_position < len(children):
+            if child_position < start[node + 1]:
                 work[-1] = (node, child_position + 1)
-                child = children[child_position]
+                child = edges[child_position]
                 if index[child] == -1:
                     index[child] = low[child] = counter
                     counter += 1
                     stack.append(child)
-                    on_stack[child] = True
-                    work.append((child, 0))
+                    on_stack[child] = 1
+                    work.append((child, start[child]))
                 elif on_stack[child]:
                     low[node] = min(low[node], index[child])
                 continue
@@ -292,13 +346,13 @@ def _strongly_connected(count: int, edges: list[list[int]]) -> tuple[list[int], 
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
             if low[node] == index[node]:
-                members = []
+                number = len(order_start) - 1
                 while True:
                     member = stack.pop()
-                    on_stack[member] = False
-                    component[member] = len(components)
-                    members.append(member)
+                    on_stack[member] = 0
+                    component[member] = number
+                    order.append(member)
                     if member == node:
                         break
-                components.append(members)
-    return component, components
+                order_start.append(len(order))
+    return component, order, order_start
