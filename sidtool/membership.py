@@ -300,15 +300,13 @@ def _adjacency(count: int, sources: list[int], targets: list[int]) -> tuple[arra
         start[position + 1] += start[position]
     flat = [0] * len(sources)
     fill = start[:-1]
-    for source, target in zip(sources, targets):
+    for source, target in zip(sources, targets, strict=True):
         flat[fill[source]] = target
         fill[source] += 1
     return start, flat
 
 
-def _strongly_connected(
-    count: int, start: array[int], edges: list[int]
-) -> tuple[array[int], list[int], array[int]]:
+def _strongly_connected(count: int, start: array[int], edges: list[int]) -> tuple[array[int], list[int], array[int]]:
     """Iterative Tarjan over flat adjacency lists (:func:`_adjacency`): the component index of each node, and
     the components in reverse topological order, as their nodes in one list and where each component starts."""
     index = array("q", [-1]) * count
