@@ -53,7 +53,8 @@ def _same_spelling(first: str, second: str) -> bool:
     return unicodedata.normalize("NFC", first).lower() == unicodedata.normalize("NFC", second).lower()
 
 
-_Names = dict[str, list[tuple[str, Principal]]]  # folded name -> (the name as the directory has it, principal)
+_Spelling = tuple[str, Principal]  # a name as the directory has it, and whose it is
+_Names = dict[str, _Spelling | list[_Spelling]]  # folded name -> its one spelling, or a list when several
 
 
 class TrusteeIndex:
@@ -78,7 +79,15 @@ class TrusteeIndex:
         self._display_names: _Names = {}
         self._names: _Names = {}  # sAMAccountName and CN, for a bare name
         wanted = None if trustees is None else _lookup_keys(trustees)
-        add = _add if wanted is None else partial(_add_wanted, wanted)
+
+        def adder(*forms: str) -> Callable[[_Names, str | None, Principal], None]:
+            if wanted is None:
+                return _add
+            keys = set().union(*(wanted.get(form, ()) for form in forms))
+            return partial(_add_wanted, keys) if keys else _add_nothing
+
+        add_account, add_upn, add_legacy = adder("account"), adder("upn"), adder("legacy")
+        add_display, add_name = adder("upn", "bare"), adder("bare")
         accounts_of: dict[str, _Names] = {}  # a domain DN as principals spell it -> its accounts
         for principal in directory.principals:
             if principal.kind is PrincipalKind.FOREIGN:
@@ -89,19 +98,20 @@ class TrusteeIndex:
                     accounts = accounts_of[principal.domain_dn] = self._accounts.setdefault(
                         dn_key(principal.domain_dn), {}
                     )
-                add(accounts, principal.name, principal)
+                add_account(accounts, principal.name, principal)
             if principal.name and is_builtin_alias(principal.sid):
-                add(self._builtin, principal.name, principal)
+                add_account(self._builtin, principal.name, principal)
             if principal.user_principal_name:
-                add(self._upns, principal.user_principal_name, principal)
+                add_upn(self._upns, principal.user_principal_name, principal)
             if principal.legacy_exchange_dn:
-                add(self._legacy_dns, principal.legacy_exchange_dn, principal)
+                add_legacy(self._legacy_dns, principal.legacy_exchange_dn, principal)
             if principal.display_name:
-                add(self._display_names, principal.display_name, principal)
-            common_name = _common_name(principal.dn)
-            add(self._names, principal.name, principal)
-            if common_name != principal.name:
-                add(self._names, common_name, principal)
+                add_display(self._display_names, principal.display_name, principal)
+            if add_name is not _add_nothing:
+                common_name = _common_name(principal.dn)
+                add_name(self._names, principal.name, principal)
+                if common_name != principal.name:
+                    add_name(self._names, common_name, principal)
 
     def resolve(self, trustee: str) -> Sid:
         """The SID ``trustee`` names; raises :class:`TrusteeError` saying why there is none."""
@@ -131,7 +141,7 @@ class TrusteeIndex:
         look_alikes: set[str] = set()
         key = fold(name)
         for kind, index in kinds:
-            for spelled, principal in index.get(key, ()):
+            for spelled, principal in _spellings(index, key):
                 if _same_spelling(spelled, name):
                     exact.setdefault(principal.sid, set()).add(principal.dn)
                     matched.setdefault(kind)
@@ -177,22 +187,43 @@ def _parse(trustee: str) -> Sid | tuple[str, str, str, str]:
     return "bare", "", name, name
 
 
-def _lookup_keys(trustees: Iterable[str]) -> set[str]:
-    """The folded names the directory is searched for when these trustees are resolved."""
-    keys = set()
+def _lookup_keys(trustees: Iterable[str]) -> dict[str, set[str]]:
+    """The folded names the directory is searched for when these trustees are resolved, by the form of name."""
+    keys: dict[str, set[str]] = {}
     for trustee in trustees:
         try:
             parsed = _parse(trustee)
         except TrusteeError:
             continue
         if not isinstance(parsed, Sid):
-            keys.add(fold(parsed[2]))
+            keys.setdefault(parsed[0], set()).add(fold(parsed[2]))
     return keys
 
 
 def _add(index: _Names, name: str | None, principal: Principal) -> None:
     if name:
-        index.setdefault(fold(name), []).append((name, principal))
+        _put(index, fold(name), (name, principal))
+
+
+def _put(index: _Names, key: str, spelling: _Spelling) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = spelling  # most names have one spelling: no list for them
+    elif isinstance(found, tuple):
+        index[key] = [found, spelling]
+    else:
+        found.append(spelling)
+
+
+def _spellings(index: _Names, key: str) -> list[_Spelling]:
+    found = index.get(key)
+    if found is None:
+        return []
+    return [found] if isinstance(found, tuple) else found
+
+
+def _add_nothing(index: _Names, name: str | None, principal: Principal) -> None:
+    """:func:`_add` for a kind of name none of the trustees is."""
 
 
 def _add_wanted(wanted: set[str], index: _Names, name: str | None, principal: Principal) -> None:
@@ -200,7 +231,7 @@ def _add_wanted(wanted: set[str], index: _Names, name: str | None, principal: Pr
     if name:
         key = fold(name)
         if key in wanted:
-            index.setdefault(key, []).append((name, principal))
+            _put(index, key, (name, principal))
 
 
 def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], None]) -> Directory:
