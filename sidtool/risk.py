@@ -381,7 +381,10 @@ def _trustee_risk(
         kind = TrusteeRiskKind.BROAD
     else:
         trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
-        affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
+        if len(trustees) == 1:
+            affected = graph.at_risk_within(trustees[0])  # each sender once already
+        else:
+            affected = _unique(m for p in trustees for m in graph.at_risk_within(p))
         if not affected:
             return None
         if all(p.kind is not PrincipalKind.GROUP for p in trustees):

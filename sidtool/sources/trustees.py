@@ -261,7 +261,8 @@ def resolve_in_place(
             answers[name] = error
     del index, names
     for position, permissions in enumerate(sets):
-        entries = []
+        entries: list[PermissionEntry] = []
+        append = entries.append
         for entry in permissions.entries:
             if entry.trustee_sid is None:
                 answer = answers[entry.trustee]
@@ -269,7 +270,7 @@ def resolve_in_place(
                     entry = entry.resolved(answer)
                 else:
                     _unresolved(entry, answer, on_problem)
-            entries.append(entry)
+            append(entry)
         sets[position] = replace(permissions, entries=tuple(entries))
 
 
