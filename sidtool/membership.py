@@ -41,6 +41,13 @@ class DanglingMember:
     member_dn: str
 
 
+_USERS = frozenset({PrincipalKind.USER})  # the senders the risk engine asks about
+
+
+def _kinds(kinds: Iterable[PrincipalKind]) -> frozenset[PrincipalKind]:
+    return kinds if isinstance(kinds, frozenset) else frozenset(kinds)
+
+
 class MembershipGraph:
     """The member graph of a directory, and the closure toward a set of target groups.
 
@@ -117,19 +124,19 @@ class MembershipGraph:
 
     def _link_primary_groups(self, members: list[int], groups: list[int]) -> None:
         """primaryGroupID names a group of the principal's own domain by RID ([MS-ADTS] 3.1.1.4.5.x)."""
+        # Groups by (authority, sub-authorities): the group SID a primaryGroupID names, with no Sid made for it.
         groups_by_sid = {
-            p.sid: position
+            (p.sid.authority, p.sid.sub_authorities): position
             for position, p in enumerate(self._nodes)
             if p.kind is PrincipalKind.GROUP and len(p.sid.sub_authorities) > 1
         }
         for position, principal in enumerate(self._nodes):
             if principal.primary_group_id is None or principal.kind is PrincipalKind.GROUP:
                 continue
-            domain = principal.sid.domain
-            if domain is None:
+            sid = principal.sid
+            if not sid.sub_authorities:
                 continue
-            group_sid = Sid(1, domain.authority, (*domain.sub_authorities, principal.primary_group_id))
-            group = groups_by_sid.get(group_sid)
+            group = groups_by_sid.get((sid.authority, (*sid.sub_authorities[:-1], principal.primary_group_id)))
             if group is not None:
                 members.append(position)
                 groups.append(group)
@@ -210,14 +217,12 @@ class MembershipGraph:
         reached, kind = self._reached[position], self._nodes[position].kind
         return bool(reached) and position not in self._target_set and kind in wanted
 
-    def at_risk(self, kinds: Iterable[PrincipalKind] = (PrincipalKind.USER,)) -> list[Membership]:
+    def at_risk(self, kinds: Iterable[PrincipalKind] = _USERS) -> list[Membership]:
         """Every principal of the given kinds that is in at least one target group."""
-        wanted = frozenset(kinds)
+        wanted = _kinds(kinds)
         return [self._membership(position) for position in range(len(self._nodes)) if self._is_sender(position, wanted)]
 
-    def at_risk_within(
-        self, group: Principal, kinds: Iterable[PrincipalKind] = (PrincipalKind.USER,)
-    ) -> tuple[Membership, ...]:
+    def at_risk_within(self, group: Principal, kinds: Iterable[PrincipalKind] = _USERS) -> tuple[Membership, ...]:
         """The at-risk principals that are transitively members of ``group`` (or are ``group``).
 
         The walk down the member graph enters only groups with an at-risk principal somewhere
@@ -226,7 +231,9 @@ class MembershipGraph:
         position = self._position(group)
         if position is None:
             return ()
-        wanted = frozenset(kinds)
+        wanted = _kinds(kinds)
+        if self._members_start[position] == self._members_start[position + 1]:  # no members: itself or nobody
+            return (self._membership(position),) if self._is_sender(position, wanted) else ()
         cached = self._within.get((position, wanted))
         if cached is not None:
             return cached
