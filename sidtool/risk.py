@@ -199,22 +199,25 @@ def assess(
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
     entries = 0
     folders: set[str] = set()
-    for permissions, folder, entry, rights in granting_entries(directory, unchecked):
-        entries += 1
+    for permissions, folder, granting, from_descriptor in granting_sets(directory, unchecked):
+        if not granting:
+            continue
+        entries += len(granting)
         folders.add(permissions.folder)
-        sid = entry.trustee_sid
-        if sid is None:
-            continue
-        trustee_risk = trustee_cache.get(sid, _NOT_YET)
-        if trustee_risk is _NOT_YET:
-            trustee_risk = trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
-        if trustee_risk is None:
-            continue
-        checked = _checked(permissions, folder, entry, rights)
-        if checked.rights is None:
-            unchecked.append(_rights_unknown(checked, trustee_risk))
-        else:
-            findings.append(_rate(checked, directory, trustee_risk, statuses, conditions, server_cache))
+        for entry in granting:
+            sid = entry.trustee_sid
+            if sid is None:
+                continue
+            trustee_risk = trustee_cache.get(sid, _NOT_YET)
+            if trustee_risk is _NOT_YET:
+                trustee_risk = trustee_cache[sid] = _trustee_risk(sid, directory, graph, senders, baseline)
+            if trustee_risk is None:
+                continue
+            checked = _checked(permissions, folder, entry, from_descriptor)
+            if checked.rights is None:
+                unchecked.append(_rights_unknown(checked, trustee_risk))
+            else:
+                findings.append(_rate(checked, directory, trustee_risk, statuses, conditions, server_cache))
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
     return Assessment(
         baseline=baseline,
@@ -255,33 +258,22 @@ def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecke
 def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[CheckedEntry]:
     """Entries that grant access (store entries that allow posting, allow ACEs of folder objects), and entries
     whose rights are unknown (``rights`` None); descriptors that cannot be decoded are added to ``unchecked``."""
-    for permissions, folder, entry, rights in granting_entries(directory, unchecked):
-        yield _checked(permissions, folder, entry, rights)
+    for permissions, folder, granting, from_descriptor in granting_sets(directory, unchecked):
+        for entry in granting:
+            yield _checked(permissions, folder, entry, from_descriptor)
 
 
-# (permission set, its folder, entry, rights): rights None when unknown, the mask to word, or the words already
-_Granting = tuple[FolderPermissions, PublicFolder | None, PermissionEntry, int | str | None]
-
-
-def granting_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[_Granting]:
-    """What :func:`checked_entries` yields, before it is made a :class:`CheckedEntry`: the permission set, its
-    folder, the entry, and its rights (None when unknown, the mask, or a descriptor's rights worded). The risk
-    pass makes a :class:`CheckedEntry` only for the few entries of trustees at risk."""
+def granting_sets(
+    directory: Directory, unchecked: list[Unchecked]
+) -> Iterator[tuple[FolderPermissions, PublicFolder | None, list[PermissionEntry], bool]]:
+    """:func:`checked_entries` a folder at a time, before the entries are made :class:`CheckedEntry` values
+    (the risk pass makes one only for an entry of a trustee at risk): each permission set, its folder, its
+    entries that grant access or whose rights are unknown, and whether they come from the folder's descriptor."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
-    posting: dict[int, bool] = {}  # a MAPI rights mask -> may post (an export spells few masks)
+    posting = _MayPost()
     for permissions in directory.permissions:
-        folder = by_path.get(permissions.folder)
-        for entry in permissions.entries:
-            if not entry.allowed:
-                continue
-            kind = entry.rights_kind
-            if kind is RightsKind.MAPI:
-                allowed = posting.get(entry.rights)
-                if allowed is None:
-                    allowed = posting[entry.rights] = can_post_items(entry.rights)
-                if not allowed:
-                    continue
-            yield permissions, folder, entry, None if kind is RightsKind.UNKNOWN else entry.rights
+        granting = [e for e in permissions.entries if e.allowed and (e.rights_kind is not _MAPI or posting[e.rights])]
+        yield permissions, by_path.get(permissions.folder), granting, False
     for folder in directory.public_folders:
         if folder.descriptor is None:
             continue
@@ -291,24 +283,39 @@ def granting_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterat
             subject = folder.dn or folder.path or folder.name
             unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, subject, error=str(error)))
             continue
-        permissions = FolderPermissions(folder.path or folder.name, AclSource.DIRECTORY, ())
-        for ace in descriptor.dacl or ():
-            if ace.is_allow and ace.sid is not None and not ace.inherit_only:
-                entry = PermissionEntry(sid_label(directory, ace.sid), ace.sid, ace.mask or 0, RightsKind.ACCESS_MASK)
-                yield permissions, folder, entry, ", ".join(ad_right_names(entry.rights))
+        granting = [
+            PermissionEntry(sid_label(directory, ace.sid), ace.sid, ace.mask or 0, RightsKind.ACCESS_MASK)
+            for ace in descriptor.dacl or ()
+            if ace.is_allow and ace.sid is not None and not ace.inherit_only
+        ]
+        yield FolderPermissions(folder.path or folder.name, AclSource.DIRECTORY, ()), folder, granting, True
+
+
+class _MayPost(dict[int, bool]):
+    """MAPI rights mask -> whether it lets its trustee post; an export spells few masks, each worked out once."""
+
+    def __missing__(self, rights: int) -> bool:
+        allowed = self[rights] = can_post_items(rights)
+        return allowed
+
+
+_MAPI = RightsKind.MAPI  # (a module name: an enum member read from its class costs a descriptor call, per entry)
 
 
 def _checked(permissions: FolderPermissions, folder: PublicFolder | None, entry: PermissionEntry,
-             rights: int | str | None) -> CheckedEntry:  # fmt: skip
-    """The entry as the risk check and the report see it (its rights worded as its source's tools word them)."""
-    if rights is None or isinstance(rights, str):
-        text = rights
+             from_descriptor: bool) -> CheckedEntry:  # fmt: skip
+    """The entry as the risk check and the report see it, its rights worded as its source's tools word them
+    (None when the source does not state them)."""
+    if entry.rights_kind is RightsKind.UNKNOWN:
+        rights = None
+    elif from_descriptor:
+        rights = ", ".join(ad_right_names(entry.rights))
     elif entry.rights_kind is RightsKind.MAPI:
-        text = format_access_rights(entry.rights)
+        rights = format_access_rights(entry.rights)
     else:
-        text = hex(entry.rights)
+        rights = hex(entry.rights)
     return CheckedEntry(permissions.folder, folder.dn if folder else None, permissions.source, entry.trustee,
-                        entry.trustee_sid, text, folder, entry.location)  # fmt: skip
+                        entry.trustee_sid, rights, folder, entry.location)  # fmt: skip
 
 
 def sid_label(directory: Directory, sid: Sid) -> str:
