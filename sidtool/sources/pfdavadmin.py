@@ -54,6 +54,7 @@ from sidtool.security.rights import parse_setacl_rights
 from sidtool.security.sid import Sid
 from sidtool.sources.folders import store_path
 from sidtool.sources.text import first_lines, reported_lines
+from sidtool.sources.trustees import self_evident_sid
 
 NAME = "pfdavadmin"
 DESCRIPTION = "a PFDAVAdmin permission export (SETACL lines)"
@@ -72,7 +73,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     first_line: dict[str, int] = {}
     mailbox_lines = 0
     first_mailbox_line = 0
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, Sid | None]] = {}
     for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
             continue  # the header lines PFDAVAdmin writes before the data
@@ -136,19 +137,22 @@ class _Rights:
 
 
 def _entries(
-    fields: list[str], location: str, report: Callable[[str], None], names: dict[str, str]
+    fields: list[str], location: str, report: Callable[[str], None], names: dict[str, tuple[str, Sid | None]]
 ) -> tuple[PermissionEntry, ...]:
     """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept.
 
-    ``names``: each trustee name once (a trustee is named on many lines); at most :data:`_NAMES_KEPT` of them.
+    ``names``: each trustee name once (a trustee is named on many lines), with the SID it spells by itself
+    (a SID, ``Default``, ``Anonymous``: the others are resolved against the directory later); at most
+    :data:`_NAMES_KEPT` of them.
     """
     entries = []
     count = len(fields)
+    seen = names.get
     for position in range(0, count, 2):
         trustee = fields[position].strip()
-        trustee = names.get(trustee) or _kept(names, trustee)
+        known = seen(trustee) or _known(names, trustee)
         if position + 1 == count:
-            report(f"trustee '{trustee}' has no rights after it (line cut short?)")
+            report(f"trustee '{known[0]}' has no rights after it (line cut short?)")
             break
         if not trustee:
             report(f"empty trustee in field {position + 3}")
@@ -160,19 +164,19 @@ def _entries(
             except ValueError as error:
                 report(f"trustee '{trustee}': {error}")
                 continue
-        sid = _sid_or_none(trustee) if trustee[:1] in _SID_START else None
-        entries.append(PermissionEntry(trustee, sid, rights.mask, rights.kind, True, location))
+        entries.append(PermissionEntry(known[0], known[1], rights.mask, rights.kind, True, location))
     return tuple(entries)
 
 
-_SID_START = ("S", "s")
 _NAMES_KEPT = 1 << 20  # distinct trustee names shared per file; past that, each entry keeps its own copy
 
 
-def _kept(names: dict[str, str], name: str) -> str:
+def _known(names: dict[str, tuple[str, Sid | None]], name: str) -> tuple[str, Sid | None]:
+    """The name, and the SID it spells by itself (:func:`sidtool.sources.trustees.self_evident_sid`)."""
+    known = (name, self_evident_sid(name))
     if len(names) < _NAMES_KEPT:
-        names[name] = name
-    return name
+        names[name] = known
+    return known
 
 
 def _rights(text: str) -> _Rights:
@@ -196,13 +200,3 @@ def _parse_rights(text: str) -> _Rights:
         return _Rights(int(words[0], 0), RightsKind.MAPI)
     mask = parse_setacl_rights(words)
     return _UNSTATED if mask is None else _Rights(mask, RightsKind.MAPI)
-
-
-def _sid_or_none(trustee: str) -> Sid | None:
-    """A trustee written as a SID needs no resolving; anything else is resolved against the directory."""
-    if trustee.upper().startswith("S-1-"):
-        try:
-            return Sid.parse(trustee)
-        except ValueError:
-            return None
-    return None

@@ -187,6 +187,20 @@ def _parse(trustee: str) -> Sid | tuple[str, str, str, str]:
     return "bare", "", name, name
 
 
+def self_evident_sid(trustee: str) -> Sid | None:
+    """The SID a trustee name spells with no directory: a SID (``S-1-5-...``, ``NT User:S-1-...``), or the store's
+    ``Default`` (Everyone) and ``Anonymous``; None for any other name (and for a malformed one, which resolving
+    against the directory then reports)."""
+    folded = trustee.strip().casefold()
+    if folded not in SPECIAL_TRUSTEES and not folded.startswith(("s-", *_UNRESOLVED_PREFIXES)):
+        return None  # (most names: told apart without parsing)
+    try:
+        parsed = _parse(trustee)
+    except TrusteeError:
+        return None
+    return parsed if isinstance(parsed, Sid) else None
+
+
 def _lookup_keys(trustees: Iterable[str]) -> dict[str, set[str]]:
     """The folded names the directory is searched for when these trustees are resolved, by the form of name."""
     keys: dict[str, set[str]] = {}
