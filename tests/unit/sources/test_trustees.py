@@ -9,7 +9,7 @@ from sidtool.model import Directory, Domain, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 from sidtool.sources import ldif, pfdavadmin
 from sidtool.sources.folders import link_folders, store_path
-from sidtool.sources.trustees import TrusteeError, TrusteeIndex, resolve_trustees
+from sidtool.sources.trustees import TrusteeError, TrusteeIndex, resolve_trustees, self_evident_sid
 from tests.support.exports import EXAMPLES, read
 
 ROOT_SID = "S-1-5-21-1004336348-1177238915-682003330"
@@ -216,3 +216,16 @@ def test_an_index_of_only_the_names_asked_for_answers_as_the_whole_index_does(fo
             assert [_answer(only, name) for name in asked] == [_answer(whole, name) for name in asked]
     resolvable = sum(not _answer(whole, name).startswith("refused") for name in names)
     assert resolvable > len(names) // 2  # the names are mostly real ones: the comparison is not of refusals only
+
+
+@pytest.mark.parametrize(
+    ("name", "sid"),
+    [("Default", "S-1-1-0"), (" ANONYMOUS ", "S-1-5-7"), ("s-1-5-32-555", "S-1-5-32-555"),
+     ("NT User:S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-1001"), ("NT User:Default", "S-1-1-0"),
+     ("S-1-5-21-x", None), ("Sales", None), ("CORP\\Default", None), ("no", None), ("Domain Users", None)],
+)  # fmt: skip
+def test_a_name_that_spells_its_sid_needs_no_directory(forest, name, sid):
+    expected = Sid.parse(sid) if sid else None
+    assert self_evident_sid(name) == expected
+    if expected is not None:  # the same answer the directory lookup gives
+        assert TrusteeIndex(forest).resolve(name) == expected
