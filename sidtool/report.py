@@ -44,6 +44,7 @@ from sidtool.risk import (
     Unchecked,
     UncheckedKind,
 )
+from sidtool.security.sid import Sid
 from sidtool.terminal import printable
 
 __all__ = ["REPORT_FORMAT", "REPORT_VERSION", "VIEWS", "Counts", "Report", "build", "render_view", "visible"]
@@ -496,18 +497,42 @@ def _accepted_lines(report: Report) -> list[str]:
 # -- records and the JSON document ---------------------------------------------------------------------------
 
 
-def finding_record(finding: Finding, baseline: str) -> dict[str, Any]:
-    """One finding as a JSON-ready record (its senders through its trustee, its servers by name)."""
+def finding_record(finding: Finding, baseline: str, memo: dict[tuple[Any, ...], dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:  # fmt: skip
+    """One finding as a JSON-ready record (its senders through its trustee, its servers by name).
+
+    ``memo``: the fields a trustee's findings share (its senders, servers, conditions, words), worked out
+    once for all of them; the caller keeps it while the findings it was filled from are alive.
+    """
     entry = finding.entry
+    key = (id(finding.affected), id(finding.builtin_sids), id(finding.servers), id(finding.removals), finding.risk,
+           finding.trustee_kind, finding.false_conditions, finding.unknown_conditions, entry.trustee,
+           entry.acl_source)  # fmt: skip
+    shared = memo.get(key) if memo is not None else None
+    if shared is None:
+        shared = _shared_fields(finding, baseline)
+        if memo is not None and len(memo) < _MEMO_SIZE:
+            memo[key] = shared
     return {
         "folder": entry.folder,
         "folder_dn": entry.folder_dn,
         "acl_source": entry.acl_source.value,
-        "trustee_sid": str(entry.trustee_sid) if entry.trustee_sid else None,
+        "trustee_sid": _sid_text(entry.trustee_sid),
         "trustee": entry.trustee,
         "trustee_name": _sid_name(entry.trustee_sid),
         "rights": entry.rights,
         "risk": str(finding.risk),
+        **shared,
+        "location": entry.location,
+    }
+
+
+_MEMO_SIZE = 1 << 16  # shared parts of finding records kept while a report is written
+
+
+def _shared_fields(finding: Finding, baseline: str) -> dict[str, Any]:
+    """The fields of a finding's record that depend only on its trustee's risk, its servers and its rating."""
+    return {
         "builtin_sids": [str(sid) for sid in finding.builtin_sids],
         "builtin_names": [_sid_name(sid) or str(sid) for sid in finding.builtin_sids],
         "affected_count": len(finding.affected),
@@ -519,7 +544,6 @@ def finding_record(finding: Finding, baseline: str) -> dict[str, Any]:
         "unknown_conditions": list(finding.unknown_conditions),
         "risk_note": risk_note(finding),
         "remediation": list(options(finding)),
-        "location": entry.location,
     }
 
 
@@ -594,9 +618,11 @@ def assessment_json(report: Report) -> Iterator[str]:
     text = _dumps(head)
     yield text[: text.rindex("\n}")] + ',\n  "findings": ['
     trustees: dict[Any, Finding] = {}  # trustee SID -> its first finding (all of a SID's findings share senders)
+    memo: dict[tuple[Any, ...], dict[str, Any]] = {}
+    encode = _ONE_LINE.encode
     for number, finding in enumerate(report.shown):
         trustees.setdefault(finding.entry.trustee_sid, finding)
-        yield ("," if number else "") + "\n    " + json.dumps(finding_record(finding, baseline), ensure_ascii=False)
+        yield ("," if number else "") + "\n    " + encode(finding_record(finding, baseline, memo))
     for finding, _ in report.accepted:
         trustees.setdefault(finding.entry.trustee_sid, finding)
     tail = {
@@ -677,6 +703,14 @@ def _distinct_affected(findings: Iterable[Finding]) -> Iterator[tuple[Membership
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(value, ensure_ascii=False) makes for each call
+
+
+@lru_cache(maxsize=4096)
+def _sid_text(sid: Sid | None) -> str | None:
+    return str(sid) if sid else None
 
 
 @lru_cache(maxsize=4096)
