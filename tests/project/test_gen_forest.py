@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gen_forest import Options, generate, write_snapshot
+from sidtool.report import build, finding_record
+from sidtool.risk import assess
+from sidtool.sources import read_inputs
 from tests.support.cli_runner import run_sidtool
 
 FILES = ("forest.ldif", "pfdavadmin.txt", "truth.json")
@@ -105,3 +108,15 @@ def test_default_on_every_folder_names_each_sender_once_not_once_per_folder(tmp_
         assert findings.count(f'"{sender["sid"]}"') == own
         lists = [t for t in document["trustees"] if sender["sid"] in t["affected_sids"]]
         assert "S-1-1-0" in {t["sid"] for t in lists}  # once in Everyone's list, for all its folders
+
+
+def test_finding_records_that_share_their_trustees_fields_are_still_each_findings_own(forest):
+    """The JSON works out the fields a trustee's findings share once (report.finding_record's memo)."""
+    directory = read_inputs([str(forest / "pfdavadmin.txt")], directories=[str(forest / "forest.ldif")],
+                            on_problem=[].append)  # fmt: skip
+    assessment = assess(directory)
+    report = build(assessment, True)
+    memo: dict = {}
+    records = [finding_record(finding, assessment.baseline, memo) for finding in report.shown]
+    assert records == [finding_record(finding, assessment.baseline) for finding in report.shown]
+    assert len(report.shown) > 2 * len(memo) > 2  # findings shared their fields, and not all of them one set
