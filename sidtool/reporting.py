@@ -100,12 +100,19 @@ def run_report(
         write_atomic(request.output, pieces)
     else:
         emit(pieces)
+    left_out: list[InputError] = []  # remediation changes refused: a DN that could point elsewhere
     if request.remediation:
-        ldif = removal_ldif(report.shown, problems)
+        ldif = removal_ldif(report.shown, left_out.append)
         write_atomic(request.remediation, ldif)
         changes = ldif.count("\ndelete: member\n")
         values = sum(1 for line in ldif.splitlines() if line.startswith("member:"))
         warn(f"wrote {values} member removal(s) from {changes} group(s) to {request.remediation} for review")
+        for refusal in left_out[: ProblemLog.LIMIT]:
+            warn(f"{refusal} (left out)")
+        if left_out:
+            hidden = f", {len(left_out) - ProblemLog.LIMIT} not shown" if len(left_out) > ProblemLog.LIMIT else ""
+            warn(f"{len(left_out)} member removal(s) were left out of {request.remediation}{hidden}: check those "
+                 "memberships in the directory and remove them by hand")  # fmt: skip
     for note in assessment.notes[: ProblemLog.LIMIT]:
         warn(f"note: {note}")
     if len(assessment.notes) > ProblemLog.LIMIT:
@@ -117,7 +124,7 @@ def run_report(
         )
     if problems.count:
         problems.close()
-    if problems.count or assessment.unchecked:
+    if problems.count or assessment.unchecked or left_out:
         return EXIT_PARTIAL
     accepted = {id(finding) for finding, _ in report.accepted}
     failing = any(f.risk >= request.fail_on for f in assessment.findings if id(f) not in accepted)

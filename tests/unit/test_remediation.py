@@ -85,6 +85,10 @@ def test_refusals_reach_stderr_and_exit_3(tmp_path):
     assert result.returncode == 3, result.stderr
     assert f"from <SID={DOMAIN_ADMINS_SID}>: '<SID=" in result.stderr
     assert "<SID=" not in fix.read_text()
+    lines = result.stderr.splitlines()
+    refusals = [line for line in lines if line.endswith("(left out)")]
+    assert refusals and lines[-1].startswith(f"sidtool: {len(refusals)} member removal(s) were left out of {fix}: ")
+    assert "could not be read" not in result.stderr and "(skipped)" not in result.stderr  # nothing was unreadable
 
 
 def test_a_hostile_dn_in_the_comment_is_escaped():
