@@ -655,7 +655,8 @@ def _run_sd_decode(args: argparse.Namespace) -> int:
                 raise
             _warn(f"line {line}: {error}")
             status = EXIT_USAGE
-    text, failures = render_descriptors(decoded, args.format, args.rights, args.domain_sid, many=args.lines)
+    text, failures = render_descriptors(decoded, args.format, args.rights, args.domain_sid, many=args.lines,
+                                        width=output_width() if args.format == "table" else None)  # fmt: skip
     for line, failure in failures:
         if line is None:
             raise failure

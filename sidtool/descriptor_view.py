@@ -10,6 +10,7 @@ from typing import Any
 
 import wellknown
 from sidtool.errors import DescriptorError
+from sidtool.layout import Field, wrap
 from sidtool.output import render
 from sidtool.security.descriptor import ACE_FLAG_CODES, ACE_KINDS, Ace, AceFlag, Control, SecurityDescriptor
 from sidtool.security.rights import guid_name, right_names
@@ -17,17 +18,20 @@ from sidtool.security.sddl import ace_condition_text, format_sddl
 from sidtool.security.sid import Sid
 
 RIGHTS_VOCABULARIES = ("ad", "exchange")
+# The ACE table fits the width it is drawn on (sidtool.layout): the type and the rights stay in the row; on a
+# narrow terminal the flags and the ACL give way, then the trustee SID and the object types go under the row.
 ACE_COLUMNS = (
-    ("acl", "ACL"),
-    ("type", "Type"),
-    ("trustee", "Trustee"),
-    ("trustee_name", "Name"),
-    ("rights", "Rights"),
-    ("flags", "Flags"),
-    ("object_type_name", "Object type"),
-    ("inherited_object_type_name", "Inherited object type"),
+    Field("acl", "ACL", priority=3),
+    Field("type", "Type", priority=0, widest=20),
+    Field("trustee", "Trustee", priority=2, widest=46, below=True),
+    Field("trustee_name", "Name", priority=1, widest=36, least=12),
+    Field("rights", "Rights", priority=0, widest=60, least=20),
+    Field("flags", "Flags", priority=4),
+    Field("object_type_name", "Object type", priority=5, widest=40, below=True, least=16),
+    Field("inherited_object_type_name", "Inherited object type", priority=6, widest=40, below=True, least=16),
 )
-CONDITION_COLUMN = ("condition", "Condition")  # shown in a table only when an ACE of the descriptor has one
+# shown in a table only when an ACE of the descriptor has one
+CONDITION_COLUMN = Field("condition", "Condition", priority=7, widest=60, below=True, least=30)
 
 
 @lru_cache(maxsize=4096)
@@ -144,9 +148,16 @@ def sddl_text(descriptor: SecurityDescriptor, domain_sid: str | None = None) -> 
 
 
 def render_descriptors(
-    decoded: list[tuple[int | None, SecurityDescriptor]], fmt: str, rights: str, domain_sid: str | None, *, many: bool
+    decoded: list[tuple[int | None, SecurityDescriptor]],
+    fmt: str,
+    rights: str,
+    domain_sid: str | None,
+    *,
+    many: bool,
+    width: int | None = None,
 ) -> tuple[str, list[tuple[int | None, DescriptorError]]]:
-    """The ``sd decode`` output: per descriptor a summary and an ACE table, or JSON, CSV or SDDL for all.
+    """The ``sd decode`` output: per descriptor a summary and an ACE table (fitted to ``width`` when given),
+    or JSON, CSV or SDDL for all.
 
     A descriptor that cannot be shown in ``fmt`` (SDDL for a callback ACE whose data is no condition) is
     left out and returned with its line among the failures; the others are all shown.
@@ -155,7 +166,7 @@ def render_descriptors(
     failures: list[tuple[int | None, DescriptorError]] = []
     for line, descriptor in decoded:
         try:
-            pieces.append(_piece(line, descriptor, fmt, rights, domain_sid))
+            pieces.append(_piece(line, descriptor, fmt, rights, domain_sid, width))
         except DescriptorError as error:
             failures.append((line, error))
     if fmt == "sddl":
@@ -167,7 +178,9 @@ def render_descriptors(
     return "\n".join(pieces), failures
 
 
-def _piece(line: int | None, descriptor: SecurityDescriptor, fmt: str, rights: str, domain_sid: str | None) -> Any:
+def _piece(
+    line: int | None, descriptor: SecurityDescriptor, fmt: str, rights: str, domain_sid: str | None, width: int | None
+) -> Any:
     if fmt == "sddl":
         return sddl_text(descriptor, domain_sid) + "\n"
     if fmt == "json":
@@ -179,4 +192,6 @@ def _piece(line: int | None, descriptor: SecurityDescriptor, fmt: str, rights: s
     if fmt == "markdown":
         head = [f"- {item}" for item in head]
     columns = ACE_COLUMNS + ((CONDITION_COLUMN,) if any(row["condition"] for row in records) else ())
-    return "\n".join(head) + "\n\n" + render(records, columns, fmt)
+    if width is not None:
+        head = [text for item in head for text in (wrap(item, width) if len(item) > width else [item])]
+    return "\n".join(head) + "\n\n" + render(records, columns, fmt, width)

@@ -171,3 +171,23 @@ def test_resource_attribute_round_trips_through_the_cli():
     blob = bytes(parse_sddl(text))
     again = run_sidtool("sd", "decode", blob.hex(), "--format", "sddl")
     assert again.stdout == text + "\n"
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 250])
+def test_the_ace_table_fits_the_terminal_and_loses_no_trustee(columns):
+    text = ("O:BAG:SYD:PAI(A;;RPWPCCDCLCSWRCWDWOGA;;;S-1-5-21-1004336348-1177238915-682003330-512)"
+            "(OA;CI;RP;4c164200-20c0-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;RU)"
+            "(D;;WP;;;S-1-5-32-555)S:(AU;SA;WD;;;WD)")  # fmt: skip
+    result = run_sidtool("sd", "decode", text, env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    for sid in ("S-1-5-21-1004336348-1177238915-682003330-512", "S-1-5-32-554", "S-1-5-32-555", "S-1-1-0"):
+        assert sid in result.stdout  # in its row, or under it on a narrow terminal
+    for kind in ("allow ", "allow object", "deny ", "audit "):
+        assert any(line.startswith(kind) or f"  {kind}" in line for line in lines), kind
+    assert "User-Account-Restrictions" in result.stdout and "WriteDacl" in result.stdout
+    if columns < 120:
+        assert "not shown at" in result.stdout  # what a narrow table leaves out, it says
+    else:
+        assert "Remote Desktop Users" in result.stdout and "SACL" in result.stdout
