@@ -113,9 +113,10 @@ class MembershipGraph:
         foreign = [position for position, p in enumerate(self._nodes) if p.kind is PrincipalKind.FOREIGN]
         if not foreign:
             return
+        stood_for = {self._nodes[position].sid for position in foreign}
         real: dict[Sid, list[int]] = {}
         for position, principal in enumerate(self._nodes):
-            if principal.kind is not PrincipalKind.FOREIGN:
+            if principal.kind is not PrincipalKind.FOREIGN and principal.sid in stood_for:
                 real.setdefault(principal.sid, []).append(position)
         for position in foreign:
             for target in real.get(self._nodes[position].sid, ()):
