@@ -124,6 +124,8 @@ def _folder_and_fields(line: str) -> tuple[str, list[str]]:
 
 def _is_mailbox_path(folder: str) -> bool:
     r"""``\Name\Top of Information Store[\...]``: a folder of a mailbox, as PFDAVAdmin writes it."""
+    if MAILBOX_ROOT not in folder.casefold():
+        return False  # (most lines: no need to split the path)
     parts = [part for part in re.split(r"[\\/]", folder) if part]
     return len(parts) >= 2 and parts[1].strip().casefold() == MAILBOX_ROOT
 
