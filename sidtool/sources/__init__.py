@@ -20,10 +20,11 @@ from typing import BinaryIO, Protocol, cast
 from sidtool.errors import InputError, UsageError
 from sidtool.model import Directory
 from sidtool.progress import CountingReader, Progress
+from sidtool.security.sid import Sid
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.sources.folders import link_folders
 from sidtool.sources.ldap import Collector, ConnectionOptions, LdapSettings
-from sidtool.sources.trustees import resolve_in_place
+from sidtool.sources.trustees import directory_resolver, resolve_in_place
 
 OnProblem = Callable[[InputError], None]  # told of each record that could not be read (and was skipped)
 
@@ -37,6 +38,21 @@ class Reader(Protocol):
     def sniff(self, head: bytes) -> bool: ...
 
     def load(self, stream: BinaryIO, source: str, on_problem: OnProblem) -> Directory: ...
+
+
+class NameReader(Reader, Protocol):
+    """A reader whose entries name trustees (a store export): ``NAMES_TRUSTEES = True``, and ``load`` also takes
+    ``trustee_sid``, the directory's answer for a name, when all the directory data was read before it."""
+
+    NAMES_TRUSTEES: bool
+
+    def load(
+        self,
+        stream: BinaryIO,
+        source: str,
+        on_problem: OnProblem,
+        trustee_sid: Callable[[str], Sid | None] | None = None,
+    ) -> Directory: ...
 
 
 READERS: dict[str, Reader] = {reader.NAME: reader for reader in (snapshot, ldif, pfdavadmin, permcsv, sddl_list)}
@@ -83,12 +99,19 @@ def read_inputs(
         for problem in collector.problems:
             on_problem(problem)
         directory = directory.merged(collected)
-    for name, forced in [*((name, None) for name in directories), *((name, input_format) for name in files)]:
+    pending = [*((name, None) for name in directories), *((name, input_format) for name in files)]
+    for position, (name, forced) in enumerate(pending):
         with _open(name, progress) as stream:
             source = "<stdin>" if name == "-" else name
             head = stream.peek(_HEAD_BYTES)[:_HEAD_BYTES]
             reader = READERS[forced or detect(head, source)]
-            directory = directory.merged(reader.load(stream, source, on_problem))
+            if getattr(reader, "NAMES_TRUSTEES", False) and not _directory_may_follow(pending[position + 1 :]):
+                # All the directory data is read: the reader resolves each name as it first meets it.
+                resolver = directory_resolver(directory)
+                read = cast(NameReader, reader).load(stream, source, on_problem, trustee_sid=resolver)
+            else:
+                read = reader.load(stream, source, on_problem)
+            directory = directory.merged(read)
         if progress is not None:
             progress.done()
     directory = link_folders(directory)
@@ -96,6 +119,22 @@ def read_inputs(
     directory = replace(directory, permissions=())
     resolve_in_place(directory, sets, on_problem)
     return replace(directory, permissions=tuple(sets))
+
+
+def _directory_may_follow(rest: Sequence[tuple[str, str | None]]) -> bool:
+    """Could an input still to be read hold directory data (principals, domains)? Only a store export is known
+    not to; standard input, or a file whose format cannot be told from its first bytes, might."""
+    for name, forced in rest:
+        if name == "-":
+            return True
+        try:
+            with open(Path(name), "rb") as stream:
+                fmt = forced or detect(stream.read(_HEAD_BYTES), name)
+        except (OSError, InputError):
+            return True  # (reading it will say what is wrong)
+        if not getattr(READERS[fmt], "NAMES_TRUSTEES", False):
+            return True
+    return False
 
 
 def is_ldap_url(name: str) -> bool:
@@ -116,4 +155,4 @@ def _open(name: str, progress: Progress | None = None) -> AbstractContextManager
     return io.BufferedReader(CountingReader(raw, f"reading {Path(name).name}", total, progress), 1 << 20)
 
 
-__all__ = ["READERS", "OnProblem", "Reader", "detect", "is_ldap_url", "read_inputs"]
+__all__ = ["READERS", "NameReader", "OnProblem", "Reader", "detect", "is_ldap_url", "read_inputs"]

@@ -67,8 +67,21 @@ def sniff(head: bytes) -> bool:
     return any(line.startswith(MARKER + "\t") for line in first_lines(head))
 
 
-def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
-    """Read every SETACL line into one permission set per folder."""
+NAMES_TRUSTEES = True  # load takes trustee_sid: the directory's answer for a trustee name, when it is known
+
+
+def load(
+    stream: BinaryIO,
+    source: str,
+    on_problem: Callable[[InputError], None],
+    trustee_sid: Callable[[str], Sid | None] | None = None,
+) -> Directory:
+    """Read every SETACL line into one permission set per folder.
+
+    ``trustee_sid``: given when all the directory data was read before this export, the SID a trustee
+    name resolves to (None if it does not): each distinct name is asked once, and its entries are built
+    with it. The names it leaves unresolved are resolved (and reported) with everything else after reading.
+    """
     sets: list[FolderPermissions] = []
     first_line: dict[str, int] = {}
     mailbox_lines = 0
@@ -96,7 +109,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
             report(f"folder {path!r} is listed again (first at line {first_line[path]})")
             continue
         first_line[path] = number
-        entries = _entries(fields, f"{source}:{number}", report, names)
+        entries = _entries(fields, f"{source}:{number}", report, names, trustee_sid)
         sets.append(FolderPermissions(path, AclSource.STORE, entries, origin=source))
     if mailbox_lines:
         on_problem(
@@ -139,20 +152,23 @@ class _Rights:
 
 
 def _entries(
-    fields: list[str], location: str, report: Callable[[str], None], names: dict[str, tuple[str, Sid | None]]
+    fields: list[str],
+    location: str,
+    report: Callable[[str], None],
+    names: dict[str, tuple[str, Sid | None]],
+    trustee_sid: Callable[[str], Sid | None] | None = None,
 ) -> tuple[PermissionEntry, ...]:
     """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept.
 
     ``names``: each trustee name once (a trustee is named on many lines), with the SID it spells by itself
-    (a SID, ``Default``, ``Anonymous``: the others are resolved against the directory later); at most
-    :data:`_NAMES_KEPT` of them.
+    (a SID, ``Default``, ``Anonymous``) or ``trustee_sid`` gives it; at most :data:`_NAMES_KEPT` of them.
     """
     entries = []
     count = len(fields)
     seen = names.get
     for position in range(0, count, 2):
         trustee = fields[position].strip()
-        known = seen(trustee) or _known(names, trustee)
+        known = seen(trustee) or _known(names, trustee, trustee_sid)
         if position + 1 == count:
             report(f"trustee '{known[0]}' has no rights after it (line cut short?)")
             break
@@ -173,9 +189,15 @@ def _entries(
 _NAMES_KEPT = 1 << 20  # distinct trustee names shared per file; past that, each entry keeps its own copy
 
 
-def _known(names: dict[str, tuple[str, Sid | None]], name: str) -> tuple[str, Sid | None]:
-    """The name, and the SID it spells by itself (:func:`sidtool.sources.trustees.self_evident_sid`)."""
-    known = (name, self_evident_sid(name))
+def _known(
+    names: dict[str, tuple[str, Sid | None]], name: str, trustee_sid: Callable[[str], Sid | None] | None
+) -> tuple[str, Sid | None]:
+    """The name, and the SID it spells by itself (:func:`sidtool.sources.trustees.self_evident_sid`) or that the
+    directory gives it (``trustee_sid``), if any."""
+    sid = self_evident_sid(name)
+    if sid is None and trustee_sid is not None and name:
+        sid = trustee_sid(name)
+    known = (name, sid)
     if len(names) < _NAMES_KEPT:
         names[name] = known
     return known

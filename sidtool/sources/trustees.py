@@ -23,7 +23,7 @@ Green's PFDAVAdminExport.ps1 skips them) are reported as unresolvable tokens.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
 
@@ -60,58 +60,90 @@ _Names = dict[str, _Spelling | list[_Spelling]]  # folded name -> its one spelli
 class TrusteeIndex:
     """The principals of a directory by every name a permission export may use for them.
 
-    ``trustees``: the names that will be resolved, when known in advance; then only the principals
-    one of them could mean are indexed (a large forest's index of every name of every principal
-    is most of what resolving costs, in time and in memory).
+    Each kind of name is indexed when a name of that kind is first resolved. ``trustees``: the names that
+    will be resolved, when known in advance; then only the principals one of them could mean are indexed
+    (a large forest's index of every name of every principal is most of what resolving costs, in time and
+    in memory).
     """
 
     def __init__(self, directory: Directory, trustees: Iterable[str] | None = None) -> None:
         self.empty = not directory.principals
+        self._principals = directory.principals
         self._domains: dict[str, str] = {}
         for domain in directory.domains:
             for name in (domain.netbios_name, domain.dns_name):
                 if name:
                     self._domains[fold(name)] = dn_key(domain.dn)
-        self._accounts: dict[str, _Names] = {}  # domain key -> sAMAccountName
+        self._wanted = None if trustees is None else _lookup_keys(trustees)
+        self._accounts: dict[str, _Names] | None = None  # domain key -> sAMAccountName
         self._builtin: _Names = {}
-        self._upns: _Names = {}
-        self._legacy_dns: _Names = {}
-        self._display_names: _Names = {}
-        self._names: _Names = {}  # sAMAccountName and CN, for a bare name
-        wanted = None if trustees is None else _lookup_keys(trustees)
+        self._upns: _Names | None = None
+        self._legacy_dns: _Names | None = None
+        self._display_names: _Names | None = None
+        self._names: _Names | None = None  # sAMAccountName and CN, for a bare name
 
-        def adder(*forms: str) -> Callable[[_Names, str | None, Principal], None]:
-            if wanted is None:
-                return _add
-            keys = set().union(*(wanted.get(form, ()) for form in forms))
-            return partial(_add_wanted, keys) if keys else _add_nothing
+    def _adder(self, *forms: str) -> Callable[[_Names, str | None, Principal], None]:
+        """How to index a name that only a trustee name of one of these forms is looked up by."""
+        if self._wanted is None:
+            return _add
+        keys = set().union(*(self._wanted.get(form, ()) for form in forms))
+        return partial(_add_wanted, keys) if keys else _add_nothing
 
-        add_account, add_upn, add_legacy = adder("account"), adder("upn"), adder("legacy")
-        add_display, add_name = adder("upn", "bare"), adder("bare")
-        accounts_of: dict[str, _Names] = {}  # a domain DN as principals spell it -> its accounts
-        for principal in directory.principals:
-            if principal.kind is PrincipalKind.FOREIGN:
-                continue  # stands for a principal of another domain, which is indexed in its own right
-            if principal.name and principal.domain_dn:
-                accounts = accounts_of.get(principal.domain_dn)
-                if accounts is None:
-                    accounts = accounts_of[principal.domain_dn] = self._accounts.setdefault(
-                        dn_key(principal.domain_dn), {}
-                    )
-                add_account(accounts, principal.name, principal)
-            if principal.name and is_builtin_alias(principal.sid):
-                add_account(self._builtin, principal.name, principal)
-            if principal.user_principal_name:
-                add_upn(self._upns, principal.user_principal_name, principal)
-            if principal.legacy_exchange_dn:
-                add_legacy(self._legacy_dns, principal.legacy_exchange_dn, principal)
-            if principal.display_name:
-                add_display(self._display_names, principal.display_name, principal)
-            if add_name is not _add_nothing:
+    def _index(self, forms: tuple[str, ...], name_of: Callable[[Principal], str | None]) -> _Names:
+        add = self._adder(*forms)
+        index: _Names = {}
+        if add is not _add_nothing:
+            for principal in self._real():
+                add(index, name_of(principal), principal)
+        return index
+
+    def _real(self) -> Iterator[Principal]:
+        """The principals a name can mean: a foreign security principal stands for one of another domain,
+        which is indexed in its own right."""
+        return (principal for principal in self._principals if principal.kind is not PrincipalKind.FOREIGN)
+
+    def _account_index(self) -> dict[str, _Names]:
+        if self._accounts is None:
+            add = self._adder("account")
+            self._accounts = {}
+            accounts_of: dict[str, _Names] = {}  # a domain DN as principals spell it -> its accounts
+            for principal in self._real() if add is not _add_nothing else ():
+                if principal.name and principal.domain_dn:
+                    accounts = accounts_of.get(principal.domain_dn)
+                    if accounts is None:
+                        accounts = accounts_of[principal.domain_dn] = self._accounts.setdefault(
+                            dn_key(principal.domain_dn), {}
+                        )
+                    add(accounts, principal.name, principal)
+                if principal.name and is_builtin_alias(principal.sid):
+                    add(self._builtin, principal.name, principal)
+        return self._accounts
+
+    def _upn_index(self) -> _Names:
+        if self._upns is None:
+            self._upns = self._index(("upn",), lambda p: p.user_principal_name)
+        return self._upns
+
+    def _legacy_index(self) -> _Names:
+        if self._legacy_dns is None:
+            self._legacy_dns = self._index(("legacy",), lambda p: p.legacy_exchange_dn)
+        return self._legacy_dns
+
+    def _display_index(self) -> _Names:
+        if self._display_names is None:
+            self._display_names = self._index(("upn", "bare"), lambda p: p.display_name)
+        return self._display_names
+
+    def _name_index(self) -> _Names:
+        if self._names is None:
+            add = self._adder("bare")
+            self._names = {}
+            for principal in self._real() if add is not _add_nothing else ():
                 common_name = _common_name(principal.dn)
-                add_name(self._names, principal.name, principal)
+                add(self._names, principal.name, principal)
                 if common_name != principal.name:
-                    add_name(self._names, common_name, principal)
+                    add(self._names, common_name, principal)
+        return self._names
 
     def resolve(self, trustee: str) -> Sid:
         """The SID ``trustee`` names; raises :class:`TrusteeError` saying why there is none."""
@@ -119,16 +151,18 @@ class TrusteeIndex:
         if isinstance(parsed, Sid):
             return parsed
         form, domain_name, name, qualified = parsed
+        kinds: list[tuple[str, _Names]]
         if form == "legacy":
-            kinds, what = [("legacyExchangeDN", self._legacy_dns)], "legacyExchangeDN"
+            kinds, what = [("legacyExchangeDN", self._legacy_index())], "legacyExchangeDN"
         elif form == "account":
             # a domain the data names: its accounts; any other (BUILTIN in the directory's language): the aliases
             domain = self._domains.get(fold(domain_name))
-            kinds, what = [("account", self._accounts.get(domain, {}) if domain else self._builtin)], "account"
+            accounts = self._account_index()
+            kinds, what = [("account", accounts.get(domain, {}) if domain else self._builtin)], "account"
         elif form == "upn":
-            kinds, what = [("UPN", self._upns), ("display name", self._display_names)], "UPN or display name"
+            kinds, what = [("UPN", self._upn_index()), ("display name", self._display_index())], "UPN or display name"
         else:
-            kinds, what = [("display name", self._display_names), ("account name", self._names)], "name"
+            kinds, what = [("display name", self._display_index()), ("account name", self._name_index())], "name"
         found = self._find(name, kinds)
         if found is not None:
             return found
@@ -246,6 +280,21 @@ def _add_wanted(wanted: set[str], index: _Names, name: str | None, principal: Pr
         key = fold(name)
         if key in wanted:
             _put(index, key, (name, principal))
+
+
+def directory_resolver(directory: Directory) -> Callable[[str], Sid | None]:
+    """For a reader of a store export read after all the directory data: the SID a trustee name resolves to
+    against ``directory``, or None. A name left unresolved is resolved again after reading (by
+    :func:`resolve_in_place`, against the same data), which reports it with each entry that names it."""
+    index = TrusteeIndex(directory)
+
+    def resolve(name: str) -> Sid | None:
+        try:
+            return index.resolve(name)
+        except TrusteeError:
+            return None
+
+    return resolve
 
 
 def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], None]) -> Directory:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sidtool.errors import InputError
 from sidtool.model import Directory, Domain, Principal, PrincipalKind
 from sidtool.security.sid import Sid
-from sidtool.sources import ldif, pfdavadmin
+from sidtool.sources import _directory_may_follow, ldif, pfdavadmin, read_inputs
 from sidtool.sources.folders import link_folders, store_path
 from sidtool.sources.trustees import TrusteeError, TrusteeIndex, resolve_trustees, self_evident_sid
+from tests.support.cli_runner import REPO
 from tests.support.exports import EXAMPLES, read
 
 ROOT_SID = "S-1-5-21-1004336348-1177238915-682003330"
@@ -229,3 +232,43 @@ def test_a_name_that_spells_its_sid_needs_no_directory(forest, name, sid):
     assert self_evident_sid(name) == expected
     if expected is not None:  # the same answer the directory lookup gives
         assert TrusteeIndex(forest).resolve(name) == expected
+
+
+STORE_EXPORTS = sorted(
+    str(path)
+    for folder in (REPO / "tests" / "data" / "pfdavadmin", REPO / "tests" / "data" / "exports", REPO / "examples")
+    for path in folder.iterdir()
+    if path.suffix == ".txt"
+)
+
+
+def _entries_and_problems(inputs: list[str]) -> tuple[list[tuple[str, str, Sid | None]], list[str]]:
+    problems: list[str] = []
+    directory = read_inputs(inputs, on_problem=lambda error: problems.append(str(error)))
+    entries = [(p.folder, e.trustee, e.trustee_sid) for p in directory.permissions for e in p.entries]
+    return entries, sorted(problems)
+
+
+@pytest.mark.parametrize("export", STORE_EXPORTS, ids=lambda path: Path(path).name)
+def test_names_resolved_as_the_export_is_read_are_those_resolved_after_reading(export):
+    """With the directory read first, a store export's names are resolved as it is read; read before the
+    directory, after reading. The entries and the problems reported must be the same either way."""
+    forest = str(EXAMPLES / "corp-forest.ldif")
+    as_read = _entries_and_problems([forest, export])
+    after = _entries_and_problems([export, forest])
+    assert as_read == after
+    assert any(sid is not None for _, _, sid in as_read[0]) or not as_read[0]
+
+
+def test_the_reader_is_given_the_directory_only_when_no_directory_data_can_follow(tmp_path):
+    store, forest = str(EXAMPLES / "corp-forest-pfdavadmin.txt"), str(EXAMPLES / "corp-forest.ldif")
+    assert not _directory_may_follow([(store, None)])
+    assert _directory_may_follow([(store, None), (forest, None)])
+    assert _directory_may_follow([("-", None)])  # standard input cannot be looked at first
+    assert _directory_may_follow([(str(tmp_path / "missing.txt"), None)])
+    assert not _directory_may_follow([(forest, "pfdavadmin")])  # --format says what it is
+    calls: list[str] = []
+    with open(store, "rb") as stream:
+        export = pfdavadmin.load(stream, store, _fail, trustee_sid=lambda name: calls.append(name) or None)
+    named = {e.trustee for p in export.permissions for e in p.entries}
+    assert sorted(calls) == sorted(name for name in named if self_evident_sid(name) is None)  # each name once
