@@ -3,7 +3,9 @@
 :func:`read_inputs` is the door. A file format is a :class:`Reader`: a module here with ``NAME``,
 ``DESCRIPTION``, ``sniff(head: bytes) -> bool`` (does this content look like mine?) and
 ``load(stream, source, on_problem) -> Directory``. A new input format is one new module added to
-:data:`READERS`; nothing else changes. A live DC is read by :mod:`sidtool.sources.ldap`.
+:data:`READERS`; nothing else changes. A store export's reader (:class:`NameReader`) may also be given the
+directory's answer for its trustee names, when the directory data is all read before it. A live DC is read by
+:mod:`sidtool.sources.ldap`.
 """
 
 from __future__ import annotations
