@@ -122,6 +122,47 @@ def dn_key(dn: str) -> str:
     )
 
 
+def is_plain(dn: str) -> bool:
+    """Is ``dn`` in the plain shape: its RDNs are its ','-parts, each ``type=value`` with nothing to unescape or
+    trim, and its key its case-folded text? (:func:`split_rdns` reads such a DN without error.)"""
+    return _PLAIN_DN.fullmatch(dn) is not None
+
+
+def naming_context(dn: str, rdns: list[tuple[str, str]] | None = None) -> str | None:
+    """The domain DN (the trailing run of DC= RDNs, spelt as in ``dn``) of an object, or None.
+
+    ``rdns``: :func:`split_rdns` of ``dn``, when known. Raises :class:`InputError` for a DN that cannot be read.
+    """
+    if rdns is None and _PLAIN_DN.fullmatch(dn):  # its RDNs are its ','-parts, each without spaces around its type
+        parts = dn.split(",")
+        index = len(parts)
+        while index and parts[index - 1][:3].lower() == "dc=":
+            index -= 1
+        if index == len(parts):
+            return None
+        return (",".join(parts[index:]).strip() if index else dn) or None  # strip(): a value may end in U+00A0
+    if rdns is None:
+        rdns = split_rdns(dn)
+    index = len(rdns)
+    while index > 0 and rdns[index - 1][0].casefold() == "dc":
+        index -= 1
+    if index == len(rdns):
+        return None
+    # Re-slice the original text so that the domain DN keeps its spelling.
+    parts = dn.split(",")
+    if len(parts) == len(rdns) and "\\" not in dn and '"' not in dn and ";" not in dn:  # RDNs = its ','-parts
+        return (",".join(parts[index:]).strip() if index else dn) or None
+    return walked_up(dn, index)
+
+
+def walked_up(dn: str, steps: int) -> str | None:
+    """The DN ``steps`` RDNs up, found RDN by RDN (escapes and quotes respected)."""
+    tail = dn
+    for _ in range(steps):
+        tail = parent_dn(tail) or ""
+    return tail or None
+
+
 def parent_dn(dn: str) -> str | None:
     """The DN one level up, or None at the top (computed on the text, escapes respected)."""
     if "=" not in dn:

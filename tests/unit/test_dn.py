@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sidtool.dn import _NEEDS_ESCAPE, dn_key, escape_value, split_rdns
+from sidtool.dn import _NEEDS_ESCAPE, dn_key, escape_value, naming_context, split_rdns, walked_up
 from sidtool.errors import InputError
 
 
@@ -49,7 +49,6 @@ def test_the_same_dn_written_two_ways_has_one_key(first, second):
 
 def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
     """The domain part of an object's DN: sliced from the text for plain DNs, walked up RDN by RDN otherwise."""
-    from sidtool.sources.entries import _naming_context, _walked_up
 
     def walked(dn: str) -> str | None:
         """The oracle: count the trailing DC= RDNs, and walk up past all the others."""
@@ -57,12 +56,12 @@ def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
         steps = len(rdns) - next(
             (n for n, (kind, _) in enumerate(reversed(rdns)) if kind.casefold() != "dc"), len(rdns)
         )
-        return None if steps == len(rdns) else _walked_up(dn, steps)
+        return None if steps == len(rdns) else walked_up(dn, steps)
 
     parts = ["CN=a", "OU=b ", " DC=corp", "dc=x", "DC =y", "DC=", "O=z", "DC=e\\,x", 'CN="q"', "DC=a;DC=b", "", " ",
-             "CN=a=b", ";"]  # fmt: skip
+             "CN=a=b", ";", "DC=y\xa0", "CN=b\xa0", "Dc=Ü", "dC=q", "DCX=1", "CN=\xa0"]  # fmt: skip
     rng = random.Random("naming-context")
     for _ in range(20000):
         dn = ",".join(rng.choice(parts) for _ in range(rng.randint(1, 6)))
-        assert outcome(_naming_context, dn) == outcome(walked, dn), repr(dn)
-    assert _naming_context("CN=Jane,OU=Staff,DC=emea,DC=corp,DC=example,DC=com") == "DC=emea,DC=corp,DC=example,DC=com"
+        assert outcome(naming_context, dn) == outcome(walked, dn), repr(dn)
+    assert naming_context("CN=Jane,OU=Staff,DC=emea,DC=corp,DC=example,DC=com") == "DC=emea,DC=corp,DC=example,DC=com"
