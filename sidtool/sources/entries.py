@@ -81,6 +81,11 @@ class DirectoryBuilder:
         self._contexts: dict[str, str | None] = {}
         self._texts: dict[str, str] = {}
         self._sid_domains: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+        self._numbers: dict[bytes, int] = {}  # a number as written -> its value (513 for every user)
+        # every principal's DN text -> that string, so that member lists share it; the groups whose list named
+        # a DN not read yet (shared by build())
+        self._dn_texts: dict[str, str] = {}
+        self._unshared: set[str] = set()
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -163,6 +168,20 @@ class DirectoryBuilder:
         user_principal_name = get("userprincipalname")
         members = get("member")
         name = account[0].decode("utf-8", "replace") if account else None
+        listed: tuple[str, ...] = ()
+        unshared = False
+        if members:
+            texts = self._dn_texts
+            shared = []
+            for value in members:
+                text = value.decode("utf-8", "replace")
+                found = texts.get(text)
+                if found is None:
+                    unshared = True
+                    shared.append(text)
+                else:
+                    shared.append(found)
+            listed = tuple(shared)
         principal = Principal(  # positionally, in the order of its fields (a test checks the order)
             dn,
             sid,
@@ -173,10 +192,10 @@ class DirectoryBuilder:
             (name if account and display[0] == account[0] else display[0].decode("utf-8", "replace"))
             if display
             else None,
-            _int(values, "primarygroupid"),
-            _int(values, "grouptype"),
+            self._number(values, "primarygroupid"),
+            self._number(values, "grouptype"),
             legacy_exchange_dn[0].decode("utf-8", "replace") if legacy_exchange_dn else None,
-            tuple([value.decode("utf-8", "replace") for value in members]) if members else (),
+            listed,
             True,
             user_principal_name[0].decode("utf-8", "replace") if user_principal_name else None,
         )
@@ -189,7 +208,10 @@ class DirectoryBuilder:
             self._more_members.setdefault(key, []).extend(principal.members)
             return
         self._principals[key] = principal
-        user_account_control = _int(values, "useraccountcontrol") or 0
+        self._dn_texts.setdefault(dn, dn)
+        if unshared:
+            self._unshared.add(key)
+        user_account_control = self._number(values, "useraccountcontrol") or 0
         if kind is PrincipalKind.COMPUTER and user_account_control & SERVER_TRUST_ACCOUNT:
             self._controllers.append(
                 DomainController(
@@ -225,6 +247,18 @@ class DirectoryBuilder:
             if len(self._texts) < _MEMO_SIZE:
                 self._texts[text] = text
         return shared
+
+    def _number(self, values: dict[str, list[bytes]], name: str) -> int | None:
+        """``_int``, one int object for each number written the same way."""
+        found = values.get(name)
+        if not found:
+            return None
+        number = self._numbers.get(found[0])
+        if number is None:
+            number = _int(values, name)
+            if number is not None and len(self._numbers) < _MEMO_SIZE:
+                self._numbers[found[0]] = number
+        return number
 
     def _sid(self, values: dict[str, list[bytes]]) -> Sid | None:
         """The objectSid; a binary SID whose domain part was seen before shares it (and its numbers)."""
@@ -263,6 +297,9 @@ class DirectoryBuilder:
         for key, line in other._partial_members.items():
             self._partial_members.setdefault(key, line)
         self._continued |= other._continued
+        for text in other._dn_texts:
+            self._dn_texts.setdefault(text, text)
+        self._unshared |= other._unshared
         self._servers.extend(other._servers)
         self._stores.extend(other._stores)
         self._trees.extend(other._trees)
@@ -271,6 +308,9 @@ class DirectoryBuilder:
     def _with_all_members(self, key: str, principal: Principal) -> Principal:
         more = self._more_members.get(key)
         members = principal.members + tuple(more) if more else principal.members
+        if more or key in self._unshared:  # DNs named before they were read: one string for each
+            texts = self._dn_texts
+            members = tuple([texts.get(member, member) for member in members])
         unique = _unique(members)
         if key in self._partial_members and key not in self._continued:
             self.on_problem(

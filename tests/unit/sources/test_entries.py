@@ -141,3 +141,24 @@ def test_numbers_read_as_before():
     principals, problems = build([Entry("CN=a,DC=x", {"objectclass": [b"user"], "objectsid": [sid],
                                                          "grouptype": [b"12x\xff"]})])  # fmt: skip
     assert (principals, problems) == ({}, ["f:line 1: grouptype '12x\ufffd' is not a number"])
+
+
+def test_member_lists_share_the_strings_of_the_dns_they_name_read_before_or_after():
+    builder = DirectoryBuilder("f", lambda error: None)
+
+    def principal(dn: str, rid: int, classes: list[bytes], **values: list[bytes]) -> None:
+        sid = bytes(Sid.parse(f"S-1-5-21-1-2-3-{rid}"))
+        builder.add(Entry(dn, {"objectclass": classes, "objectsid": [sid], **values}))
+
+    principal("CN=before,DC=x", 1000, [b"user"], primarygroupid=[b"513"])
+    principal("CN=g,DC=x", 1001, [b"group"], member=[b"CN=before,DC=x", b"CN=after,DC=x", b"CN=nobody,DC=x"])
+    principal("CN=h,DC=x", 1002, [b"group"], member=[b"CN=before,DC=x"])
+    principal("CN=after,DC=x", 1003, [b"user"], primarygroupid=[b"513"])
+    builder.add_members("CN=h,DC=x", [b"CN=after,DC=x"], 9)
+    by_dn = {p.dn: p for p in builder.build().principals}
+    before, after, g, h = (by_dn[f"CN={name},DC=x"] for name in ("before", "after", "g", "h"))
+    assert g.members == ("CN=before,DC=x", "CN=after,DC=x", "CN=nobody,DC=x")
+    assert h.members == ("CN=before,DC=x", "CN=after,DC=x")
+    assert g.members[0] is before.dn and g.members[1] is after.dn
+    assert h.members[0] is before.dn and h.members[1] is after.dn
+    assert before.primary_group_id is after.primary_group_id == 513
