@@ -57,36 +57,36 @@ def _split_plain(dn: str) -> list[tuple[str, str]] | None:
 
 
 def _read_value(dn: str, index: int) -> tuple[str, int]:
-    raw = bytearray()
+    """The unescaped value that starts at ``index`` (leading and trailing unescaped spaces dropped), and the index
+    of the ',' or ';' after it (or the end)."""
     length = len(dn)
     while index < length and dn[index] == " ":
         index += 1
-    trailing_spaces = 0
-    while index < length:
-        char = dn[index]
-        if char == "\\":
-            if index + 1 >= length:
-                raise InputError(f"DN {dn!r}: dangling '\\' at the end")
-            pair = dn[index + 1 : index + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                raw.append(int(pair, 16))
-                index += 3
-            else:
-                raw.extend(dn[index + 1].encode("utf-8"))
-                index += 2
-            trailing_spaces = 0
-            continue
-        if char in ",;":
-            break
-        raw.extend(char.encode("utf-8"))
-        trailing_spaces = trailing_spaces + 1 if char == " " else 0
-        index += 1
-    if trailing_spaces:
-        del raw[-trailing_spaces:]
+    end = _VALUE.match(dn, index).end()  # type: ignore[union-attr]  # it matches the empty string
+    if end < length and dn[end] == "\\":  # a '\\' escapes the next character: this one is the last
+        raise InputError(f"DN {dn!r}: dangling '\\' at the end")
+    text = dn[index:end]
+    value = text.rstrip(" ")
+    if len(value) < len(text) and value.endswith("\\"):
+        backslashes = len(value) - len(value.rstrip("\\"))
+        if backslashes % 2:  # the first of the trailing spaces is escaped, and kept
+            value += " "
+    if "\\" not in value:
+        value.encode("utf-8")  # text that cannot be UTF-8 (a lone surrogate) fails here as it did
+        return value, end
     try:
-        return raw.decode("utf-8"), index
+        return _ESCAPE.sub(_unescaped, value.encode("utf-8")).decode("utf-8"), end
     except UnicodeDecodeError as error:
         raise InputError(f"DN {dn!r}: escaped bytes are not UTF-8 ({error.reason})") from None
+
+
+_VALUE = re.compile(r"(?:\\.|[^\\,;])*", re.DOTALL)  # up to the first ',' or ';' that is not escaped
+_ESCAPE = re.compile(rb"\\(?:([0-9a-fA-F]{2})|(.))", re.DOTALL)  # '\\' and two hex digits, or another character
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    hex_digits = match[1]
+    return bytes.fromhex(hex_digits.decode("ascii")) if hex_digits else match[2]
 
 
 def escape_value(value: str) -> str:

@@ -307,6 +307,8 @@ class DirectoryBuilder:
 
     def _with_all_members(self, key: str, principal: Principal) -> Principal:
         more = self._more_members.get(key)
+        if not more and not principal.members and key not in self._partial_members:
+            return principal  # no members (a user, a computer): nothing to join or check
         members = principal.members + tuple(more) if more else principal.members
         if more or key in self._unshared:  # DNs named before they were read: one string for each
             texts = self._dn_texts
@@ -321,8 +323,8 @@ class DirectoryBuilder:
                     location=f"line {self._partial_members[key]}",
                 )
             )
-            return replace(principal, members=unique, members_complete=False)
-        return principal if unique is principal.members else replace(principal, members=unique)
+            return _with_members(principal, unique, complete=False)
+        return principal if unique is principal.members else _with_members(principal, unique)
 
     def build(self) -> Directory:
         """The model of everything added so far."""
@@ -346,7 +348,7 @@ class DirectoryBuilder:
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
-            principals=tuple(self._with_all_members(key, p) for key, p in self._principals.items()),
+            principals=tuple([self._with_all_members(key, p) for key, p in self._principals.items()]),
             exchange_servers=tuple(self._servers),
             public_stores=tuple(self._stores),
             folder_trees=tuple(self._trees),
@@ -363,6 +365,13 @@ class _CrossRef:
     netbios_name: str | None
     trust_parent: str | None
     domain: bool  # a domain's, not an application partition's or the configuration's
+
+
+def _with_members(principal: Principal, members: tuple[str, ...], complete: bool = True) -> Principal:
+    """``replace(principal, members=members, members_complete=complete)``, in half the time."""
+    p = principal
+    return Principal(p.dn, p.sid, p.kind, p.domain_dn, p.name, p.display_name, p.primary_group_id, p.group_type,
+                     p.legacy_exchange_dn, members, complete, p.user_principal_name)  # fmt: skip
 
 
 def _path(text: str | None) -> str | None:

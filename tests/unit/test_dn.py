@@ -65,3 +65,55 @@ def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
         dn = ",".join(rng.choice(parts) for _ in range(rng.randint(1, 6)))
         assert outcome(naming_context, dn) == outcome(walked, dn), repr(dn)
     assert naming_context("CN=Jane,OU=Staff,DC=emea,DC=corp,DC=example,DC=com") == "DC=emea,DC=corp,DC=example,DC=com"
+
+
+def read_value_by_characters(dn: str, index: int) -> tuple[str, int]:
+    """The oracle: dn._read_value as it was, one character at a time."""
+    raw = bytearray()
+    length = len(dn)
+    while index < length and dn[index] == " ":
+        index += 1
+    trailing_spaces = 0
+    while index < length:
+        char = dn[index]
+        if char == "\\":
+            if index + 1 >= length:
+                raise InputError(f"DN {dn!r}: dangling '\\' at the end")
+            pair = dn[index + 1 : index + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                raw.append(int(pair, 16))
+                index += 3
+            else:
+                raw.extend(dn[index + 1].encode("utf-8"))
+                index += 2
+            trailing_spaces = 0
+            continue
+        if char in ",;":
+            break
+        raw.extend(char.encode("utf-8"))
+        trailing_spaces = trailing_spaces + 1 if char == " " else 0
+        index += 1
+    if trailing_spaces:
+        del raw[-trailing_spaces:]
+    try:
+        return raw.decode("utf-8"), index
+    except UnicodeDecodeError as error:
+        raise InputError(f"DN {dn!r}: escaped bytes are not UTF-8 ({error.reason})") from None
+
+
+@pytest.mark.parametrize("alphabet", ["\\ ,;=aF2C", '\\C3BCé ,;"#=x', "\\\\\\  ,a=\n", "\\e2\\82\\ac ;,=9"])
+def test_values_read_with_patterns_as_one_character_at_a_time(alphabet):
+    from sidtool import dn as module
+
+    def outcome_of(function, text: str, index: int) -> object:
+        try:
+            return function(text, index)
+        except InputError as error:
+            return str(error)
+
+    rng = random.Random(alphabet)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        index = rng.randint(0, len(text))
+        assert outcome_of(module._read_value, text, index) == outcome_of(read_value_by_characters, text, index), text
+    assert module._read_value("CN=M\\C3\\BCller\\, J\\ ,DC=x", 3) == ("Müller, J ", 20)
