@@ -105,9 +105,7 @@ def escape_value(value: str) -> str:
 # A DN whose canonical form is its case-folded text: RDNs of a plain attribute type, '=' and a value with
 # nothing to unescape, trim or escape (no escapes, quotes, other separators, '#', '=' or controls; no space
 # at either end of a value). Anything else takes the full parser.
-_VALUE_EDGE = r'[^\\"+;<>#\x00-\x1f=, ]'
-_VALUE_INNER = r'[^\\"+;<>#\x00-\x1f=,]'
-_PLAIN_RDN = rf"[A-Za-z0-9.-]+=(?:{_VALUE_EDGE}(?:{_VALUE_INNER}*{_VALUE_EDGE})?)?"
+_PLAIN_RDN = r'[A-Za-z0-9.-]+=(?! )[^\\"+;<>#\x00-\x1f=,]*(?<! )'  # the value neither starts nor ends with ' '
 _PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*")
 
 

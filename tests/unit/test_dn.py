@@ -117,3 +117,21 @@ def test_values_read_with_patterns_as_one_character_at_a_time(alphabet):
         index = rng.randint(0, len(text))
         assert outcome_of(module._read_value, text, index) == outcome_of(read_value_by_characters, text, index), text
     assert module._read_value("CN=M\\C3\\BCller\\, J\\ ,DC=x", 3) == ("Müller, J ", 20)
+
+
+def test_the_plain_shape_is_the_one_it_was():
+    """is_plain (dn_key's fast path) against the pattern it had: a value's edges written as their own classes."""
+    import re
+
+    from sidtool.dn import is_plain
+
+    edge, inner = r'[^\\"+;<>#\x00-\x1f=, ]', r'[^\\"+;<>#\x00-\x1f=,]'
+    rdn = rf"[A-Za-z0-9.-]+=(?:{edge}(?:{inner}*{edge})?)?"
+    before = re.compile(rf"{rdn}(?:,{rdn})*")
+    parts = ["CN=a", "CN= a", "CN=a ", "CN=", "CN= ", "CN=a b", "x", "=a", "C N=a", "DC=x\xa0", "CN==", "CN=a=b", ""]
+    rng = random.Random("plain")
+    for _ in range(20000):
+        dn = ",".join(rng.choice(parts) for _ in range(rng.randint(1, 4)))
+        if rng.random() < 0.3:
+            dn = "".join(rng.choice('aB=, \\"+;<>#\x01é.-\xa0\n') for _ in range(rng.randint(0, 10)))
+        assert is_plain(dn) == bool(before.fullmatch(dn)), repr(dn)
