@@ -27,12 +27,13 @@ never taken as whole.
 
 Reading in blocks: UTF-8 and ANSI input is read :data:`BLOCK_BYTES` at a time
 and cut into records at blank lines by ``re``. A record in the plain shape
-(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines; folds;
-leading comments; ``changetype: add``) is unfolded with ``bytes.replace``,
-checked and split by one ``re.findall``, and only the attributes asked for
-(``attributes=``; ``load`` asks for :data:`sidtool.sources.entries.ATTRIBUTES`)
-are decoded. Any other record (the first one, modify records, ldapsearch's
-blocks, comments inside an entry, non-ASCII text, damage) goes through the
+(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines ending in
+LF or CRLF; folds; leading comments; ``changetype: add``) is unfolded with
+``bytes.replace``, checked and split by one ``re.findall``, and only the
+attributes asked for (``attributes=``; ``load`` asks for
+:data:`sidtool.sources.entries.ATTRIBUTES`) are decoded. Any other record (the
+first one, modify records, ldapsearch's blocks, comments inside an entry, a CR
+anywhere but before a line end, non-ASCII text, damage) goes through the
 line-by-line parser with the same line numbers, so that each record and each
 error comes out as before. A record not ended after :data:`BLOCK_RECORD_LIMIT`
 bytes sends the rest of the file line by line (bounded pieces,
@@ -209,17 +210,15 @@ class _BlockReader:
                 return None
             number += comments.group().count(b"\n")
             chunk = chunk[comments.end() :]
-        if b"\n#" in chunk:
-            return None
         if b"\n " in chunk:
             chunk = chunk.replace(b"\r\n ", b"").replace(b"\n ", b"")
         if b"\n\t" in chunk:
             chunk = chunk.replace(b"\r\n\t", b"").replace(b"\n\t", b"")
         lines = _PLAIN_LINE.findall(chunk)
-        if len(lines) != chunk.count(b"\n") + 1:
+        if len(lines) != chunk.count(b"\n") + 1:  # a line of another shape (a comment inside the entry, ...)
             return None
         name, is_base64, encoded, plain = lines[0]
-        if _key(name.partition(b";")[0]) != "dn" or b"=" in name or b"*" in name:
+        if name != b"dn" and (_key(name.partition(b";")[0]) != "dn" or b"=" in name or b"*" in name):
             return None
         try:
             record = LdifRecord((binascii.a2b_base64(encoded) if is_base64 else plain).decode("utf-8"), {}, number)
