@@ -210,10 +210,17 @@ class _BlockReader:
                 return None
             number += comments.group().count(b"\n")
             chunk = chunk[comments.end() :]
-        if b"\n " in chunk:
-            chunk = chunk.replace(b"\r\n ", b"").replace(b"\n ", b"")
-        if b"\n\t" in chunk:
-            chunk = chunk.replace(b"\r\n\t", b"").replace(b"\n\t", b"")
+        # unfold: in a record with CRs, only CRLF folds (another is left as a line of another shape, and the record
+        # read line by line); a tab (rarely a fold) is looked for first. One search of a byte costs little, one of
+        # a pair as much as the replace.
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n ", b"")
+            if b"\t" in chunk:
+                chunk = chunk.replace(b"\r\n\t", b"")
+        else:
+            chunk = chunk.replace(b"\n ", b"")
+            if b"\t" in chunk:
+                chunk = chunk.replace(b"\n\t", b"")
         lines = _PLAIN_LINE.findall(chunk)
         if len(lines) != chunk.count(b"\n") + 1:  # a line of another shape (a comment inside the entry, ...)
             return None
