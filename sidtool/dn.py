@@ -150,10 +150,10 @@ def naming_context(dn: str, rdns: list[tuple[str, str]] | None = None) -> str | 
     parts = dn.split(",")
     if len(parts) == len(rdns) and "\\" not in dn and '"' not in dn and ";" not in dn:  # RDNs = its ','-parts
         return (",".join(parts[index:]).strip() if index else dn) or None
-    return walked_up(dn, index)
+    return _walked_up(dn, index)
 
 
-def walked_up(dn: str, steps: int) -> str | None:
+def _walked_up(dn: str, steps: int) -> str | None:
     """The DN ``steps`` RDNs up, found RDN by RDN (escapes and quotes respected)."""
     tail = dn
     for _ in range(steps):

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sidtool.dn import _NEEDS_ESCAPE, dn_key, escape_value, naming_context, split_rdns, walked_up
+from sidtool.dn import _NEEDS_ESCAPE, _walked_up, dn_key, escape_value, naming_context, split_rdns
 from sidtool.errors import InputError
 
 
@@ -56,7 +56,7 @@ def test_naming_context_of_plain_dns_agrees_with_walking_up_rdn_by_rdn():
         steps = len(rdns) - next(
             (n for n, (kind, _) in enumerate(reversed(rdns)) if kind.casefold() != "dc"), len(rdns)
         )
-        return None if steps == len(rdns) else walked_up(dn, steps)
+        return None if steps == len(rdns) else _walked_up(dn, steps)
 
     parts = ["CN=a", "OU=b ", " DC=corp", "dc=x", "DC =y", "DC=", "O=z", "DC=e\\,x", 'CN="q"', "DC=a;DC=b", "", " ",
              "CN=a=b", ";", "DC=y\xa0", "CN=b\xa0", "Dc=Ü", "dC=q", "DCX=1", "CN=\xa0"]  # fmt: skip
