@@ -74,7 +74,8 @@ class DirectoryBuilder:
         self._trees: list[PublicFolderTree] = []
         self._folders: list[PublicFolder] = []
         self.forest_root: str | None = None
-        # memos, each bounded by _MEMO_SIZE: objectClass values -> what the entry is; a plain DN's parent -> the
+        # memos, each of at most _MEMO_SIZE keys of at most _MEMO_KEY_SIZE characters or bytes (a longer one is not
+        # remembered): objectClass values -> what the entry is; a plain DN's parent -> the
         # naming context; a naming context's text -> one string for it; a binary SID without its last
         # sub-authority -> (authority, the other sub-authorities)
         self._classes: dict[tuple[bytes, ...], _Classes] = {}
@@ -151,7 +152,7 @@ class DirectoryBuilder:
         """What an entry of these objectClass values is (remembered: a forest uses a few combinations)."""
         classes = {value.decode("ascii", "replace").lower() for value in object_classes}
         found = _classes(classes)
-        if len(self._classes) < _MEMO_SIZE:
+        if len(self._classes) < _MEMO_SIZE and sum(map(len, object_classes)) <= _MEMO_KEY_SIZE:
             self._classes[tuple(object_classes)] = found
         return found
 
@@ -235,7 +236,7 @@ class DirectoryBuilder:
             context = naming_context(dn)
             if context is not None:
                 context = self._shared(context)
-            if len(self._contexts) < _MEMO_SIZE:
+            if len(self._contexts) < _MEMO_SIZE and len(parent) <= _MEMO_KEY_SIZE:
                 self._contexts[parent] = context
             return context
 
@@ -244,7 +245,7 @@ class DirectoryBuilder:
         shared = self._texts.get(text)
         if shared is None:
             shared = text
-            if len(self._texts) < _MEMO_SIZE:
+            if len(self._texts) < _MEMO_SIZE and len(text) <= _MEMO_KEY_SIZE:
                 self._texts[text] = text
         return shared
 
@@ -256,7 +257,7 @@ class DirectoryBuilder:
         number = self._numbers.get(found[0])
         if number is None:
             number = _int(values, name)
-            if number is not None and len(self._numbers) < _MEMO_SIZE:
+            if number is not None and len(self._numbers) < _MEMO_SIZE and len(found[0]) <= _MEMO_KEY_SIZE:
                 self._numbers[found[0]] = number
         return number
 
@@ -430,6 +431,7 @@ _CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _OTHER = (
 _Classes = tuple[str, "PrincipalKind | None", bool]  # what it is, a principal's kind, is it the configuration
 _PRINCIPAL_CLASSES = frozenset({"group", "user", "computer", "foreignsecurityprincipal"})
 _MEMO_SIZE = 4096
+_MEMO_KEY_SIZE = 1024  # a SID's domain part is at most 64 bytes
 
 
 def _classes(classes: set[str]) -> _Classes:

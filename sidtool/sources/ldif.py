@@ -268,7 +268,7 @@ class _BlockReader:
                 key = _CHANGETYPE
             elif key not in self.wanted:
                 key = _SKIP
-        if len(self.keys) < _NAMES_MEMO_SIZE:
+        if len(self.keys) < _NAMES_MEMO_SIZE and len(name) <= _NAME_MEMO_LENGTH:
             self.keys[name] = key
         return key
 
@@ -319,7 +319,7 @@ _RANGE_BYTES = re.compile(rb";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECAS
 
 def _key(name: bytes) -> str:
     key = name.decode("ascii").lower()
-    if len(_KEYS) < _NAMES_MEMO_SIZE:
+    if len(_KEYS) < _NAMES_MEMO_SIZE and len(name) <= _NAME_MEMO_LENGTH:
         _KEYS[name] = key
     return key
 
@@ -495,6 +495,7 @@ def _whole(ranges: list[tuple[int, int | None]]) -> bool:
 
 _NAMES: dict[str, str] = {}  # attribute names as written -> as compared; an export uses a few dozen
 _NAMES_MEMO_SIZE = 4096
+_NAME_MEMO_LENGTH = 256  # a longer name (with its options) is not remembered: a memo never holds a long line
 
 
 def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
@@ -506,7 +507,7 @@ def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
     name = _NAMES.get(line[:colon])
     if name is None:
         name = line[:colon].split(";", 1)[0].strip().lower()  # drop options: member;range=0-1499
-        if len(_NAMES) < _NAMES_MEMO_SIZE:
+        if len(_NAMES) < _NAMES_MEMO_SIZE and colon <= _NAME_MEMO_LENGTH:
             _NAMES[line[:colon]] = name
     rest = line[colon + 1 :]
     if rest.startswith(":"):

@@ -162,3 +162,20 @@ def test_member_lists_share_the_strings_of_the_dns_they_name_read_before_or_afte
     assert g.members[0] is before.dn and g.members[1] is after.dn
     assert h.members[0] is before.dn and h.members[1] is after.dn
     assert before.primary_group_id is after.primary_group_id == 513
+
+
+def test_the_memos_keep_no_long_value():
+    """A memo holds at most 4096 keys, each short: long objectClass values, DNs or numbers are not remembered."""
+    problems: list[InputError] = []
+    builder = DirectoryBuilder("f", problems.append)
+    long = "x" * 5000
+    for number in range(3):
+        sid = bytes(Sid.parse(f"S-1-5-21-1-2-3-{1000 + number}"))
+        values = {"objectclass": [b"user", long.encode()], "objectsid": [sid], "primarygroupid": [b"0" * 2000 + b"7"]}
+        builder.add(Entry(f"CN=u{number},OU={long},DC=x", values))
+    principals = builder.build().principals
+    assert [(p.domain_dn, p.primary_group_id) for p in principals] == [("DC=x", 7)] * 3
+    assert problems == []
+    memos = [builder._classes, builder._contexts, builder._texts, builder._numbers, builder._sid_domains]
+    assert max(len(key) for memo in memos for key in memo) <= 1024
+    assert len(builder._sid_domains) == 1 and len(builder._texts) == 1
