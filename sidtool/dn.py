@@ -57,36 +57,36 @@ def _split_plain(dn: str) -> list[tuple[str, str]] | None:
 
 
 def _read_value(dn: str, index: int) -> tuple[str, int]:
-    raw = bytearray()
+    """The unescaped value that starts at ``index`` (leading and trailing unescaped spaces dropped), and the index
+    of the ',' or ';' after it (or the end)."""
     length = len(dn)
     while index < length and dn[index] == " ":
         index += 1
-    trailing_spaces = 0
-    while index < length:
-        char = dn[index]
-        if char == "\\":
-            if index + 1 >= length:
-                raise InputError(f"DN {dn!r}: dangling '\\' at the end")
-            pair = dn[index + 1 : index + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                raw.append(int(pair, 16))
-                index += 3
-            else:
-                raw.extend(dn[index + 1].encode("utf-8"))
-                index += 2
-            trailing_spaces = 0
-            continue
-        if char in ",;":
-            break
-        raw.extend(char.encode("utf-8"))
-        trailing_spaces = trailing_spaces + 1 if char == " " else 0
-        index += 1
-    if trailing_spaces:
-        del raw[-trailing_spaces:]
+    end = _VALUE.match(dn, index).end()  # type: ignore[union-attr]  # it matches the empty string
+    if end < length and dn[end] == "\\":  # a '\\' escapes the next character: this one is the last
+        raise InputError(f"DN {dn!r}: dangling '\\' at the end")
+    text = dn[index:end]
+    value = text.rstrip(" ")
+    if len(value) < len(text) and value.endswith("\\"):
+        backslashes = len(value) - len(value.rstrip("\\"))
+        if backslashes % 2:  # the first of the trailing spaces is escaped, and kept
+            value += " "
+    if "\\" not in value:
+        value.encode("utf-8")  # text that cannot be UTF-8 (a lone surrogate) fails here as it did
+        return value, end
     try:
-        return raw.decode("utf-8"), index
+        return _ESCAPE.sub(_unescaped, value.encode("utf-8")).decode("utf-8"), end
     except UnicodeDecodeError as error:
         raise InputError(f"DN {dn!r}: escaped bytes are not UTF-8 ({error.reason})") from None
+
+
+_VALUE = re.compile(r"(?:\\.|[^\\,;])*", re.DOTALL)  # up to the first ',' or ';' that is not escaped
+_ESCAPE = re.compile(rb"\\(?:([0-9a-fA-F]{2})|(.))", re.DOTALL)  # '\\' and two hex digits, or another character
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    hex_digits = match[1]
+    return bytes.fromhex(hex_digits.decode("ascii")) if hex_digits else match[2]
 
 
 def escape_value(value: str) -> str:
@@ -105,9 +105,7 @@ def escape_value(value: str) -> str:
 # A DN whose canonical form is its case-folded text: RDNs of a plain attribute type, '=' and a value with
 # nothing to unescape, trim or escape (no escapes, quotes, other separators, '#', '=' or controls; no space
 # at either end of a value). Anything else takes the full parser.
-_VALUE_EDGE = r'[^\\"+;<>#\x00-\x1f=, ]'
-_VALUE_INNER = r'[^\\"+;<>#\x00-\x1f=,]'
-_PLAIN_RDN = rf"[A-Za-z0-9.-]+=(?:{_VALUE_EDGE}(?:{_VALUE_INNER}*{_VALUE_EDGE})?)?"
+_PLAIN_RDN = r'[A-Za-z0-9.-]+=(?! )[^\\"+;<>#\x00-\x1f=,]*(?<! )'  # the value neither starts nor ends with ' '
 _PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*")
 
 
@@ -120,6 +118,47 @@ def dn_key(dn: str) -> str:
         f"{attribute.casefold()}={(escape_value(value) if _NEEDS_ESCAPE.search(value) else value).casefold()}"
         for attribute, value in split_rdns(dn)
     )
+
+
+def is_plain(dn: str) -> bool:
+    """Is ``dn`` in the plain shape: its RDNs are its ','-parts, each ``type=value`` with nothing to unescape or
+    trim, and its key its case-folded text? (:func:`split_rdns` reads such a DN without error.)"""
+    return _PLAIN_DN.fullmatch(dn) is not None
+
+
+def naming_context(dn: str, rdns: list[tuple[str, str]] | None = None) -> str | None:
+    """The domain DN (the trailing run of DC= RDNs, spelt as in ``dn``) of an object, or None.
+
+    ``rdns``: :func:`split_rdns` of ``dn``, when known. Raises :class:`InputError` for a DN that cannot be read.
+    """
+    if rdns is None and _PLAIN_DN.fullmatch(dn):  # its RDNs are its ','-parts, each without spaces around its type
+        parts = dn.split(",")
+        index = len(parts)
+        while index and parts[index - 1][:3].lower() == "dc=":
+            index -= 1
+        if index == len(parts):
+            return None
+        return (",".join(parts[index:]).strip() if index else dn) or None  # strip(): a value may end in U+00A0
+    if rdns is None:
+        rdns = split_rdns(dn)
+    index = len(rdns)
+    while index > 0 and rdns[index - 1][0].casefold() == "dc":
+        index -= 1
+    if index == len(rdns):
+        return None
+    # Re-slice the original text so that the domain DN keeps its spelling.
+    parts = dn.split(",")
+    if len(parts) == len(rdns) and "\\" not in dn and '"' not in dn and ";" not in dn:  # RDNs = its ','-parts
+        return (",".join(parts[index:]).strip() if index else dn) or None
+    return _walked_up(dn, index)
+
+
+def _walked_up(dn: str, steps: int) -> str | None:
+    """The DN ``steps`` RDNs up, found RDN by RDN (escapes and quotes respected)."""
+    tail = dn
+    for _ in range(steps):
+        tail = parent_dn(tail) or ""
+    return tail or None
 
 
 def parent_dn(dn: str) -> str | None:

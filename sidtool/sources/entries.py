@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from sidtool.dn import dn_key, domain_dns_name, parent_dn, rdn_value, split_rdns
+from sidtool.dn import dn_key, domain_dns_name, is_plain, naming_context, parent_dn, rdn_value, split_rdns
 from sidtool.errors import IncompleteInput, InputError, SidError
 from sidtool.model import (
     Directory,
@@ -74,6 +74,19 @@ class DirectoryBuilder:
         self._trees: list[PublicFolderTree] = []
         self._folders: list[PublicFolder] = []
         self.forest_root: str | None = None
+        # memos, each of at most _MEMO_SIZE keys of at most _MEMO_KEY_SIZE characters or bytes (a longer one is not
+        # remembered): objectClass values -> what the entry is; a plain DN's parent -> the
+        # naming context; a naming context's text -> one string for it; a binary SID without its last
+        # sub-authority -> (authority, the other sub-authorities)
+        self._classes: dict[tuple[bytes, ...], _Classes] = {}
+        self._contexts: dict[str, str | None] = {}
+        self._texts: dict[str, str] = {}
+        self._sid_domains: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+        self._numbers: dict[bytes, int] = {}  # a number as written -> its value (513 for every user)
+        # every principal's DN text -> that string, so that member lists share it; the groups whose list named
+        # a DN not read yet (shared by build())
+        self._dn_texts: dict[str, str] = {}
+        self._unshared: set[str] = set()
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -83,13 +96,21 @@ class DirectoryBuilder:
             self.on_problem(InputError(error.message, source=self.source, location=f"line {entry.line}"))
 
     def _add(self, entry: Entry) -> None:
-        classes = {value.decode("ascii", "replace").lower() for value in entry.attributes.get("objectclass", ())}
         values = entry.attributes
         dn = entry.dn
-        rdns = split_rdns(dn)
-        if not rdns:  # a DN that cannot be read is reported here, once
+        rdns = None if is_plain(dn) else split_rdns(dn)  # a plain DN is readable; another may not be
+        if rdns is not None and not rdns:  # a DN that cannot be read is reported here, once
             raise InputError("empty DN")
-        if "crossref" in classes:
+        found = values.get("objectclass")
+        classes = self._classes.get(tuple(found) if found else ())
+        if classes is None:
+            classes = self._classify(found or ())
+        category, kind, configuration = classes
+        if kind is not None:  # a principal
+            self._add_principal(dn, rdns, kind, values)
+            if "member" in getattr(entry, "partial_attributes", ()):
+                self._partial_members.setdefault(dn_key(dn), entry.line)
+        elif category is _CROSS_REF:
             nc_name = first_text(values, "ncname")
             if nc_name:
                 flags = _int(values, "systemflags")
@@ -103,16 +124,17 @@ class DirectoryBuilder:
                     # without systemFlags still shows it by nETBIOSName, which only domains' crossRefs have
                     bool(flags & FLAG_CR_NTDS_DOMAIN) if flags is not None else bool(netbios_name),
                 )
-        elif "domaindns" in classes or "domain" in classes:
+        elif category is _DOMAIN:
             level = _int(values, "msds-behavior-version")
-            self._domains[dn_key(dn)] = Domain(dn, _sid(values), domain_dns_name(dn), functional_level=level)
-        elif "msexchexchangeserver" in classes:
+            sid = self._sid(values)
+            self._domains[dn_key(dn)] = Domain(self._shared(dn), sid, domain_dns_name(dn), functional_level=level)
+        elif category is _SERVER:
             self._servers.append(ExchangeServer(dn, _name(values, dn), first_text(values, "serialnumber")))
-        elif "msexchpublicmdb" in classes:
+        elif category is _STORE:
             self._stores.append(PublicStore(dn, _server_of(dn), first_text(values, "msexchowningpftree")))
-        elif "msexchpftree" in classes:
+        elif category is _TREE:
             self._trees.append(PublicFolderTree(dn, _name(values, dn), _int(values, "msexchpftreetype")))
-        elif "publicfolder" in classes:
+        elif category is _FOLDER:
             self._folders.append(
                 PublicFolder(
                     name=first_text(values, "displayname") or rdn_value(dn),
@@ -123,39 +145,60 @@ class DirectoryBuilder:
                     descriptor=_binary(values, "ntsecuritydescriptor"),
                 )
             )
-        elif classes & {"group", "user", "computer", "foreignsecurityprincipal"}:
-            self._add_principal(dn, rdns, classes, values)
-            if "member" in getattr(entry, "partial_attributes", ()):
-                self._partial_members.setdefault(dn_key(dn), entry.line)
-        if "configuration" in classes and self.forest_root is None:
+        if configuration and self.forest_root is None:
             self.forest_root = parent_dn(dn)
 
+    def _classify(self, object_classes: list[bytes] | tuple[()]) -> _Classes:
+        """What an entry of these objectClass values is (remembered: a forest uses a few combinations)."""
+        classes = {value.decode("ascii", "replace").lower() for value in object_classes}
+        found = _classes(classes)
+        if len(self._classes) < _MEMO_SIZE and sum(map(len, object_classes)) <= _MEMO_KEY_SIZE:
+            self._classes[tuple(object_classes)] = found
+        return found
+
     def _add_principal(
-        self, dn: str, rdns: list[tuple[str, str]], classes: set[str], values: dict[str, list[bytes]]
+        self, dn: str, rdns: list[tuple[str, str]] | None, kind: PrincipalKind, values: dict[str, list[bytes]]
     ) -> None:
-        sid = _sid(values)
+        sid = self._sid(values)
         if sid is None:
             raise InputError(f"{dn}: no objectSid")
-        if "foreignsecurityprincipal" in classes:
-            kind = PrincipalKind.FOREIGN
-        elif "group" in classes:
-            kind = PrincipalKind.GROUP
-        elif "computer" in classes:
-            kind = PrincipalKind.COMPUTER
-        else:
-            kind = PrincipalKind.USER
-        principal = Principal(
-            dn=dn,
-            sid=sid,
-            kind=kind,
-            domain_dn=_naming_context(dn, rdns),
-            name=first_text(values, "samaccountname"),
-            display_name=first_text(values, "displayname"),
-            primary_group_id=_int(values, "primarygroupid"),
-            group_type=_int(values, "grouptype"),
-            legacy_exchange_dn=first_text(values, "legacyexchangedn"),
-            user_principal_name=first_text(values, "userprincipalname"),
-            members=tuple(value.decode("utf-8", "replace") for value in values.get("member", ())),
+        get = values.get
+        account = get("samaccountname")
+        display = get("displayname")
+        legacy_exchange_dn = get("legacyexchangedn")
+        user_principal_name = get("userprincipalname")
+        members = get("member")
+        name = account[0].decode("utf-8", "replace") if account else None
+        listed: tuple[str, ...] = ()
+        unshared = False
+        if members:
+            texts = self._dn_texts
+            shared = []
+            for value in members:
+                text = value.decode("utf-8", "replace")
+                found = texts.get(text)
+                if found is None:
+                    unshared = True
+                    shared.append(text)
+                else:
+                    shared.append(found)
+            listed = tuple(shared)
+        principal = Principal(  # positionally, in the order of its fields (a test checks the order)
+            dn,
+            sid,
+            kind,
+            self._naming_context(dn, rdns),
+            name,
+            # a display name spelt as the account name (as often) is the same string
+            (name if account and display[0] == account[0] else display[0].decode("utf-8", "replace"))
+            if display
+            else None,
+            self._number(values, "primarygroupid"),
+            self._number(values, "grouptype"),
+            legacy_exchange_dn[0].decode("utf-8", "replace") if legacy_exchange_dn else None,
+            listed,
+            True,
+            user_principal_name[0].decode("utf-8", "replace") if user_principal_name else None,
         )
         key = dn_key(dn)
         earlier = self._principals.get(key)
@@ -166,7 +209,10 @@ class DirectoryBuilder:
             self._more_members.setdefault(key, []).extend(principal.members)
             return
         self._principals[key] = principal
-        user_account_control = _int(values, "useraccountcontrol") or 0
+        self._dn_texts.setdefault(dn, dn)
+        if unshared:
+            self._unshared.add(key)
+        user_account_control = self._number(values, "useraccountcontrol") or 0
         if kind is PrincipalKind.COMPUTER and user_account_control & SERVER_TRUST_ACCOUNT:
             self._controllers.append(
                 DomainController(
@@ -176,6 +222,58 @@ class DirectoryBuilder:
                     operating_system_version=first_text(values, "operatingsystemversion"),
                 )
             )
+
+    def _naming_context(self, dn: str, rdns: list[tuple[str, str]] | None) -> str | None:
+        """The domain DN of an object, one string per naming context; remembered by parent for plain DNs
+        (``rdns`` None: ``dn`` is plain; else its RDNs)."""
+        if rdns is not None or dn[:3].lower() == "dc=":
+            context = naming_context(dn, rdns)
+            return self._shared(context) if context is not None else None
+        parent = dn[dn.find(",") + 1 :] if "," in dn else ""
+        try:
+            return self._contexts[parent]
+        except KeyError:  # a plain DN not in DC= itself: its naming context is its parent's
+            context = naming_context(dn)
+            if context is not None:
+                context = self._shared(context)
+            if len(self._contexts) < _MEMO_SIZE and len(parent) <= _MEMO_KEY_SIZE:
+                self._contexts[parent] = context
+            return context
+
+    def _shared(self, text: str) -> str:
+        """One string object for each naming context (the same few for every principal)."""
+        shared = self._texts.get(text)
+        if shared is None:
+            shared = text
+            if len(self._texts) < _MEMO_SIZE and len(text) <= _MEMO_KEY_SIZE:
+                self._texts[text] = text
+        return shared
+
+    def _number(self, values: dict[str, list[bytes]], name: str) -> int | None:
+        """``_int``, one int object for each number written the same way."""
+        found = values.get(name)
+        if not found:
+            return None
+        number = self._numbers.get(found[0])
+        if number is None:
+            number = _int(values, name)
+            if number is not None and len(self._numbers) < _MEMO_SIZE and len(found[0]) <= _MEMO_KEY_SIZE:
+                self._numbers[found[0]] = number
+        return number
+
+    def _sid(self, values: dict[str, list[bytes]]) -> Sid | None:
+        """The objectSid; a binary SID whose domain part was seen before shares it (and its numbers)."""
+        found = values.get("objectsid")
+        if not found:
+            return None
+        raw = found[0]
+        domain = self._sid_domains.get(raw[:-4])  # only binary SIDs of one sub-authority or more are there
+        if domain is not None:  # the same header and domain part, so the same length: a valid SID
+            return Sid(1, domain[0], domain[1] + (int.from_bytes(raw[-4:], "little"),))
+        sid = _sid(raw)
+        if sid.sub_authorities and raw[:2].upper() != b"S-" and len(self._sid_domains) < _MEMO_SIZE:
+            self._sid_domains[raw[:-4]] = (sid.authority, sid.sub_authorities[:-1])
+        return sid
 
     def add_members(self, dn: str, members: list[bytes], line: int) -> None:
         """Members from a ``changetype: modify`` / ``add: member`` record of an earlier group."""
@@ -200,6 +298,9 @@ class DirectoryBuilder:
         for key, line in other._partial_members.items():
             self._partial_members.setdefault(key, line)
         self._continued |= other._continued
+        for text in other._dn_texts:
+            self._dn_texts.setdefault(text, text)
+        self._unshared |= other._unshared
         self._servers.extend(other._servers)
         self._stores.extend(other._stores)
         self._trees.extend(other._trees)
@@ -207,7 +308,12 @@ class DirectoryBuilder:
 
     def _with_all_members(self, key: str, principal: Principal) -> Principal:
         more = self._more_members.get(key)
+        if not more and not principal.members and key not in self._partial_members:
+            return principal  # no members (a user, a computer): nothing to join or check
         members = principal.members + tuple(more) if more else principal.members
+        if more or key in self._unshared:  # DNs named before they were read: one string for each
+            texts = self._dn_texts
+            members = tuple([texts.get(member, member) for member in members])
         unique = _unique(members)
         if key in self._partial_members and key not in self._continued:
             self.on_problem(
@@ -218,8 +324,8 @@ class DirectoryBuilder:
                     location=f"line {self._partial_members[key]}",
                 )
             )
-            return replace(principal, members=unique, members_complete=False)
-        return principal if unique is principal.members else replace(principal, members=unique)
+            return _with_members(principal, unique, complete=False)
+        return principal if unique is principal.members else _with_members(principal, unique)
 
     def build(self) -> Directory:
         """The model of everything added so far."""
@@ -243,7 +349,7 @@ class DirectoryBuilder:
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
-            principals=tuple(self._with_all_members(key, p) for key, p in self._principals.items()),
+            principals=tuple([self._with_all_members(key, p) for key, p in self._principals.items()]),
             exchange_servers=tuple(self._servers),
             public_stores=tuple(self._stores),
             folder_trees=tuple(self._trees),
@@ -260,6 +366,13 @@ class _CrossRef:
     netbios_name: str | None
     trust_parent: str | None
     domain: bool  # a domain's, not an application partition's or the configuration's
+
+
+def _with_members(principal: Principal, members: tuple[str, ...], complete: bool = True) -> Principal:
+    """``replace(principal, members=members, members_complete=complete)``, in half the time."""
+    p = principal
+    return Principal(p.dn, p.sid, p.kind, p.domain_dn, p.name, p.display_name, p.primary_group_id, p.group_type,
+                     p.legacy_exchange_dn, members, complete, p.user_principal_name)  # fmt: skip
 
 
 def _path(text: str | None) -> str | None:
@@ -288,19 +401,21 @@ def _binary(values: dict[str, list[bytes]], name: str) -> bytes | None:
 
 
 def _int(values: dict[str, list[bytes]], name: str) -> int | None:
-    text = first_text(values, name)
-    if text is None:
+    found = values.get(name)
+    if not found:
         return None
+    try:
+        return int(found[0])  # ASCII digits, as AD writes them; any other text is read as before
+    except ValueError:
+        pass
+    text = found[0].decode("utf-8", "replace")
     try:
         return int(text)
     except ValueError:
         raise InputError(f"{name} {text!r} is not a number") from None
 
 
-def _sid(values: dict[str, list[bytes]]) -> Sid | None:
-    raw = _binary(values, "objectsid")
-    if raw is None:
-        return None
+def _sid(raw: bytes) -> Sid:
     try:
         if raw[:2].upper() == b"S-":  # some exports write SIDs as text
             return Sid.parse(raw.decode("ascii"))
@@ -309,28 +424,44 @@ def _sid(values: dict[str, list[bytes]]) -> Sid | None:
         raise InputError(f"objectSid: {error}") from None
 
 
-def _naming_context(dn: str, rdns: list[tuple[str, str]] | None = None) -> str | None:
-    """The domain DN (the trailing run of DC= components) of an object (``rdns``: its RDNs, when known)."""
-    if rdns is None:
-        rdns = split_rdns(dn)
-    index = len(rdns)
-    while index > 0 and rdns[index - 1][0].casefold() == "dc":
-        index -= 1
-    if index == len(rdns):
-        return None
-    # Re-slice the original text so that the domain DN keeps its spelling.
-    parts = dn.split(",")
-    if len(parts) == len(rdns) and "\\" not in dn and '"' not in dn and ";" not in dn:  # RDNs = its ','-parts
-        return (",".join(parts[index:]).strip() if index else dn) or None
-    return _walked_up(dn, index)
+# What an entry is, by its objectClass values (the first that applies, in this order)
+_CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _OTHER = (
+    "crossRef", "domain", "server", "store", "tree", "folder", "principal", "other",
+)  # fmt: skip
+_Classes = tuple[str, "PrincipalKind | None", bool]  # what it is, a principal's kind, is it the configuration
+_PRINCIPAL_CLASSES = frozenset({"group", "user", "computer", "foreignsecurityprincipal"})
+_MEMO_SIZE = 4096
+_MEMO_KEY_SIZE = 1024  # a SID's domain part is at most 64 bytes
 
 
-def _walked_up(dn: str, steps: int) -> str | None:
-    """The DN ``steps`` RDNs up, found RDN by RDN (escapes and quotes respected)."""
-    tail = dn
-    for _ in range(steps):
-        tail = parent_dn(tail) or ""
-    return tail or None
+def _classes(classes: set[str]) -> _Classes:
+    """What an entry with these (lower-case) objectClasses is."""
+    kind = None
+    if "crossref" in classes:
+        category = _CROSS_REF
+    elif "domaindns" in classes or "domain" in classes:
+        category = _DOMAIN
+    elif "msexchexchangeserver" in classes:
+        category = _SERVER
+    elif "msexchpublicmdb" in classes:
+        category = _STORE
+    elif "msexchpftree" in classes:
+        category = _TREE
+    elif "publicfolder" in classes:
+        category = _FOLDER
+    elif classes & _PRINCIPAL_CLASSES:
+        category = _PRINCIPAL
+        if "foreignsecurityprincipal" in classes:
+            kind = PrincipalKind.FOREIGN
+        elif "group" in classes:
+            kind = PrincipalKind.GROUP
+        elif "computer" in classes:
+            kind = PrincipalKind.COMPUTER
+        else:
+            kind = PrincipalKind.USER
+    else:
+        category = _OTHER
+    return category, kind, "configuration" in classes
 
 
 def _server_of(store_dn: str) -> str | None:

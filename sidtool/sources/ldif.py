@@ -27,12 +27,13 @@ never taken as whole.
 
 Reading in blocks: UTF-8 and ANSI input is read :data:`BLOCK_BYTES` at a time
 and cut into records at blank lines by ``re``. A record in the plain shape
-(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines; folds;
-leading comments; ``changetype: add``) is unfolded with ``bytes.replace``,
-checked and split by one ``re.findall``, and only the attributes asked for
-(``attributes=``; ``load`` asks for :data:`sidtool.sources.entries.ATTRIBUTES`)
-are decoded. Any other record (the first one, modify records, ldapsearch's
-blocks, comments inside an entry, non-ASCII text, damage) goes through the
+(ASCII; ``dn:`` first; ``attr: value`` and ``attr:: base64`` lines ending in
+LF or CRLF; folds; leading comments; ``changetype: add``) is unfolded with
+``bytes.replace``, checked and split by one ``re.findall``, and only the
+attributes asked for (``attributes=``; ``load`` asks for
+:data:`sidtool.sources.entries.ATTRIBUTES`) are decoded. Any other record (the
+first one, modify records, ldapsearch's blocks, comments inside an entry, a CR
+anywhere but before a line end, non-ASCII text, damage) goes through the
 line-by-line parser with the same line numbers, so that each record and each
 error comes out as before. A record not ended after :data:`BLOCK_RECORD_LIMIT`
 bytes sends the rest of the file line by line (bounded pieces,
@@ -144,22 +145,31 @@ class _BlockReader:
         self.on_problem = on_problem
         # the attributes kept, never 'changetype' nor 'control', which are read, not kept
         self.wanted: Container[str] = _ALL_BUT_SPECIAL if attributes is None else attributes - _SPECIAL
+        self.keys: dict[bytes, str] = {}  # attribute names as written -> _new_key's answer
 
     def records(self, head: bytes, stream: BinaryIO, block: int, record_limit: int) -> Iterator[LdifRecord]:
         buffer = head
         number = 1  # the line number of buffer[0]
         scan = 0  # where the next blank line may start (a line end split between two blocks is looked at again)
+        whole = self._whole
         while True:
             data = stream.read(block)
             buffer = buffer + data if buffer else data
             position = 0
             for match in _BLANK_LINES.finditer(buffer, scan):
-                yield from self._chunk(buffer[position : match.start()], number)
-                number += buffer.count(b"\n", position, match.end())
-                position = match.end()
+                start = match.start()
+                chunk = buffer[position:start]
+                record = None if self.parser.first else whole(chunk, number)
+                if record is not None:
+                    yield record
+                else:
+                    yield from self._by_lines(chunk, number)
+                end = match.end()
+                number += buffer.count(b"\n", position, end)
+                position = end
             if not data:
                 if position < len(buffer):
-                    yield from self._chunk(buffer[position:], number, last=True)
+                    yield from self._last(buffer[position:], number)
                 return
             buffer = buffer[position:]
             if len(buffer) > record_limit:  # a record this long: the rest of the file line by line, bounded
@@ -167,56 +177,74 @@ class _BlockReader:
                 return
             scan = max(0, len(buffer) - 2)
 
-    def _chunk(self, chunk: bytes, number: int, last: bool = False) -> Iterator[LdifRecord]:
-        """The records of the lines between two blank lines, the first of them numbered ``number``."""
-        if last and chunk.endswith(b"\n"):
+    def _last(self, chunk: bytes, number: int) -> Iterator[LdifRecord]:
+        """The records of the lines after the last blank line, the first of them numbered ``number``."""
+        if chunk.endswith(b"\n"):
             chunk = chunk[:-1]
+        record = None if self.parser.first else self._whole(chunk, number)
+        if record is not None:
+            yield record
+        else:
+            yield from self._by_lines(chunk, number)
+
+    def _by_lines(self, chunk: bytes, number: int) -> Iterator[LdifRecord]:
+        """The records of the lines between two blank lines (the first numbered ``number``), line by line."""
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n")
             if chunk.endswith(b"\r"):
                 chunk = chunk[:-1]
-        record = None if self.parser.first else self._whole(chunk, number)
-        if record is not None:
-            yield record
-            return
         lines = (decode_line(line.rstrip(b"\r")) for line in chunk.split(b"\n"))
         yield from _line_records(lines, self.parser, self.on_problem, number)
 
     def _whole(self, chunk: bytes, number: int) -> LdifRecord | None:
-        """The record, parsed at once; None when it is not in the plain shape (it is then parsed line by line)."""
-        if not chunk.isascii() or b"\r" in chunk:
-            return None
+        """The record, parsed at once; None when it is not in the plain shape (it is then parsed line by line).
+
+        Lines may end in CRLF: ``_PLAIN_LINE`` takes one CR before each line end (and at the end of the chunk, the
+        CR before the blank line), so that a CR anywhere else sends the record line by line, as before.
+        """
+        if not chunk.isascii() or chunk.startswith((b"\n", b"\r")):  # the rest of a run of blank lines that a
+            return None  # block cut: its first line is empty, and the next not a continuation of it
         if chunk.startswith(b"#"):
             comments = _LEADING_COMMENTS.match(chunk)
             if comments is None:
                 return None
             number += comments.group().count(b"\n")
             chunk = chunk[comments.end() :]
-        if b"\n#" in chunk:
-            return None
-        if b"\n " in chunk or b"\n\t" in chunk:
-            chunk = chunk.replace(b"\n ", b"").replace(b"\n\t", b"")
+        # unfold: in a record with CRs, only CRLF folds (another is left as a line of another shape, and the record
+        # read line by line); a tab (rarely a fold) is looked for first. One search of a byte costs little, one of
+        # a pair as much as the replace.
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n ", b"")
+            if b"\t" in chunk:
+                chunk = chunk.replace(b"\r\n\t", b"")
+        else:
+            chunk = chunk.replace(b"\n ", b"")
+            if b"\t" in chunk:
+                chunk = chunk.replace(b"\n\t", b"")
         lines = _PLAIN_LINE.findall(chunk)
-        if len(lines) != chunk.count(b"\n") + 1:
+        if len(lines) != chunk.count(b"\n") + 1:  # a line of another shape (a comment inside the entry, ...)
             return None
-        name, _, is_base64, encoded, plain = lines[0]
-        if _key(name) != "dn":
+        name, is_base64, encoded, plain = lines[0]
+        if name != b"dn" and (_key(name.partition(b";")[0]) != "dn" or b"=" in name or b"*" in name):
             return None
         try:
-            record = LdifRecord(dn=(binascii.a2b_base64(encoded) if is_base64 else plain).decode("utf-8"), line=number)
+            record = LdifRecord((binascii.a2b_base64(encoded) if is_base64 else plain).decode("utf-8"), {}, number)
         except UnicodeDecodeError:
             return None
         attributes = record.attributes
-        wanted = self.wanted
+        keys = self.keys
         del lines[0]
-        for name, options, is_base64, encoded, plain in lines:
-            key = _KEYS.get(name) or _key(name)
-            if key not in wanted:  # not kept; 'control:' (a response control ldapsearch prints) is never kept
-                if (
-                    key == "changetype"
-                    and (binascii.a2b_base64(encoded) if is_base64 else plain).strip().lower() != b"add"
-                ):
-                    return None  # only an entry is parsed at once
+        for name, is_base64, encoded, plain in lines:
+            key = keys.get(name) or self._new_key(name)
+            if key in _MARKERS:
+                if key is _SKIP:  # not kept; 'control:' (a response control ldapsearch prints) is never kept
+                    continue
+                if key is _CHANGETYPE:
+                    if (binascii.a2b_base64(encoded) if is_base64 else plain).strip().lower() != b"add":
+                        return None  # only an entry is parsed at once
+                    continue
+                if key is _NOT_PLAIN or not self._with_options(record, name, is_base64, encoded, plain):
+                    return None
                 continue
             value = binascii.a2b_base64(encoded) if is_base64 else plain
             values = attributes.get(key)
@@ -224,12 +252,39 @@ class _BlockReader:
                 attributes[key] = [value]
             else:
                 values.append(value)
-            if options and key == "member":
-                found = _RANGE_BYTES.search(options)
-                if found is not None:
-                    _add_range(record, int(found["low"]), None if found["high"] == b"*" else int(found["high"]))
         self.parser.first = False
         return record
+
+    def _new_key(self, name: bytes) -> str:
+        """What to do with an attribute written ``name``: its key if it is kept, else one of :data:`_MARKERS`."""
+        base = name.partition(b";")[0]
+        if b"=" in base or b"*" in base:
+            key = _NOT_PLAIN  # a name is letters, digits and '-'; '=' and '*' are only for its options
+        elif len(base) < len(name):
+            key = _OPTIONS
+        else:
+            key = _key(name)
+            if key == "changetype":
+                key = _CHANGETYPE
+            elif key not in self.wanted:
+                key = _SKIP
+        if len(self.keys) < _NAMES_MEMO_SIZE and len(name) <= _NAME_MEMO_LENGTH:
+            self.keys[name] = key
+        return key
+
+    def _with_options(self, record: LdifRecord, name: bytes, is_base64: bytes, encoded: bytes, plain: bytes) -> bool:
+        """Add a value whose name has options (``member;range=0-1499``); False for a record to read line by line."""
+        base = name.partition(b";")[0]
+        key = _key(base)
+        value = binascii.a2b_base64(encoded) if is_base64 else plain
+        if key not in self.wanted:  # 'changetype;x: modify' too is not an entry
+            return key != "changetype" or value.strip().lower() == b"add"
+        record.attributes.setdefault(key, []).append(value)
+        if key == "member":
+            found = _RANGE_BYTES.search(name, len(base))
+            if found is not None:
+                _add_range(record, int(found["low"]), None if found["high"] == b"*" else int(found["high"]))
+        return True
 
 
 _BLANK_LINES = re.compile(rb"\n(?:\r?\n)+")  # a line's end, then one or more empty lines
@@ -237,11 +292,14 @@ _LEADING_COMMENTS = re.compile(rb"(?:#[^\n]*\n(?:[ \t][^\n]*\n)*)+")  # comment 
 # A line in the plain shape: a name (letters, digits, '-'), options, then ': value' (not starting with ':' or
 # '<') or ':: base64' (whole groups of four, padded). A record with any other line is parsed line by line.
 _PLAIN_LINE = re.compile(
-    rb"^([A-Za-z][A-Za-z0-9-]*)((?:;[A-Za-z0-9=*-]*)*):"
-    rb"(?:(:) *((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?) *|(?![:<]) *([^\n]*))$",
+    rb"^([A-Za-z][A-Za-z0-9;=*-]*):"  # the name and its options: _BlockReader._new_key checks the name
+    rb"(?:(:) *((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?) *|(?![:<]) *([^\r\n]*))\r?$",
     re.MULTILINE,
 )
 _SPECIAL = frozenset({"changetype", "control"})
+# what _BlockReader.keys holds for an attribute name not kept as it is (no key has '<')
+_SKIP, _CHANGETYPE, _OPTIONS, _NOT_PLAIN = "<skip>", "<changetype>", "<options>", "<not plain>"
+_MARKERS = frozenset({_SKIP, _CHANGETYPE, _OPTIONS, _NOT_PLAIN})
 
 
 class _AllBut:
@@ -261,7 +319,7 @@ _RANGE_BYTES = re.compile(rb";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECAS
 
 def _key(name: bytes) -> str:
     key = name.decode("ascii").lower()
-    if len(_KEYS) < _NAMES_MEMO_SIZE:
+    if len(_KEYS) < _NAMES_MEMO_SIZE and len(name) <= _NAME_MEMO_LENGTH:
         _KEYS[name] = key
     return key
 
@@ -437,6 +495,7 @@ def _whole(ranges: list[tuple[int, int | None]]) -> bool:
 
 _NAMES: dict[str, str] = {}  # attribute names as written -> as compared; an export uses a few dozen
 _NAMES_MEMO_SIZE = 4096
+_NAME_MEMO_LENGTH = 256  # a longer name (with its options) is not remembered: a memo never holds a long line
 
 
 def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
@@ -448,7 +507,7 @@ def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
     name = _NAMES.get(line[:colon])
     if name is None:
         name = line[:colon].split(";", 1)[0].strip().lower()  # drop options: member;range=0-1499
-        if len(_NAMES) < _NAMES_MEMO_SIZE:
+        if len(_NAMES) < _NAMES_MEMO_SIZE and colon <= _NAME_MEMO_LENGTH:
             _NAMES[line[:colon]] = name
     rest = line[colon + 1 :]
     if rest.startswith(":"):

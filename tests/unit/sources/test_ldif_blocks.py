@@ -89,6 +89,20 @@ def test_line_ends_and_encodings_read_the_same():
             assert outcome(ldif.read_ldif, variant, **sizes) == by_lines(variant)
 
 
+def test_carriage_returns_anywhere_read_the_same(forest):
+    """CRs and folds put next to line ends, folds and comments (the fast path takes only CRLF line ends)."""
+    rng = random.Random("sidtool-ldif-cr")
+    pieces = [b"\r", b"\r\r", b"\r\n", b"\r\n ", b"\n ", b"\r\n\t", b"\n\r\n", b"\r\n#c\r\n", b" \r"]
+    for case in range(300):
+        data = bytearray(rng.choice([forest[:3000], forest[:3000].replace(b"\r\n", b"\n"), fixtures()[-1][:3000]]))
+        for _ in range(rng.randint(1, 4)):
+            ends = [n for n, byte in enumerate(data) if byte == 10]
+            at = rng.choice(ends) + rng.choice([-1, 0, 1]) if ends else 0
+            data[at:at] = rng.choice(pieces)
+        sizes = rng.choice(SIZES)
+        assert outcome(ldif.read_ldif, bytes(data), **sizes) == by_lines(bytes(data)), f"case {case}: {data!r}"
+
+
 def test_mutated_files_read_the_same_in_blocks(forest):
     """Damage of every kind (the fuzz mutations): the same records and the same located problems."""
     corpus = [*fixtures(), forest[:20_000]]
