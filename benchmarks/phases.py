@@ -24,9 +24,9 @@ from pathlib import Path
 from sidtool.layout import output_width
 from sidtool.report import build, render_view
 from sidtool.risk import assess
-from sidtool.sources import READERS
+from sidtool.sources import READERS, pfdavadmin
 from sidtool.sources.folders import link_folders
-from sidtool.sources.trustees import resolve_in_place
+from sidtool.sources.trustees import directory_resolver, resolve_in_place
 
 
 def peak_rss_mb() -> float:
@@ -53,9 +53,11 @@ def run(forest: Path, fmt: str) -> dict[str, object]:
     with open(forest / "forest.ldif", "rb") as stream:
         directory = READERS["ldif"].load(stream, "forest.ldif", problems.append)
     mark("read LDIF")
-    with open(forest / "pfdavadmin.txt", "rb") as stream:
-        directory = directory.merged(READERS["pfdavadmin"].load(stream, "pfdavadmin.txt", problems.append))
-    mark("read PFDAVAdmin export, merge")
+    with open(forest / "pfdavadmin.txt", "rb") as stream:  # as read_inputs reads it: the directory is all read
+        export = pfdavadmin.load(stream, "pfdavadmin.txt", problems.append, trustee_sid=directory_resolver(directory))
+        directory = directory.merged(export)
+        del export
+    mark("read PFDAVAdmin export (names resolved as read), merge")
     directory = link_folders(directory)
     mark("link folders")
     sets = list(directory.permissions)  # as read_inputs does: the sets resolved in place, the old ones freed
@@ -63,7 +65,7 @@ def run(forest: Path, fmt: str) -> dict[str, object]:
     resolve_in_place(directory, sets, problems.append)
     directory = replace(directory, permissions=tuple(sets))
     del sets
-    mark("resolve trustee names")
+    mark("resolve the names left")
     assessment = assess(directory)
     mark("assess (membership graph, risk)")
     gc.freeze()
