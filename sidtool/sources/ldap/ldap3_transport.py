@@ -29,6 +29,7 @@ from sidtool.sources.ldap.connection import (
     _search_error,
     result_code,
 )
+from sidtool.sources.ldap.search_entry import decode_search_entry
 from sidtool.sources.ldap.stream import (
     MAX_MESSAGES_OVER_PAGE,
     Deadline,
@@ -78,9 +79,9 @@ class Ldap3Connection:
             return_empty_attributes=False,
             read_only=True,
             raise_exceptions=False,
-            check_names=False,  # raw values only: no per-value formatting (BENCHMARKS.md)
+            check_names=False,  # no per-value formatting (BENCHMARKS.md) for what ldap3 still decodes
         )
-        _decode_entries_raw_only(self._connection.strategy)
+        _decode_entries_directly(self._connection.strategy)
         _bounded_receiving(self._connection, options.timeout, options.page_size)
         try:
             self._connection.open()
@@ -114,7 +115,7 @@ class Ldap3Connection:
             for item in response:
                 if item.get("type") == "searchResEntry":
                     raw = item["raw_attributes"]
-                    if not item.get(_RAW_ONLY):
+                    if not item.get(_OWN_DECODER):
                         raw = {name.lower(): list(values) for name, values in raw.items()}
                     entries += 1
                     on_entry(RawEntry(item["dn"], raw))
@@ -216,34 +217,53 @@ def _bounded_receiving(connection, timeout: float, page_size: int) -> None:
     strategy.receiving = receiving
 
 
-_RAW_ONLY = "sidtool_raw_only"  # marks an entry decoded by _decode_entries_raw_only
+_OWN_DECODER = "sidtool_own_decoder"  # marks an entry decoded by search_entry.decode_search_entry
+_NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036"  # [RFC 4511] 4.4.1
+_NOT_FINAL = ("searchResEntry", "searchResRef", "intermediateResponse")
 
 
-def _decode_entries_raw_only(strategy) -> None:
-    """Decode search entries on this connection into raw values only.
+def _decode_entries_directly(strategy) -> None:
+    """Decode this connection's search entries from their bytes, by :func:`decode_search_entry`.
 
-    ldap3 turns every SearchResultEntry ([RFC 4511] 4.5.2) into two dicts: the raw values and
-    the same values decoded to text, through case-insensitive dicts and a configuration
-    lookup per value. sidtool uses only the raw values, and that second dict was a large share of
-    the client's time in a 24,000-object collection (BENCHMARKS.md). This wraps the strategy's
-    message decoder of this one connection: an entry without controls becomes its DN and its
-    raw values, attribute names lower-cased; anything else, or a message of a shape this does
-    not expect, goes to ldap3's own decoder.
+    ldap3 decodes every message it receives into a tree of tuples (``decode_message_fast``),
+    then an entry into two dicts: its raw values and the same values decoded to text. sidtool
+    uses only the raw values, and the two steps were about two fifths of the client's time in a
+    24,000-object collection (BENCHMARKS.md). This replaces the strategy's gathering of one
+    reply (``_get_response``) on this one connection: a search entry goes from its bytes to its
+    DN and raw values; any other message, and an entry :func:`decode_search_entry` leaves
+    alone, goes through ldap3's own decoders. Messages are matched to the request as ldap3
+    matches them ([RFC 4511] 4.1.1.1): the request's ID, or 0 for a notice of disconnection.
     """
-    original = strategy.decode_response_fast
+    from ldap3.core.exceptions import LDAPSocketReceiveError
+    from ldap3.strategy.base import RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER
+    from ldap3.utils.asn1 import decode_message_fast
 
-    def decode(message):
-        if message["protocolOp"] != 4 or message["controls"]:
-            return original(message)
-        try:
-            name, attributes = message["payload"][0][3], message["payload"][1][3]
-            raw = {}
-            for attribute in attributes:  # PartialAttribute: SEQUENCE { type, SET OF value }
-                kind, values = attribute[3]
-                raw[bytes(kind[3]).decode("utf-8").lower()] = [bytes(value[3]) for value in values[3]]
-            return {"type": "searchResEntry", "dn": bytes(name).decode("utf-8"), "raw_attributes": raw,
-                    "attributes": {}, _RAW_ONLY: True}  # fmt: skip
-        except (IndexError, KeyError, TypeError, ValueError):
-            return original(message)
+    def get_response(message_id: int, timeout: float | None) -> list | str:
+        responses: list = []
+        complete = False
+        while not complete:
+            messages = strategy.receiving()
+            if not messages:
+                return SESSION_TERMINATED_BY_SERVER
+            for message in messages:
+                entry = decode_search_entry(message)
+                if entry is not None:
+                    number = entry.message_id
+                    response = {"type": "searchResEntry", "dn": entry.dn, "raw_attributes": entry.attributes,
+                                "attributes": {}, _OWN_DECODER: True}  # fmt: skip
+                else:
+                    decoded = decode_message_fast(message)
+                    number, response = int(decoded["messageID"]), strategy.decode_response_fast(decoded)
+                if number == message_id:
+                    responses.append(response)
+                    complete = complete or response["type"] not in _NOT_FINAL
+                elif number == 0 and response.get("responseName") == _NOTICE_OF_DISCONNECTION:
+                    return SESSION_TERMINATED_BY_SERVER
+                elif number == 0:
+                    raise LDAPSocketReceiveError("unknown unsolicited notification from server")
+                else:
+                    raise LDAPSocketReceiveError(f"invalid messageId received: {number}, not {message_id}")
+        responses.append(RESPONSE_COMPLETE)
+        return responses
 
-    strategy.decode_response_fast = decode
+    strategy._get_response = get_response
