@@ -14,6 +14,10 @@ It prints both wall times and the ratio (target: sidtool at most 1.5 times ldaps
 the DC by its pid. Run as root (run-dc installs Samba when missing):
 
     python benchmarks/collect_vs_ldapsearch.py --users 20000 --groups 2000
+
+``--dc DIR`` keeps the DC in DIR (started and loaded on the first run, reused by the next ones;
+stop it with ``tests/dc/run-dc stop DIR``). ``--base CHECKOUT`` also times the ``sidtool collect``
+of another checkout (say, the main branch's) in the same rounds, alternating with this one's.
 """
 
 from __future__ import annotations
@@ -165,34 +169,19 @@ def main() -> None:
                         help="also time collect with progress on a terminal against -q, this many rounds")  # fmt: skip
     parser.add_argument("--process-model", default="single", choices=["single", "prefork"],
                         help="Samba's process model: single (the test DC's) or prefork (Samba's default)")  # fmt: skip
+    parser.add_argument("--dc", type=Path, help="keep the DC in this directory, and reuse the one already there")
+    parser.add_argument("--base", type=Path, help="also time the sidtool collect of this checkout, alternating")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sidtool-collect-bench-"))
-    dc = work / "dc"
+    dc = args.dc.resolve() if args.dc else work / "dc"
     try:
-        extra = work / "load.ldif"
-        extra.write_text(samba_load_ldif(args.users, args.groups, args.seed))
-        host = free_loopback()
-        began = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                str(RUN_DC),
-                "start",
-                str(dc),
-                "--host",
-                host,
-                "--extra-ldif",
-                str(extra),
-                "--process-model",
-                args.process_model,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print(
-            f"DC with the fixture and {args.users} users, {args.groups} groups ready in "
-            f"{time.perf_counter() - began:.0f} s on {host}"
-        )
+        if args.dc and dc_running(dc):
+            print(f"reusing the DC in {dc} (loaded by an earlier run; --users and --groups are its own)")
+        elif args.dc and (dc / "env").exists():
+            subprocess.run([sys.executable, str(RUN_DC), "restart", str(dc)], check=True, stdout=subprocess.DEVNULL)
+            print(f"restarted the DC in {dc} (loaded by an earlier run; --users and --groups are its own)")
+        else:
+            start_dc(dc, work, args)
         values = environment(dc)
         env = {
             **os.environ,
@@ -217,9 +206,12 @@ def main() -> None:
         ]
         searches = ldapsearch_commands(values)
         ldif_outputs = [work / f"search{n}.ldif" for n in range(len(searches))]
-        sidtool_times, ldapsearch_times = [], []
+        sidtool_times, ldapsearch_times, base_times = [], [], []
+        base_env = {**env, "PYTHONPATH": str(args.base.resolve())} if args.base else env
         for _ in range(args.rounds):
             ldapsearch_times.append(timed(searches, env, ldif_outputs))
+            if args.base:
+                base_times.append(timed([sidtool], base_env, [work / "collect.out"]))
             sidtool_times.append(timed([sidtool], env, [work / "collect.out"]))
         entries = sum(path.read_text().count("\ndn: ") + path.read_text().startswith("dn: ") for path in ldif_outputs)
         best_sidtool, best_ldapsearch = min(sidtool_times), min(ldapsearch_times)
@@ -230,6 +222,10 @@ def main() -> None:
         )
         print(f"{'sidtool collect':24}{best_sidtool:9.2f}s  {', '.join(f'{t:.2f}' for t in sidtool_times)}")
         print(f"ratio sidtool/ldapsearch: {best_sidtool / best_ldapsearch:.2f} (target: at most 1.5)")
+        if base_times:
+            print(f"{'base: ' + str(args.base):24}{min(base_times):9.2f}s  {', '.join(f'{t:.2f}' for t in base_times)}")
+            print(f"ratio base/ldapsearch: {min(base_times) / best_ldapsearch:.2f}; "
+                  f"this checkout/base: {best_sidtool / min(base_times):.3f}")  # fmt: skip
         if args.progress_rounds:
             shown, quiet = [], []
             for _ in range(args.progress_rounds):  # collect's progress lines on a terminal, against -q
@@ -241,8 +237,29 @@ def main() -> None:
         print(f"LoadLargeGroup members in sidtool's snapshot: {large_group_members(work / 'snap.json')} "
               f"(loaded: {min(args.users, LARGE_GROUP_MEMBERS)})")  # fmt: skip
     finally:
-        subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
+        if not args.dc:
+            subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def dc_running(dc: Path) -> bool:
+    """Whether run-dc has a DC running in ``dc`` (``run-dc status``)."""
+    status = subprocess.run([sys.executable, str(RUN_DC), "status", str(dc)], capture_output=True, check=False)
+    return status.returncode == 0 and (dc / "env").exists()
+
+
+def start_dc(dc: Path, work: Path, args: argparse.Namespace) -> None:
+    """Start a DC in ``dc`` on a free loopback address, loaded with the fixture and the generated forest."""
+    extra = work / "load.ldif"
+    extra.write_text(samba_load_ldif(args.users, args.groups, args.seed))
+    host = free_loopback()
+    began = time.perf_counter()
+    command = [sys.executable, str(RUN_DC), "start", str(dc), "--host", host, "--extra-ldif", str(extra)]
+    subprocess.run([*command, "--process-model", args.process_model], check=True, stdout=subprocess.DEVNULL)
+    print(
+        f"DC with the fixture and {args.users} users, {args.groups} groups ready in "
+        f"{time.perf_counter() - began:.0f} s on {host}"
+    )
 
 
 if __name__ == "__main__":
