@@ -80,6 +80,18 @@ def _expect(data: bytes, index: int, end: int, tag: int, what: str) -> tuple[int
     return _length(data, index + 1, end)
 
 
+_NAMES: dict[bytes, str] = {}  # attribute types as received -> lower-case text: the same few names in every entry
+_MAX_NAMES = 4096
+
+
+def _name(raw: bytes) -> str:
+    """``raw`` (an attribute type) as lower-case text, remembered while fewer than _MAX_NAMES are."""
+    name = raw.decode("utf-8").lower()
+    if len(_NAMES) < _MAX_NAMES:
+        _NAMES[raw] = name
+    return name
+
+
 def decode_search_entry(message: bytes) -> SearchEntry | None:
     """The SearchResultEntry that ``message`` (one whole LDAPMessage) holds, or None for anything else.
 
@@ -108,26 +120,34 @@ def decode_search_entry(message: bytes) -> SearchEntry | None:
     attributes: dict[str, list[bytes]] = {}
     try:
         dn = message[name_start:name_stop].decode("utf-8")
-        while index < attributes_stop:
-            index, attribute_stop = _expect(message, index, attributes_stop, _SEQUENCE, "a PartialAttribute")
-            type_start, type_stop = _expect(message, index, attribute_stop, _OCTET_STRING, "an attribute type")
+        while index < attributes_stop:  # short lengths are read inline, long ones and faults by _expect
+            if index + 1 < attributes_stop and message[index] == _SEQUENCE and (size := message[index + 1]) < 0x80:
+                index, attribute_stop = index + 2, index + 2 + size
+                if attribute_stop > attributes_stop:
+                    _expect(message, index - 2, attributes_stop, _SEQUENCE, "a PartialAttribute")
+            else:
+                index, attribute_stop = _expect(message, index, attributes_stop, _SEQUENCE, "a PartialAttribute")
+            if index + 1 < attribute_stop and message[index] == _OCTET_STRING and (size := message[index + 1]) < 0x80:
+                type_start, type_stop = index + 2, index + 2 + size
+                if type_stop > attribute_stop:
+                    _expect(message, index, attribute_stop, _OCTET_STRING, "an attribute type")
+            else:
+                type_start, type_stop = _expect(message, index, attribute_stop, _OCTET_STRING, "an attribute type")
             index, values_stop = _expect(message, type_stop, attribute_stop, _SET, "the values' SET")
             if values_stop != attribute_stop:
                 raise MalformedEntry(f"byte {values_stop} of a search entry: bytes after an attribute's values")
             values = []
-            while index < values_stop:  # the hot loop: short lengths inline, long ones through _length
-                if message[index] != _OCTET_STRING or index + 1 >= values_stop:
-                    _expect(message, index, values_stop, _OCTET_STRING, "a value")
-                size = message[index + 1]
-                if size < 0x80:
+            while index < values_stop:
+                if index + 1 < values_stop and message[index] == _OCTET_STRING and (size := message[index + 1]) < 0x80:
                     value_start = index + 2
                     index = value_start + size
                     if index > values_stop:
-                        raise MalformedEntry(f"byte {value_start - 1} of a search entry: a value runs past its SET")
+                        _expect(message, value_start - 2, values_stop, _OCTET_STRING, "a value")
                 else:
-                    value_start, index = _length(message, index + 1, values_stop)
+                    value_start, index = _expect(message, index, values_stop, _OCTET_STRING, "a value")
                 values.append(message[value_start:index])
-            attributes[message[type_start:type_stop].decode("utf-8").lower()] = values
+            name = message[type_start:type_stop]
+            attributes[_NAMES.get(name) or _name(name)] = values
     except UnicodeDecodeError:
         return None  # ldap3 tries its other server encodings
     return SearchEntry(message_id, dn, attributes)

@@ -107,7 +107,7 @@ def entry_of(content: bytes) -> bytes:
         ),
         (
             entry_of(octets("CN=x") + tlv(0x30, tlv(0x30, octets("cn") + tlv(0x31, b"\x04\x05abc")))),
-            "a value runs past its SET",
+            "byte 24 of a search entry: a length of 5 runs past its element",
         ),
         (
             entry_of(octets("CN=x") + tlv(0x30, tlv(0x30, octets("cn") + tlv(0x31, b"\x04")))),
