@@ -75,10 +75,12 @@ def environment(directory: Path) -> dict[str, str]:
 
 
 def timed(commands: list[list[str]], env: dict[str, str], outputs: list[Path]) -> float:
+    """Wall time of ``commands`` run one after the other, from ``outputs[0]``'s folder (so that ``python -m``
+    imports sidtool from PYTHONPATH, not from the folder it was started in)."""
     began = time.perf_counter()
     for command, output in zip(commands, outputs, strict=True):
         with output.open("wb") as sink:
-            subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=env, check=True)
+            subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=env, check=True, cwd=output.parent)
     return time.perf_counter() - began
 
 
