@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import math
 import ssl
+import threading
 
 from sidtool.sources.ldap.account import AccountName
 from sidtool.sources.ldap.connection import (
     _MALFORMED,
     PAGED_RESULTS,
     REFERRAL,
+    BoundExceeded,
     CollectError,
     ConnectFailed,
     ConnectionLost,
@@ -103,36 +105,48 @@ class Ldap3Connection:
         return str(self._connection.result.get("description") or self._connection.result)
 
     def search(self, base, scope, query, attributes, on_entry, *, sd_flags=None, on_reference=None) -> None:
+        """Page through a search; while one page's entries go to ``on_entry``, the next page is read.
+
+        The next page is asked for as soon as a page's result (and its cookie) has come, and read by
+        :class:`_PageAhead` on a thread of its own while this one hands out the page before; at most
+        two pages are held. The DC works on a page while sidtool decodes and models the one before,
+        instead of waiting for it (BENCHMARKS.md). Everything else is as one page at a time: entries
+        first, then the page's result, a referral, an error or a bound broken.
+        """
         from ldap3.protocol.microsoft import security_descriptor_control
 
         controls = security_descriptor_control(criticality=True, sdflags=sd_flags) if sd_flags is not None else None
         scopes = {"base": self._ldap3.BASE, "subtree": self._ldap3.SUBTREE}
+        request = (base, scopes[scope], query, list(attributes), controls)
         guard = PageGuard(base)
-        cookie: bytes | None = None
+        response, result = self._page(*request, None)
         while True:
-            response, result = self._page(base, scopes[scope], query, list(attributes), controls, cookie)
-            entries = 0
-            for item in response:
-                if item.get("type") == "searchResEntry":
-                    raw = item["raw_attributes"]
-                    if not item.get(_OWN_DECODER):
-                        raw = {name.lower(): list(values) for name, values in raw.items()}
-                    entries += 1
-                    on_entry(RawEntry(item["dn"], raw))
-                elif item.get("type") == "searchResRef" and on_reference is not None:
-                    for url in item.get("uri") or ():
-                        on_reference(str(url))
-            if result.get("result") == REFERRAL and on_reference is not None:
+            code = result.get("result")
+            ahead: _PageAhead | None = None
+            broken: BoundExceeded | None = None
+            if code in (0, None) and (cookie := _cookie(result)):
+                try:
+                    guard.next_page(cookie, sum(item.get("type") == "searchResEntry" for item in response))
+                    ahead = _PageAhead(self._page, (*request, cookie))
+                except BoundExceeded as error:  # raised once this page's entries are handed out
+                    broken = error
+            try:
+                _hand_out(response, on_entry, on_reference)
+            finally:
+                if ahead is not None:
+                    ahead.wait()  # the connection is idle again before anything else uses or closes it
+            if code == REFERRAL and on_reference is not None:
                 for url in result.get("referrals") or ():
                     on_reference(str(url))
                 return
-            if result.get("result") not in (0, None):
-                code, description = result_code(result.get("result")), str(result.get("description", ""))
-                raise _search_error(base, code, description, str(result.get("message", "")))
-            cookie = _cookie(result)
-            if not cookie:
+            if code not in (0, None):
+                description = str(result.get("description", ""))
+                raise _search_error(base, result_code(code), description, str(result.get("message", "")))
+            if broken is not None:
+                raise broken
+            if ahead is None:
                 return
-            guard.next_page(cookie, entries)
+            response, result = ahead.result()
 
     def _page(self, base, scope, query, attributes, controls, cookie) -> tuple[list[dict], dict]:
         """One page of a search: its entries and references, and its result."""
@@ -174,6 +188,52 @@ class Ldap3Connection:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
             self._connection.unbind()
+
+
+def _hand_out(response: list[dict], on_entry, on_reference) -> None:
+    """Give the entries and references of one page to the search's callbacks, in the order they came."""
+    for item in response:
+        kind = item.get("type")
+        if kind == "searchResEntry":
+            raw = item["raw_attributes"]
+            if not item.get(_OWN_DECODER):
+                raw = {name.lower(): list(values or ()) for name, values in raw.items()}
+            on_entry(RawEntry(item["dn"], raw))
+        elif kind == "searchResRef" and on_reference is not None:
+            for url in item.get("uri") or ():
+                on_reference(str(url))
+
+
+class _PageAhead:
+    """One page read on a thread of its own: ``read(*arguments)``; its outcome is taken by :meth:`result`.
+
+    The read ends within the connection's ``--timeout`` (each request has a deadline for its reply),
+    so :meth:`wait` is bounded.
+    """
+
+    def __init__(self, read, arguments: tuple) -> None:
+        self._read, self._arguments = read, arguments
+        self._outcome: tuple[list[dict], dict] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"{threading.current_thread().name}-next-page")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = self._read(*self._arguments)
+        except BaseException as error:  # handed to the searching thread by result()
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> tuple[list[dict], dict]:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome
 
 
 def _cookie(result: dict) -> bytes | None:

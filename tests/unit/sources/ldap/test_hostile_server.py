@@ -125,7 +125,7 @@ def test_the_same_entries_page_after_page_end_that_search_with_a_gap(tmp_path):
         result, output = collect(server, tmp_path, "-q")
         user_pages = sum(users_search(search) for search in server.searches)
     assert result.returncode == 3, result.stderr
-    assert user_pages == 1 + math.ceil((MAX_REPEATED_ENTRIES + 1) / 3)
+    assert user_pages == 1 + math.ceil((MAX_REPEATED_ENTRIES + 1) / 3) + 1  # and the page read ahead (ldap3_transport)
     gap = json.loads(output.read_text())["gaps"][0]
     assert gap == (f"users and computers of {ROOT}: search under {ROOT}: the server sent {MAX_REPEATED_ENTRIES + 1} "
                    "entries again within one search; the search was stopped there")  # fmt: skip
