@@ -300,3 +300,30 @@ def test_raw_only_entry_decoding_gives_what_ldap3_itself_decodes(test_dc):
     assert len(from_lean) > 100 and any("ntsecuritydescriptor" in values for values in from_lean.values())
     assert from_lean == from_ldap3
     assert kinds.count(("searchResEntry", True)) == len(from_lean)  # every entry took sidtool's own decoder
+
+
+def test_ntlm_entries_decoded_by_sidtool_are_what_pyasn1_decodes(test_dc, monkeypatch):
+    """NTLM (and Kerberos) replies: sidtool's own decoder of search entries against pyasn1's, on the real DC."""
+    from sidtool.sources.ldap import ConnectionOptions, ntlm_transport
+
+    options = ConnectionOptions(test_dc.host, 389, "none", "ntlm", test_dc.admin_user, password=test_dc.password,
+                                page_size=50)  # fmt: skip
+    attributes = ("objectClass", "objectSid", "sAMAccountName", "member", "displayName", "nTSecurityDescriptor")
+    decoded = ntlm_transport.decode_search_entry
+    own = []
+
+    def entries() -> dict[str, dict[str, list[bytes]]]:
+        found: dict[str, dict[str, list[bytes]]] = {}
+        connection = ntlm_transport.NtlmConnection(options)
+        connection.search(test_dc.base_dn, "subtree", "(|(objectClass=group)(objectClass=user))", attributes,
+                          lambda entry: found.setdefault(entry.dn, entry.attributes), sd_flags=7)  # fmt: skip
+        connection.close()
+        return found
+
+    monkeypatch.setattr(ntlm_transport, "decode_search_entry", lambda data: own.append(1) or decoded(data))
+    from_sidtool = entries()
+    monkeypatch.setattr(ntlm_transport, "decode_search_entry", lambda data: None)  # every entry to pyasn1
+    from_pyasn1 = entries()
+    assert len(from_sidtool) > 100 and any("ntsecuritydescriptor" in values for values in from_sidtool.values())
+    assert from_sidtool == from_pyasn1
+    assert len(own) == len(from_sidtool)  # every entry went through sidtool's decoder
