@@ -57,6 +57,10 @@ class Ldap3Connection:
         self._errors = exceptions
         self._page_size = options.page_size
         self._address = options.address
+        # One request at a time: a search made from a callback (a ranged fetch of a group's members)
+        # waits for the page being read ahead (see search). ldap3 holds a lock of its own around a
+        # search; this one keeps the guarantee in sidtool's hands (the reply buffer is shared).
+        self._in_use = threading.Lock()
         tls = ldap3.Tls(
             validate=ssl.CERT_NONE if options.insecure else ssl.CERT_REQUIRED,
             ca_certs_file=options.ca_file,
@@ -110,8 +114,9 @@ class Ldap3Connection:
         The next page is asked for as soon as a page's result (and its cookie) has come, and read by
         :class:`_PageAhead` on a thread of its own while this one hands out the page before; at most
         two pages are held. The DC works on a page while sidtool decodes and models the one before,
-        instead of waiting for it (BENCHMARKS.md). Everything else is as one page at a time: entries
-        first, then the page's result, a referral, an error or a bound broken.
+        instead of waiting for it (BENCHMARKS.md). A search that a callback makes on this connection
+        (the ranged fetch of a group's members) waits until that page has come. Everything else is as
+        one page at a time: entries first, then the page's result, a referral, an error or a bound broken.
         """
         from ldap3.protocol.microsoft import security_descriptor_control
 
@@ -149,7 +154,11 @@ class Ldap3Connection:
             response, result = ahead.result()
 
     def _page(self, base, scope, query, attributes, controls, cookie) -> tuple[list[dict], dict]:
-        """One page of a search: its entries and references, and its result."""
+        """One page of a search: its entries and references, and its result (one request at a time)."""
+        with self._in_use:
+            return self._page_now(base, scope, query, attributes, controls, cookie)
+
+    def _page_now(self, base, scope, query, attributes, controls, cookie) -> tuple[list[dict], dict]:
         try:
             self._connection.search(
                 base,

@@ -9,6 +9,7 @@ import pytest
 
 from sidtool.sources.ldap import CollectError, ConnectionOptions
 from sidtool.sources.ldap.ldap3_transport import Ldap3Connection
+from sidtool.sources.ldap.session import CollectionRecord, SearchSession
 from tests.support.ldap_wire import Reply, ScriptedLdapServer
 from tests.support.scripted_forest import ROOT, domain
 
@@ -81,3 +82,36 @@ def test_a_callback_that_fails_leaves_no_page_being_read():
             assert not [thread for thread in threading.enumerate() if thread.name.endswith("-next-page")]
         finally:
             ldap.close()
+
+
+def test_a_ranged_fetch_made_while_the_next_page_is_read_waits_for_it():
+    """The collector completes a group's members (a search of its own) from within the paged search's callback."""
+    group = f"CN=Big,CN=Users,{ROOT}"
+    members = [f"CN=user{n},CN=Users,{ROOT}".encode() for n in range(4)]
+    pages = iter(
+        [
+            Reply(entries=((group, {"cn": [b"Big"], "member;range=0-1": members[:2]}), *ACCOUNTS[:2]), cookie=b"1"),
+            Reply(entries=ACCOUNTS[2:3], drip=0.002),
+        ]
+    )  # fmt: skip  (slow: the fetch comes while it is read)
+
+    def answer(search):
+        if search.base == group:  # the rest of the members, asked for while the second page is read
+            return Reply(entries=((group, {"member;range=2-*": members[2:]}),))
+        return next(pages)
+
+    with ScriptedLdapServer(answer) as server:
+        options = ConnectionOptions("127.0.0.1", server.port, "none", "simple", "CORP\\a", "pw", timeout=10, retries=0)
+        session = SearchSession(options, CollectionRecord())
+        found: dict[str, dict[str, list[bytes]]] = {}
+
+        def take(entry) -> None:
+            session.complete_ranges(entry)
+            found[entry.dn] = entry.attributes
+
+        try:
+            session.search(ROOT, "(objectClass=user)", ["cn", "member;range=0-1"], take)
+        finally:
+            session.close()
+    assert list(found) == [group, *(dn for dn, _ in ACCOUNTS[:3])]
+    assert found[group]["member"] == members and session.record.gaps == []
