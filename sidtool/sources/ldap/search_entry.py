@@ -120,7 +120,9 @@ def decode_search_entry(message: bytes) -> SearchEntry | None:
     attributes: dict[str, list[bytes]] = {}
     try:
         dn = message[name_start:name_stop].decode("utf-8")
-        while index < attributes_stop:  # short lengths are read inline, long ones and faults by _expect
+        # Short lengths are read inline; long ones go to _expect, and so do faults: an element that runs past
+        # its container is handed back to _expect only so that it raises, naming the byte.
+        while index < attributes_stop:
             if index + 1 < attributes_stop and message[index] == _SEQUENCE and (size := message[index + 1]) < 0x80:
                 index, attribute_stop = index + 2, index + 2 + size
                 if attribute_stop > attributes_stop:
