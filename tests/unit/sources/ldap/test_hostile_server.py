@@ -253,6 +253,9 @@ MALFORMED = {
     "an operation of an unknown type": lambda s: message(s.message_id, tlv(0x7F, b"")),
     "a message ID sidtool never used": lambda s: message(s.message_id + 7, entry(ROOT, {"cn": [b"x"]})),
     "a message cut inside its messageID": lambda s: tlv(0x30, b"\x02\x05\x01"),
+    "an entry whose value runs past its SET": lambda s: message(
+        s.message_id, tlv(0x64, octets(ROOT) + tlv(0x30, tlv(0x30, octets("cn") + tlv(0x31, b"\x04\x09abc"))))
+    ),
 }
 
 
