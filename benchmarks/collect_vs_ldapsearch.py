@@ -14,6 +14,10 @@ It prints both wall times and the ratio (target: sidtool at most 1.5 times ldaps
 the DC by its pid. Run as root (run-dc installs Samba when missing):
 
     python benchmarks/collect_vs_ldapsearch.py --users 20000 --groups 2000
+
+``--dc DIR`` keeps the DC in DIR (started and loaded on the first run, reused by the next ones;
+stop it with ``tests/dc/run-dc stop DIR``). ``--base CHECKOUT`` also times the ``sidtool collect``
+of another checkout (say, the main branch's) in the same rounds, alternating with this one's.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import argparse
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,12 +76,36 @@ def environment(directory: Path) -> dict[str, str]:
     return values
 
 
-def timed(commands: list[list[str]], env: dict[str, str], outputs: list[Path]) -> float:
-    began = time.perf_counter()
-    for command, output in zip(commands, outputs, strict=True):
-        with output.open("wb") as sink:
-            subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=env, check=True)
-    return time.perf_counter() - began
+@dataclass
+class Runs:
+    """The rounds of one contender: wall times, and the CPU seconds (user + system) of its processes."""
+
+    name: str
+    walls: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+
+    def run(self, commands: list[list[str]], env: dict[str, str], outputs: list[Path]) -> None:
+        """Run ``commands`` one after the other, from ``outputs[0]``'s folder (so that ``python -m`` imports
+        sidtool from PYTHONPATH, not from the folder it was started in), and note the time they took."""
+        before, began = os.times(), time.perf_counter()
+        for command, output in zip(commands, outputs, strict=True):
+            with output.open("wb") as sink:
+                subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=env, check=True, cwd=output.parent)
+        self.walls.append(time.perf_counter() - began)
+        after = os.times()
+        self.cpu += after.children_user - before.children_user + after.children_system - before.children_system
+
+    def best(self) -> float:
+        return min(self.walls)
+
+    def row(self) -> str:
+        rounds = ", ".join(f"{wall:.2f}" for wall in self.walls)
+        median, cpu = statistics.median(self.walls), self.cpu / len(self.walls)
+        return f"{self.name:24}{self.best():9.2f}s {median:9.2f}s {cpu:9.2f}s  {rounds}"
+
+    def against(self, peer: Runs) -> float:
+        """The median of this one's ratios to ``peer`` in the same rounds (less swayed by a busy machine)."""
+        return statistics.median(wall / other for wall, other in zip(self.walls, peer.walls, strict=True))
 
 
 def ldapsearch_commands(values: dict[str, str]) -> list[list[str]]:
@@ -165,34 +195,19 @@ def main() -> None:
                         help="also time collect with progress on a terminal against -q, this many rounds")  # fmt: skip
     parser.add_argument("--process-model", default="single", choices=["single", "prefork"],
                         help="Samba's process model: single (the test DC's) or prefork (Samba's default)")  # fmt: skip
+    parser.add_argument("--dc", type=Path, help="keep the DC in this directory, and reuse the one already there")
+    parser.add_argument("--base", type=Path, help="also time the sidtool collect of this checkout, alternating")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sidtool-collect-bench-"))
-    dc = work / "dc"
+    dc = args.dc.resolve() if args.dc else work / "dc"
     try:
-        extra = work / "load.ldif"
-        extra.write_text(samba_load_ldif(args.users, args.groups, args.seed))
-        host = free_loopback()
-        began = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                str(RUN_DC),
-                "start",
-                str(dc),
-                "--host",
-                host,
-                "--extra-ldif",
-                str(extra),
-                "--process-model",
-                args.process_model,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print(
-            f"DC with the fixture and {args.users} users, {args.groups} groups ready in "
-            f"{time.perf_counter() - began:.0f} s on {host}"
-        )
+        if args.dc and dc_running(dc):
+            print(f"reusing the DC in {dc} (loaded by an earlier run; --users and --groups are its own)")
+        elif args.dc and (dc / "env").exists():
+            subprocess.run([sys.executable, str(RUN_DC), "restart", str(dc)], check=True, stdout=subprocess.DEVNULL)
+            print(f"restarted the DC in {dc} (loaded by an earlier run; --users and --groups are its own)")
+        else:
+            start_dc(dc, work, args)
         values = environment(dc)
         env = {
             **os.environ,
@@ -217,19 +232,25 @@ def main() -> None:
         ]
         searches = ldapsearch_commands(values)
         ldif_outputs = [work / f"search{n}.ldif" for n in range(len(searches))]
-        sidtool_times, ldapsearch_times = [], []
+        ldapsearch, sidtool_runs = Runs("ldapsearch (6 searches)"), Runs("sidtool collect")
+        base = Runs(f"base: {args.base}")
+        base_env = {**env, "PYTHONPATH": str(args.base.resolve())} if args.base else env
         for _ in range(args.rounds):
-            ldapsearch_times.append(timed(searches, env, ldif_outputs))
-            sidtool_times.append(timed([sidtool], env, [work / "collect.out"]))
+            ldapsearch.run(searches, env, ldif_outputs)
+            if args.base:
+                base.run([sidtool], base_env, [work / "collect.out"])
+            sidtool_runs.run([sidtool], env, [work / "collect.out"])
         entries = sum(path.read_text().count("\ndn: ") + path.read_text().startswith("dn: ") for path in ldif_outputs)
-        best_sidtool, best_ldapsearch = min(sidtool_times), min(ldapsearch_times)
         print(f"objects read: {entries} (ldapsearch's count, rootDSE included)")
-        print(f"{'':24}{'best':>10}{'all rounds':>40}")
-        print(
-            f"{'ldapsearch (6 searches)':24}{best_ldapsearch:9.2f}s  {', '.join(f'{t:.2f}' for t in ldapsearch_times)}"
-        )
-        print(f"{'sidtool collect':24}{best_sidtool:9.2f}s  {', '.join(f'{t:.2f}' for t in sidtool_times)}")
-        print(f"ratio sidtool/ldapsearch: {best_sidtool / best_ldapsearch:.2f} (target: at most 1.5)")
+        print(f"{'':24}{'best':>10}{'median':>11}{'CPU':>11}  all rounds (CPU: its processes' user + system, a round)")
+        for runs in (ldapsearch, sidtool_runs, base) if args.base else (ldapsearch, sidtool_runs):
+            print(runs.row())
+        print(f"ratio sidtool/ldapsearch: {sidtool_runs.best() / ldapsearch.best():.2f} (best/best; target: at most "
+              f"1.5); median of the rounds' ratios {sidtool_runs.against(ldapsearch):.2f}")  # fmt: skip
+        if args.base:
+            print(f"ratio base/ldapsearch: {base.best() / ldapsearch.best():.2f} (best/best); median of the rounds' "
+                  f"ratios {base.against(ldapsearch):.2f}; this checkout/base: {sidtool_runs.best() / base.best():.3f} "
+                  f"(best/best), {sidtool_runs.against(base):.3f} (median of the rounds' ratios)")  # fmt: skip
         if args.progress_rounds:
             shown, quiet = [], []
             for _ in range(args.progress_rounds):  # collect's progress lines on a terminal, against -q
@@ -241,8 +262,29 @@ def main() -> None:
         print(f"LoadLargeGroup members in sidtool's snapshot: {large_group_members(work / 'snap.json')} "
               f"(loaded: {min(args.users, LARGE_GROUP_MEMBERS)})")  # fmt: skip
     finally:
-        subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
+        if not args.dc:
+            subprocess.run([sys.executable, str(RUN_DC), "stop", str(dc)], stdout=subprocess.DEVNULL, check=False)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def dc_running(dc: Path) -> bool:
+    """Whether run-dc has a DC running in ``dc`` (``run-dc status``)."""
+    status = subprocess.run([sys.executable, str(RUN_DC), "status", str(dc)], capture_output=True, check=False)
+    return status.returncode == 0 and (dc / "env").exists()
+
+
+def start_dc(dc: Path, work: Path, args: argparse.Namespace) -> None:
+    """Start a DC in ``dc`` on a free loopback address, loaded with the fixture and the generated forest."""
+    extra = work / "load.ldif"
+    extra.write_text(samba_load_ldif(args.users, args.groups, args.seed))
+    host = free_loopback()
+    began = time.perf_counter()
+    command = [sys.executable, str(RUN_DC), "start", str(dc), "--host", host, "--extra-ldif", str(extra)]
+    subprocess.run([*command, "--process-model", args.process_model], check=True, stdout=subprocess.DEVNULL)
+    print(
+        f"DC with the fixture and {args.users} users, {args.groups} groups ready in "
+        f"{time.perf_counter() - began:.0f} s on {host}"
+    )
 
 
 if __name__ == "__main__":

@@ -269,9 +269,9 @@ def test_ntlm_with_the_nt_hash_instead_of_the_password(test_dc, tmp_path):
 
 
 def test_raw_only_entry_decoding_gives_what_ldap3_itself_decodes(test_dc):
-    """The lean decoder of search entries (values only, no text dicts) against ldap3's own, on the real DC."""
+    """sidtool's own decoder of search entries (values only, from the bytes) against ldap3's, on the real DC."""
     from sidtool.sources.ldap import ConnectionOptions
-    from sidtool.sources.ldap.ldap3_transport import _RAW_ONLY, Ldap3Connection
+    from sidtool.sources.ldap.ldap3_transport import _OWN_DECODER, Ldap3Connection
 
     options = ConnectionOptions(test_dc.host, test_dc.ldaps_port, "ldaps", "simple", test_dc.admin_user,
                                 password=test_dc.password, ca_file=str(test_dc.ca_file), page_size=50)  # fmt: skip
@@ -285,18 +285,45 @@ def test_raw_only_entry_decoding_gives_what_ldap3_itself_decodes(test_dc):
         return found
 
     lean = Ldap3Connection(options)
-    lean_decoder, kinds = lean._connection.strategy.decode_response_fast, []
+    lean_reply, kinds = lean._connection.strategy._get_response, []
 
-    def counted(message):
-        result = lean_decoder(message)
-        kinds.append((result["type"], bool(result.get(_RAW_ONLY))))
-        return result
+    def counted(message_id, timeout):
+        responses = lean_reply(message_id, timeout)
+        kinds.extend((item["type"], bool(item.get(_OWN_DECODER))) for item in responses if isinstance(item, dict))
+        return responses
 
-    lean._connection.strategy.decode_response_fast = counted
+    lean._connection.strategy._get_response = counted
     plain = Ldap3Connection(options)
     strategy = plain._connection.strategy
-    strategy.decode_response_fast = type(strategy).decode_response_fast.__get__(strategy)  # ldap3's own decoder
+    strategy._get_response = type(strategy)._get_response.__get__(strategy)  # ldap3's own reading and decoding
     from_lean, from_ldap3 = entries(lean), entries(plain)
     assert len(from_lean) > 100 and any("ntsecuritydescriptor" in values for values in from_lean.values())
     assert from_lean == from_ldap3
-    assert kinds.count(("searchResEntry", True)) == len(from_lean)  # every entry took the lean path
+    assert kinds.count(("searchResEntry", True)) == len(from_lean)  # every entry took sidtool's own decoder
+
+
+def test_ntlm_entries_decoded_by_sidtool_are_what_pyasn1_decodes(test_dc, monkeypatch):
+    """NTLM (and Kerberos) replies: sidtool's own decoder of search entries against pyasn1's, on the real DC."""
+    from sidtool.sources.ldap import ConnectionOptions, ntlm_transport
+
+    options = ConnectionOptions(test_dc.host, 389, "none", "ntlm", test_dc.admin_user, password=test_dc.password,
+                                page_size=50)  # fmt: skip
+    attributes = ("objectClass", "objectSid", "sAMAccountName", "member", "displayName", "nTSecurityDescriptor")
+    decoded = ntlm_transport.decode_search_entry
+    own = []
+
+    def entries() -> dict[str, dict[str, list[bytes]]]:
+        found: dict[str, dict[str, list[bytes]]] = {}
+        connection = ntlm_transport.NtlmConnection(options)
+        connection.search(test_dc.base_dn, "subtree", "(|(objectClass=group)(objectClass=user))", attributes,
+                          lambda entry: found.setdefault(entry.dn, entry.attributes), sd_flags=7)  # fmt: skip
+        connection.close()
+        return found
+
+    monkeypatch.setattr(ntlm_transport, "decode_search_entry", lambda data: own.append(1) or decoded(data))
+    from_sidtool = entries()
+    monkeypatch.setattr(ntlm_transport, "decode_search_entry", lambda data: None)  # every entry to pyasn1
+    from_pyasn1 = entries()
+    assert len(from_sidtool) > 100 and any("ntsecuritydescriptor" in values for values in from_sidtool.values())
+    assert from_sidtool == from_pyasn1
+    assert len(own) == len(from_sidtool)  # every entry went through sidtool's decoder

@@ -8,6 +8,8 @@ Laid out by what each part holds:
   (NTLM on 389, signed and sealed): the two transports, search only (sidtool never adds,
   modifies or deletes);
 * :mod:`.stream`: replies read off the socket in linear time, within a deadline, size-capped;
+* :mod:`.search_entry`: search entries decoded straight from their bytes (DN and raw values),
+  for every transport; other messages are decoded by the LDAP library;
 * :mod:`.session`: a retrying, paged, ranged search session with one DC;
 * :mod:`.collector`: the forest walk.
 

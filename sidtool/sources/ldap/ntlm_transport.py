@@ -31,6 +31,7 @@ from sidtool.sources.ldap.connection import (
     result_code,
 )
 from sidtool.sources.ldap.gss_wrap import WrapContext
+from sidtool.sources.ldap.search_entry import decode_search_entry
 from sidtool.sources.ldap.stream import (
     MAX_MESSAGE_BYTES,
     MAX_MESSAGES_OVER_PAGE,
@@ -121,7 +122,10 @@ def _sealed_class():
                     self._clear.extend(self._next_clear())
                 for data in raw:
                     tag = _operation_tag(data)
-                    message, _ = decoder.decode(data, asn1Spec=LDAPMessage())
+                    if tag == 0x64 and (entry := decode_search_entry(data)) is not None:
+                        message = _OwnEntry(RawEntry(entry.dn, entry.attributes))
+                    else:
+                        message, _ = decoder.decode(data, asn1Spec=LDAPMessage())
                     messages.append(message)
                     self._page_entries += tag == 0x64
                     if len(messages) > self.limit:
@@ -169,6 +173,29 @@ def _sealed_class():
     return _SealedLdap
 
 
+class _OwnEntry:
+    """A search entry decoded by sidtool (:func:`decode_search_entry`), not by pyasn1, in impacket's search loop.
+
+    impacket's ``search`` takes each message's ``["protocolOp"].getComponent()``, asks whether it
+    is a SearchResultDone (``isSameTypeWith``), and hands anything else to the per-record callback
+    (:meth:`ImpacketConnection.search`). pyasn1 took about four fifths of an NTLM collection's time.
+    """
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: RawEntry) -> None:
+        self.entry = entry
+
+    def __getitem__(self, name: str) -> _OwnEntry:
+        return self
+
+    def getComponent(self) -> _OwnEntry:  # pyasn1's name
+        return self
+
+    def isSameTypeWith(self, other: object) -> bool:  # pyasn1's name
+        return False
+
+
 def _operation_tag(message: bytes) -> int:
     """The tag of an LDAPMessage's protocolOp: the element after the messageID."""
     index = 2 + (message[1] & 0x7F if message[1] & 0x80 else 0)
@@ -209,7 +236,9 @@ class ImpacketConnection:
         scopes = {"base": asn1.Scope("baseObject"), "subtree": asn1.Scope("wholeSubtree")}
 
         def entry(item) -> None:
-            if isinstance(item, asn1.SearchResultEntry):
+            if isinstance(item, _OwnEntry):
+                on_entry(item.entry)
+            elif isinstance(item, asn1.SearchResultEntry):
                 values = {str(a["type"]).lower(): [bytes(v) for v in a["vals"]] for a in item["attributes"]}
                 on_entry(RawEntry(str(item["objectName"]), values))
             elif isinstance(item, asn1.SearchResultReference) and on_reference is not None:
