@@ -25,7 +25,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from functools import partial
+from functools import lru_cache, partial
 
 import wellknown
 from sidtool.baseline import is_builtin_alias
@@ -156,7 +156,7 @@ class TrusteeIndex:
             kinds, what = [("legacyExchangeDN", self._legacy_index())], "legacyExchangeDN"
         elif form == "account":
             # a domain the data names: its accounts; any other (BUILTIN in the directory's language): the aliases
-            domain = self._domains.get(fold(domain_name))
+            domain = self._domains.get(_folded_domain(domain_name))
             accounts = self._account_index()
             kinds, what = [("account", accounts.get(domain, {}) if domain else self._builtin)], "account"
         elif form == "upn":
@@ -170,10 +170,14 @@ class TrusteeIndex:
 
     def _find(self, name: str, kinds: list[tuple[str, _Names]]) -> Sid | None:
         """The one SID ``name`` means across ``kinds``; None if none; ambiguous or look-alike matches raise."""
+        key = fold(name)
+        if len(kinds) == 1:
+            found = kinds[0][1].get(key)
+            if isinstance(found, tuple) and found[0] == name:
+                return found[1].sid  # one kind of name, one principal, spelt exactly so: nothing to weigh
         exact: dict[Sid, set[str]] = {}
         matched: dict[str, None] = {}  # the kinds of name that matched, in order
         look_alikes: set[str] = set()
-        key = fold(name)
         for kind, index in kinds:
             for spelled, principal in _spellings(index, key):
                 if _same_spelling(spelled, name):
@@ -193,6 +197,12 @@ class TrusteeIndex:
                 "not taken"
             )
         return None
+
+
+@lru_cache(maxsize=1024)
+def _folded_domain(name: str) -> str:
+    """:func:`fold` of a domain part (an export names a few domains, on every line)."""
+    return fold(name)
 
 
 def _parse(trustee: str) -> Sid | tuple[str, str, str, str]:
