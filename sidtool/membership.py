@@ -84,6 +84,7 @@ class MembershipGraph:
         self._memberships: dict[int, Membership] = {}
         self._within: dict[tuple[int, frozenset[PrincipalKind]], tuple[Membership, ...]] = {}
         self._sender_below: dict[frozenset[PrincipalKind], list[bool]] = {}
+        self._letting_in: dict[frozenset[PrincipalKind], frozenset[Sid]] = {}
         self._edges: dict[int, tuple[tuple[Principal, Principal], ...]] = {}
 
     # -- building the graph ---------------------------------------------------
@@ -248,6 +249,21 @@ class MembershipGraph:
                     stack.append(member)
         found = tuple(self._membership(node) for node in sorted(seen) if self._is_sender(node, wanted))
         self._within[(position, wanted)] = found
+        return found
+
+    def sids_letting_senders_in(self, kinds: Iterable[PrincipalKind] = _USERS) -> frozenset[Sid]:
+        """The SIDs of the principals (not foreign ones) that :meth:`at_risk_within` finds anyone in: an at-risk
+        principal of ``kinds`` is the principal or nested somewhere in it. Any other SID lets no sender in."""
+        wanted = _kinds(kinds)
+        found = self._letting_in.get(wanted)
+        if found is None:
+            below, components = self._senders_below(wanted), self._components
+            found = frozenset(
+                principal.sid
+                for position, principal in enumerate(self._nodes)
+                if below[components[position]] and principal.kind is not PrincipalKind.FOREIGN
+            )
+            self._letting_in[wanted] = found
         return found
 
     def _senders_below(self, wanted: frozenset[PrincipalKind]) -> list[bool]:

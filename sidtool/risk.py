@@ -387,6 +387,8 @@ def _trustee_risk(
         affected = senders
         kind = TrusteeRiskKind.BROAD
     else:
+        if sid not in graph.sids_letting_senders_in():
+            return None  # (most trustees: no sender at or below any principal with this SID)
         trustees = [p for p in directory.by_sid.get(sid, ()) if p.kind is not PrincipalKind.FOREIGN]
         if len(trustees) == 1:
             affected = graph.at_risk_within(trustees[0])  # each sender once already
