@@ -45,6 +45,8 @@ class TrusteeError(LookupError):
 
 def fold(name: str) -> str:
     """The key names are compared by: NFKC, case-folded, inner white space as one space."""
+    if name.isascii():  # (NFKC leaves ASCII as it is, and case-folds it as lower() does)
+        return " ".join(name.lower().split())
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 

@@ -11,7 +11,7 @@ from sidtool.model import Directory, Domain, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 from sidtool.sources import _directory_may_follow, ldif, pfdavadmin, read_inputs
 from sidtool.sources.folders import link_folders, store_path
-from sidtool.sources.trustees import TrusteeError, TrusteeIndex, resolve_trustees, self_evident_sid
+from sidtool.sources.trustees import TrusteeError, TrusteeIndex, fold, resolve_trustees, self_evident_sid
 from tests.support.cli_runner import REPO
 from tests.support.exports import EXAMPLES, read
 
@@ -272,3 +272,15 @@ def test_the_reader_is_given_the_directory_only_when_no_directory_data_can_follo
         export = pfdavadmin.load(stream, store, _fail, trustee_sid=lambda name: calls.append(name) or None)
     named = {e.trustee for p in export.permissions for e in p.entries}
     assert sorted(calls) == sorted(name for name in named if self_evident_sid(name) is None)  # each name once
+
+
+def test_folding_an_ascii_name_by_its_shortcut_is_folding_it_by_nfkc_and_casefold():
+    import random
+    import string
+    import unicodedata
+
+    rng = random.Random(18)
+    for _ in range(20000):
+        name = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 24)))
+        assert fold(name) == " ".join(unicodedata.normalize("NFKC", name).casefold().split()), repr(name)
+    assert fold("Stra\u00dfe") == "strasse" and fold("\ufb01le  Server") == "file server"  # the others: NFKC
