@@ -222,8 +222,13 @@ def _union_domains(first: Iterable[Domain], second: Iterable[Domain]) -> tuple[D
     return tuple(seen.values())
 
 
-def _union(first: Iterable, second: Iterable) -> tuple:
-    """Items of both, the first reader winning where both have an object with the same DN."""
+def _union(first: tuple, second: tuple) -> tuple:
+    """Items of both, the first reader winning where both have an object with the same DN.
+
+    With nothing in ``second`` the first side is kept as it is: a model that reads are merged into has
+    been through this already (a permission export adds no principals to a forest's 200,000)."""
+    if not second:
+        return first
     seen: dict[str, object] = {}
     for item in (*first, *second):
         seen.setdefault(dn_key(item.dn), item)
