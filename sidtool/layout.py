@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +100,10 @@ def wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-def fit_table(records: Sequence[dict[str, Any]], fields: Sequence[Field], width: int) -> str:
-    """``records`` as a table of at most ``width`` columns (see the module docstring); text ends with a newline."""
+def fit_table(records: Iterable[dict[str, Any]], fields: Sequence[Field], width: int) -> str:
+    """``records`` as a table of at most ``width`` columns (see the module docstring); text ends with a newline.
+
+    The records are read once, as their cells are made: they may come one at a time."""
     cells = [[cell_text(record.get(field.key), field.show) for field in fields] for record in records]
     natural = [
         min(field.widest, max([display_width(field.header), *(_longest_line(row[i]) for row in cells)]))

@@ -418,17 +418,17 @@ def render_view(report: Report, view: str, fmt: str, width: int = 100, explain: 
     if fmt == "json":
         yield from assessment_json(report)
         return
-    records, fields = _view_records(report, view)
-    if fmt == "markdown":
-        yield _markdown(report, view, records, fields)
-        return
+    rows, fields = _view_records(report, view)
     if fmt != "table":
-        yield render(records, fields, fmt)
+        records = list(rows)
+        yield _markdown(report, view, records, fields) if fmt == "markdown" else render(records, fields, fmt)
         return
     lines = [*_wrapped(verdict_lines(report), width), "", *_wrapped(conditions_lines(report.assessment), width)]
     yield "\n".join(lines) + "\n\n"
-    if records:
-        yield fit_table(records, fields, width)
+    # the entries' rows are made one at a time, as the table takes their cells (only the cells are kept)
+    any_rows = bool(report.shown) if view == "entries" else bool(list(rows))
+    if any_rows:
+        yield fit_table(rows, fields, width)
     else:
         yield "No findings.\n" if report.assessment.complete else "No findings among what could be checked.\n"
     tail = _unchecked_lines(report.assessment) + _accepted_lines(report)
@@ -437,10 +437,12 @@ def render_view(report: Report, view: str, fmt: str, width: int = 100, explain: 
     yield "\n".join(_wrapped(tail, width)) + "\n"
 
 
-def _view_records(report: Report, view: str) -> tuple[list[dict[str, Any]], tuple[Field, ...]]:
+def _view_records(report: Report, view: str) -> tuple[Iterable[dict[str, Any]], tuple[Field, ...]]:
     baseline = report.assessment.baseline
     if view == "entries":
-        return [_entry_row(f, baseline) for f in report.shown], ENTRY_FIELDS
+        memo: dict[tuple[Any, ...], dict[str, Any]] = {}
+        senders: dict[int, tuple[list[str], list[str]]] = {}  # (the findings, alive meanwhile, hold the keys' tuples)
+        return (_entry_row(f, baseline, memo, senders) for f in report.shown), ENTRY_FIELDS
     if view == "senders":
         return _sender_records(report.shown), SENDER_FIELDS
     if view == "servers":
@@ -675,17 +677,30 @@ def _server(status: ServerStatus) -> dict[str, Any]:
     }
 
 
-def _entry_row(finding: Finding, baseline: str) -> dict[str, Any]:
-    """A finding for people (table, Markdown, CSV): its senders listed in it, by SID and by name."""
-    record = finding_record(finding, baseline)
+def _entry_row(
+    finding: Finding,
+    baseline: str,
+    memo: dict[tuple[Any, ...], dict[str, Any]] | None = None,
+    senders: dict[int, tuple[list[str], list[str]]] | None = None,
+) -> dict[str, Any]:
+    """A finding for people (table, Markdown, CSV): its senders listed in it, by SID and by name.
+
+    ``memo`` and ``senders`` keep what a trustee's findings share (:func:`finding_record`; the lists of its
+    senders, one pair per trustee: a Default entry on every folder names every sender on each row)."""
+    record = finding_record(finding, baseline, memo)
+    listed = senders.get(id(finding.affected)) if senders is not None else None
+    if listed is None:
+        listed = [str(m.principal.sid) for m in finding.affected], [m.principal.label for m in finding.affected]
+        if senders is not None:
+            senders[id(finding.affected)] = listed
     rights = finding.entry.rights or "unknown"
     if finding.entry.acl_source is AclSource.DIRECTORY and rights.count(", ") > 1:
         first, *others = rights.split(", ")
         rights = f"{first} +{len(others)}"  # the table's cell; CSV and JSON carry every right in "rights"
     return {
         **record,
-        "affected_sids": [str(m.principal.sid) for m in finding.affected],
-        "affected_names": [m.principal.label for m in finding.affected],
+        "affected_sids": listed[0],
+        "affected_names": listed[1],
         "rights_shown": f"{finding.entry.acl_source.value}: {rights}",
         "why": f"{record['reason']}. {record['risk_note'][0].upper()}{record['risk_note'][1:]}.",
     }
