@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -125,15 +126,21 @@ def read_inputs(
 
 def _directory_may_follow(rest: Sequence[tuple[str, str | None]]) -> bool:
     """Could an input still to be read hold directory data (principals, domains)? Only a store export is known
-    not to; standard input, or a file whose format cannot be told from its first bytes, might."""
+    not to; standard input, anything but a regular file (a pipe is never read ahead: what is read is gone), or a
+    file whose format cannot be told from its first bytes, might."""
     for name, forced in rest:
-        if name == "-":
+        if forced:
+            fmt = forced
+        elif name == "-":
             return True
-        try:
-            with open(Path(name), "rb") as stream:
-                fmt = forced or detect(stream.read(_HEAD_BYTES), name)
-        except (OSError, InputError):
-            return True  # (reading it will say what is wrong)
+        else:
+            try:
+                if not stat.S_ISREG(os.stat(name).st_mode):
+                    return True
+                with open(Path(name), "rb") as stream:
+                    fmt = detect(stream.read(_HEAD_BYTES), name)
+            except (OSError, InputError):
+                return True  # (reading it will say what is wrong)
         if not getattr(READERS[fmt], "NAMES_TRUSTEES", False):
             return True
     return False

@@ -284,3 +284,36 @@ def test_folding_an_ascii_name_by_its_shortcut_is_folding_it_by_nfkc_and_casefol
         name = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 24)))
         assert fold(name) == " ".join(unicodedata.normalize("NFKC", name).casefold().split()), repr(name)
     assert fold("Stra\u00dfe") == "strasse" and fold("\ufb01le  Server") == "file server"  # the others: NFKC
+
+
+def _within(seconds: float, work):
+    """``work()``'s answer, or a failure (not a hang) when it does not come back in time."""
+    import threading
+
+    answer: list = []
+    thread = threading.Thread(target=lambda: answer.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert answer, "still waiting: a pipe was opened ahead of its turn"
+    return answer[0]
+
+
+def test_a_pipe_still_to_be_read_is_never_read_ahead(tmp_path):
+    """Whether directory data may follow a store export is told from the later inputs' first bytes, but a pipe
+    is never opened for that: what would be read of it would be missing when its turn comes."""
+    import os
+    import threading
+
+    forest = EXAMPLES / "corp-forest.ldif"
+    fifo = tmp_path / "forest.ldif"
+    os.mkfifo(fifo)
+    assert _within(10, lambda: _directory_may_follow([(str(fifo), None)]))  # told without opening it
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(forest.read_bytes())
+
+    threading.Thread(target=feed, daemon=True).start()
+    store = str(EXAMPLES / "corp-forest-pfdavadmin.txt")
+    through_pipe = _within(30, lambda: _entries_and_problems([store, str(fifo)]))
+    assert through_pipe == _entries_and_problems([store, str(forest)])  # the whole dump was read, and used
