@@ -313,6 +313,8 @@ def resolve_trustees(directory: Directory, on_problem: Callable[[InputError], No
     """The model with every permission entry's ``trustee_sid`` filled in where its name resolves."""
     sets = list(directory.permissions)
     resolve_in_place(directory, sets, on_problem)
+    if all(now is before for now, before in zip(sets, directory.permissions, strict=True)):
+        return directory  # nothing was left to resolve
     return replace(directory, permissions=tuple(sets))
 
 
@@ -338,15 +340,18 @@ def resolve_in_place(
     for position, permissions in enumerate(sets):
         entries: list[PermissionEntry] = []
         append = entries.append
+        changed = False
         for entry in permissions.entries:
             if entry.trustee_sid is None:
                 answer = answers[entry.trustee]
                 if isinstance(answer, Sid):
                     entry = entry.resolved(answer)
+                    changed = True
                 else:
                     _unresolved(entry, answer, on_problem)
             append(entry)
-        sets[position] = replace(permissions, entries=tuple(entries))
+        if changed:  # (a set whose names were all resolved as it was read stays as it is)
+            sets[position] = replace(permissions, entries=tuple(entries))
 
 
 def _unresolved(entry: PermissionEntry, answer: TrusteeError, on_problem: Callable[[InputError], None]) -> None:
