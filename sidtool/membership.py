@@ -94,7 +94,7 @@ class MembershipGraph:
         position = self._by_text.get(dn)
         if position is None:
             if self._by_key is None:
-                self._by_key = {dn_key(p.dn): position for position, p in enumerate(self._nodes)}
+                self._by_key = {dn_key(p.dn): at for at, p in enumerate(self._nodes)}
             position = self._by_key.get(dn_key(dn))
         return position
 
