@@ -255,20 +255,13 @@ def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecke
     )
 
 
-def checked_entries(directory: Directory, unchecked: list[Unchecked]) -> Iterator[CheckedEntry]:
-    """Entries that grant access (store entries that allow posting, allow ACEs of folder objects), and entries
-    whose rights are unknown (``rights`` None); descriptors that cannot be decoded are added to ``unchecked``."""
-    for permissions, folder, granting, from_descriptor in granting_sets(directory, unchecked):
-        for entry in granting:
-            yield _checked(permissions, folder, entry, from_descriptor)
-
-
 def granting_sets(
     directory: Directory, unchecked: list[Unchecked]
 ) -> Iterator[tuple[FolderPermissions, PublicFolder | None, list[PermissionEntry], bool]]:
-    """:func:`checked_entries` a folder at a time, before the entries are made :class:`CheckedEntry` values
-    (the risk pass makes one only for an entry of a trustee at risk): each permission set, its folder, its
-    entries that grant access or whose rights are unknown, and whether they come from the folder's descriptor."""
+    """The entries to check, a folder at a time: each permission set, its folder, its entries that grant access
+    (store entries that allow posting, allow ACEs of folder objects) or whose rights are unknown, and whether
+    they come from the folder's descriptor. Descriptors that cannot be decoded are added to ``unchecked``. The
+    risk pass makes a :class:`CheckedEntry` (:func:`_checked`) only for an entry of a trustee at risk."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
     posting = _MayPost()
     for permissions in directory.permissions:
