@@ -103,12 +103,14 @@ def read_inputs(
             on_problem(problem)
         directory = directory.merged(collected)
     pending = [*((name, None) for name in directories), *((name, input_format) for name in files)]
+    looked_at: dict[tuple[str, str | None], bool] = {}  # whether an input may hold directory data: once each
     for position, (name, forced) in enumerate(pending):
         with _open(name, progress) as stream:
             source = "<stdin>" if name == "-" else name
             head = stream.peek(_HEAD_BYTES)[:_HEAD_BYTES]
             reader = READERS[forced or detect(head, source)]
-            if getattr(reader, "NAMES_TRUSTEES", False) and not _directory_may_follow(pending[position + 1 :]):
+            later = pending[position + 1 :]
+            if getattr(reader, "NAMES_TRUSTEES", False) and not _directory_may_follow(later, looked_at):
                 # All the directory data is read: the reader resolves each name as it first meets it.
                 resolver = directory_resolver(directory)
                 read = cast(NameReader, reader).load(stream, source, on_problem, trustee_sid=resolver)
@@ -124,26 +126,39 @@ def read_inputs(
     return replace(directory, permissions=tuple(sets))
 
 
-def _directory_may_follow(rest: Sequence[tuple[str, str | None]]) -> bool:
+def _directory_may_follow(
+    rest: Sequence[tuple[str, str | None]], looked_at: dict[tuple[str, str | None], bool] | None = None
+) -> bool:
     """Could an input still to be read hold directory data (principals, domains)? Only a store export is known
     not to; standard input, anything but a regular file (a pipe is never read ahead: what is read is gone), or a
-    file whose format cannot be told from its first bytes, might."""
+    file whose format cannot be told from its first bytes, might. ``looked_at`` keeps the verdicts, so that each
+    file is looked at once however many store exports come before it."""
     for name, forced in rest:
-        if forced:
-            fmt = forced
-        elif name == "-":
-            return True
-        else:
-            try:
-                if not stat.S_ISREG(os.stat(name).st_mode):
-                    return True
-                with open(Path(name), "rb") as stream:
-                    fmt = detect(stream.read(_HEAD_BYTES), name)
-            except (OSError, InputError):
-                return True  # (reading it will say what is wrong)
-        if not getattr(READERS[fmt], "NAMES_TRUSTEES", False):
+        verdict = looked_at.get((name, forced)) if looked_at is not None else None
+        if verdict is None:
+            verdict = _may_hold_directory(name, forced)
+            if looked_at is not None:
+                looked_at[name, forced] = verdict
+        if verdict:
             return True
     return False
+
+
+def _may_hold_directory(name: str, forced: str | None) -> bool:
+    """One input's part of :func:`_directory_may_follow`."""
+    if forced:
+        fmt = forced
+    elif name == "-":
+        return True
+    else:
+        try:
+            if not stat.S_ISREG(os.stat(name).st_mode):
+                return True
+            with open(Path(name), "rb") as stream:
+                fmt = detect(stream.read(_HEAD_BYTES), name)
+        except (OSError, InputError):
+            return True  # (reading it will say what is wrong)
+    return not getattr(READERS[fmt], "NAMES_TRUSTEES", False)
 
 
 def is_ldap_url(name: str) -> bool:

@@ -317,3 +317,13 @@ def test_a_pipe_still_to_be_read_is_never_read_ahead(tmp_path):
     store = str(EXAMPLES / "corp-forest-pfdavadmin.txt")
     through_pipe = _within(30, lambda: _entries_and_problems([store, str(fifo)]))
     assert through_pipe == _entries_and_problems([store, str(forest)])  # the whole dump was read, and used
+
+
+def test_each_later_input_is_looked_at_once_however_many_exports_come_before_it(tmp_path):
+    export = tmp_path / "second.txt"
+    export.write_bytes((EXAMPLES / "corp-forest-pfdavadmin.txt").read_bytes())
+    looked_at: dict = {}
+    assert not _directory_may_follow([(str(export), None)], looked_at)
+    assert looked_at == {(str(export), None): False}
+    export.unlink()  # a second look would now say "may" (it cannot be read): the verdict kept answers
+    assert not _directory_may_follow([(str(export), None)], looked_at)
