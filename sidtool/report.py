@@ -425,8 +425,11 @@ def render_view(report: Report, view: str, fmt: str, width: int = 100, explain: 
         return
     lines = [*_wrapped(verdict_lines(report), width), "", *_wrapped(conditions_lines(report.assessment), width)]
     yield "\n".join(lines) + "\n\n"
-    # the entries' rows are made one at a time, as the table takes their cells (only the cells are kept)
-    any_rows = bool(report.shown) if view == "entries" else bool(list(rows))
+    if view == "entries":
+        any_rows = bool(report.shown)  # (its rows are made one at a time, as the table takes their cells)
+    else:
+        rows = list(rows)
+        any_rows = bool(rows)
     if any_rows:
         yield fit_table(rows, fields, width)
     else:
