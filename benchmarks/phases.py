@@ -1,14 +1,15 @@
 """Where ``sidtool report`` spends its time and memory, phase by phase, in one process.
 
-    python benchmarks/phases.py FOREST_DIR [--format json] [--repeat N]
+    python benchmarks/phases.py FOREST_DIR [--format json|table]
 
 FOREST_DIR is one of ``report_scale.py``'s generated forests (``pfdavadmin.txt`` and
 ``forest.ldif``). The phases are those of :func:`sidtool.reporting.run_report`, called one by one
 under the same heap regime (the cyclic collector paused while the model is built and assessed):
-reading each input, linking folders, resolving trustee names, the membership graph and the risk
-pass, building the report and rendering it. For each phase it prints the wall seconds and the
-process's peak resident memory (VmHWM) at its end, so the phase that raises the peak shows.
-Prints one JSON object (one per repeat with ``--repeat``).
+reading each input (the export's trustee names resolved as it is read, as ``read_inputs`` does when
+the directory comes first), linking folders, resolving the names left, the membership graph and the
+risk pass, building the report and rendering it. For each phase it prints the CPU seconds (steadier
+than wall time on a shared machine) and the process's peak resident memory (VmHWM) at its end, so
+the phase that raises the peak shows. Prints one JSON object.
 """
 
 from __future__ import annotations
