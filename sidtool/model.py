@@ -7,10 +7,11 @@ received and matched through :func:`sidtool.dn.dn_key`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
+from typing import overload
 
 from sidtool.dn import dn_key
 from sidtool.security.sid import Sid
@@ -145,13 +146,93 @@ class PermissionEntry:
         return PermissionEntry(self.trustee, sid, self.rights, self.rights_kind, self.allowed, self.location)
 
 
+class EntryTable:
+    """The trustees and rights spellings of one store export, each once, that its :class:`EntryColumns` number.
+
+    ``trustees``: (the name as the export writes it, its SID or None); ``rights``: (mask, how to read it).
+    Its reader appends to it while it reads the export, and nothing changes it after that: resolving names
+    later makes a new table (:meth:`with_sids`).
+    """
+
+    __slots__ = ("rights", "trustees")
+
+    def __init__(self) -> None:
+        self.trustees: list[tuple[str, Sid | None]] = []
+        self.rights: list[tuple[int, RightsKind]] = []
+
+    def with_sids(self, sids: dict[str, Sid]) -> EntryTable:
+        """A copy whose unresolved trustees named in ``sids`` have that SID."""
+        table = EntryTable()
+        table.trustees = [(name, sid if sid is not None else sids.get(name)) for name, sid in self.trustees]
+        table.rights = self.rights
+        return table
+
+
+class EntryColumns(Sequence[PermissionEntry]):
+    """One folder's entries of a store export, held as numbers into the export's :class:`EntryTable`.
+
+    A million entries held this way are two tuples of shared small numbers per folder instead of a million
+    objects; the risk pass reads the numbers (:attr:`trustee_ids`, :attr:`rights_ids`) and builds a
+    :class:`PermissionEntry` only for an entry at risk. As a sequence it is the tuple of its entries, each built
+    when it is asked for (every entry allowed, at one ``location``): equal to that tuple, and hashed as it is.
+    """
+
+    __slots__ = ("location", "rights_ids", "table", "trustee_ids")
+
+    def __init__(self, table: EntryTable, trustee_ids: tuple[int, ...], rights_ids: tuple[int, ...],
+                 location: str | None) -> None:  # fmt: skip
+        if len(trustee_ids) != len(rights_ids):
+            raise ValueError("an entry needs a trustee and its rights")
+        self.table = table
+        self.trustee_ids = trustee_ids
+        self.rights_ids = rights_ids
+        self.location = location
+
+    def entry(self, position: int) -> PermissionEntry:
+        """The entry at ``position`` (0 to ``len(self) - 1``)."""
+        trustee, sid = self.table.trustees[self.trustee_ids[position]]
+        mask, kind = self.table.rights[self.rights_ids[position]]
+        return PermissionEntry(trustee, sid, mask, kind, True, self.location)
+
+    def __len__(self) -> int:
+        return len(self.trustee_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> PermissionEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[PermissionEntry, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> PermissionEntry | tuple[PermissionEntry, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        return self.entry(range(len(self.trustee_ids))[index])  # (negative and out-of-range indexes as a tuple's)
+
+    def __iter__(self) -> Iterator[PermissionEntry]:
+        return map(self.entry, range(len(self.trustee_ids)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (EntryColumns, tuple)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 @dataclass(frozen=True, slots=True)
 class FolderPermissions:
-    """The permission entries of one folder, from one source."""
+    """The permission entries of one folder, from one source.
+
+    ``entries``: a tuple, or (from a store export) an :class:`EntryColumns`, which reads as the same tuple.
+    """
 
     folder: str  # the folder's path, or its DN for directory rights
     source: AclSource
-    entries: tuple[PermissionEntry, ...]
+    entries: tuple[PermissionEntry, ...] | EntryColumns
     origin: str | None = None  # the file or server they were read from
 
 
@@ -240,6 +321,8 @@ __all__ = [
     "Directory",
     "Domain",
     "DomainController",
+    "EntryColumns",
+    "EntryTable",
     "ExchangeServer",
     "FolderPermissions",
     "PermissionEntry",

@@ -27,6 +27,8 @@ from sidtool.membership import Membership, MembershipGraph
 from sidtool.model import (
     AclSource,
     Directory,
+    EntryColumns,
+    EntryTable,
     FolderPermissions,
     PermissionEntry,
     Principal,
@@ -197,14 +199,15 @@ def assess(
     findings = []
     server_cache: dict[str | None, tuple[ServerStatus, ...]] = {}
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
+    may_be_at_risk = _MayBeAtRisk(graph, senders, baseline)
     entries = 0
     folders: set[str] = set()
-    for permissions, folder, granting, from_descriptor in granting_sets(directory, unchecked):
+    for permissions, folder, granting, to_check, from_descriptor in granting_sets(directory, unchecked, may_be_at_risk):
         if not granting:
             continue
-        entries += len(granting)
+        entries += granting
         folders.add(permissions.folder)
-        for entry in granting:
+        for entry in to_check:
             sid = entry.trustee_sid
             if sid is None:
                 continue
@@ -256,17 +259,37 @@ def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecke
 
 
 def granting_sets(
-    directory: Directory, unchecked: list[Unchecked]
-) -> Iterator[tuple[FolderPermissions, PublicFolder | None, list[PermissionEntry], bool]]:
-    """The entries to check, a folder at a time: each permission set, its folder, its entries that grant access
-    (store entries that allow posting, allow ACEs of folder objects) or whose rights are unknown, and whether
-    they come from the folder's descriptor. Descriptors that cannot be decoded are added to ``unchecked``. The
-    risk pass makes a :class:`CheckedEntry` (:func:`_checked`) only for an entry of a trustee at risk."""
+    directory: Directory, unchecked: list[Unchecked], may_be_at_risk: Mapping[Sid, bool]
+) -> Iterator[tuple[FolderPermissions, PublicFolder | None, int, list[PermissionEntry], bool]]:
+    """The entries to check, a folder at a time: each permission set, its folder, how many of its entries grant
+    access (store entries that allow posting, allow ACEs of folder objects) or have rights that are unknown, those
+    of them whose trustee SID ``may_be_at_risk`` says may be at risk, and whether they come from the folder's
+    descriptor. Descriptors that cannot be decoded are added to ``unchecked``. The risk pass makes a
+    :class:`CheckedEntry` (:func:`_checked`) only for an entry of a trustee at risk.
+
+    A store export's entries in columns (:class:`EntryColumns`) are read as numbers: a folder none of whose
+    trustees may be at risk (most) is counted without building its entries."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
     posting = _MayPost()
+    rows: dict[int, tuple[EntryTable, frozenset[int], list[bool]]] = {}  # id(table) -> what its numbers mean
     for permissions in directory.permissions:
-        granting = [e for e in permissions.entries if e.allowed and (e.rights_kind is not _MAPI or posting[e.rights])]
-        yield permissions, by_path.get(permissions.folder), granting, False
+        entries = permissions.entries
+        if isinstance(entries, EntryColumns):
+            known = rows.get(id(entries.table))
+            if known is None or known[0] is not entries.table:
+                known = rows[id(entries.table)] = _rows(entries.table, posting, may_be_at_risk)
+            _, trustees, grants = known
+            granting = sum(map(grants.__getitem__, entries.rights_ids))
+            if trustees.isdisjoint(entries.trustee_ids):
+                yield permissions, by_path.get(permissions.folder), granting, [], False
+                continue
+            pairs = enumerate(zip(entries.trustee_ids, entries.rights_ids, strict=True))
+            to_check = [entries.entry(at) for at, (trustee, right) in pairs if grants[right] and trustee in trustees]
+            yield permissions, by_path.get(permissions.folder), granting, to_check, False
+            continue
+        granting_entries = [e for e in entries if e.allowed and (e.rights_kind is not _MAPI or posting[e.rights])]
+        to_check = [e for e in granting_entries if e.trustee_sid is not None and may_be_at_risk[e.trustee_sid]]
+        yield permissions, by_path.get(permissions.folder), len(granting_entries), to_check, False
     for folder in directory.public_folders:
         if folder.descriptor is None:
             continue
@@ -276,12 +299,46 @@ def granting_sets(
             subject = folder.dn or folder.path or folder.name
             unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, subject, error=str(error)))
             continue
-        granting = [
-            PermissionEntry(sid_label(directory, ace.sid), ace.sid, ace.mask or 0, RightsKind.ACCESS_MASK)
-            for ace in descriptor.dacl or ()
-            if ace.is_allow and ace.sid is not None and not ace.inherit_only
+        granting_sids = [(ace.sid, ace.mask) for ace in descriptor.dacl or ()
+                         if ace.is_allow and ace.sid is not None and not ace.inherit_only]  # fmt: skip
+        to_check = [
+            PermissionEntry(sid_label(directory, sid), sid, mask or 0, RightsKind.ACCESS_MASK)
+            for sid, mask in granting_sids
+            if may_be_at_risk[sid]
         ]
-        yield FolderPermissions(folder.path or folder.name, AclSource.DIRECTORY, ()), folder, granting, True
+        permissions = FolderPermissions(folder.path or folder.name, AclSource.DIRECTORY, ())
+        yield permissions, folder, len(granting_sids), to_check, True
+
+
+def _rows(
+    table: EntryTable, posting: _MayPost, may_be_at_risk: Mapping[Sid, bool]
+) -> tuple[EntryTable, frozenset[int], list[bool]]:
+    """What a store export's table means to the risk pass: the rows of its trustees that may be at risk, and for
+    each rights row whether it grants (lets its trustee post, or is unknown). The table is kept with them."""
+    trustees = frozenset(row for row, (_, sid) in enumerate(table.trustees) if sid is not None and may_be_at_risk[sid])
+    grants = [kind is not _MAPI or posting[mask] for mask, kind in table.rights]
+    return table, trustees, grants
+
+
+class _MayBeAtRisk(dict[Sid, bool]):
+    """Trustee SID -> whether its entries may be at risk: False for a SID :func:`_trustee_risk` sets aside before
+    walking the graph (a built-in the consumer knows; a SID with no sender at or below it), each worked out once."""
+
+    def __init__(self, graph: MembershipGraph, senders: tuple[Membership, ...], baseline: str) -> None:
+        super().__init__()
+        self.graph = graph
+        self.senders = senders
+        self.baseline = baseline
+
+    def __missing__(self, sid: Sid) -> bool:
+        if is_builtin_alias(sid):
+            answer = unknown_to(sid, self.baseline)
+        elif sid in BROAD_TRUSTEES:
+            answer = bool(self.senders)
+        else:
+            answer = sid in self.graph.sids_letting_senders_in()
+        self[sid] = answer
+        return answer
 
 
 class _MayPost(dict[int, bool]):

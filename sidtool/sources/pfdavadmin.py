@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from sidtool.errors import InputError
-from sidtool.model import AclSource, Directory, FolderPermissions, PermissionEntry, RightsKind
+from sidtool.model import AclSource, Directory, EntryColumns, EntryTable, FolderPermissions, RightsKind
 from sidtool.security.rights import parse_setacl_rights
 from sidtool.security.sid import Sid
 from sidtool.sources.folders import store_path
@@ -78,15 +78,17 @@ def load(
 ) -> Directory:
     """Read every SETACL line into one permission set per folder.
 
+    The entries are held in columns (:class:`EntryColumns`): each distinct trustee name and rights field of the
+    file once, in its :class:`EntryTable`, and per folder the numbers of its entries' trustees and rights.
     ``trustee_sid``: given when all the directory data was read before this export, the SID a trustee
-    name resolves to (None if it does not): each distinct name is asked once, and its entries are built
-    with it. The names it leaves unresolved are resolved (and reported) with everything else after reading.
+    name resolves to (None if it does not): each distinct name is asked once. The names it leaves unresolved
+    are resolved (and reported) with everything else after reading.
     """
     sets: list[FolderPermissions] = []
     first_line: dict[str, int] = {}
     mailbox_lines = 0
     first_mailbox_line = 0
-    names: dict[str, tuple[str, Sid | None]] = {}
+    columns = _Columns(EntryTable(), trustee_sid)
     for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
             continue  # the header lines PFDAVAdmin writes before the data
@@ -109,7 +111,7 @@ def load(
             report(f"folder {path!r} is listed again (first at line {first_line[path]})")
             continue
         first_line[path] = number
-        entries = _entries(fields, f"{source}:{number}", report, names, trustee_sid)
+        entries = columns.entries(fields, f"{source}:{number}", report)
         sets.append(FolderPermissions(path, AclSource.STORE, entries, origin=source))
     if mailbox_lines:
         on_problem(
@@ -151,56 +153,74 @@ class _Rights:
     kind: RightsKind
 
 
-def _entries(
-    fields: list[str],
-    location: str,
-    report: Callable[[str], None],
-    names: dict[str, tuple[str, Sid | None]],
-    trustee_sid: Callable[[str], Sid | None] | None = None,
-) -> tuple[PermissionEntry, ...]:
-    """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept.
+class _Columns:
+    """Builds a file's :class:`EntryColumns`: its table, and each trustee and rights field as written -> its number
+    there (at most :data:`_MEMO_KEPT` of each; past that, a new one gets a row of its own each time)."""
 
-    ``names``: each trustee name once (a trustee is named on many lines), with the SID it spells by itself
-    (a SID, ``Default``, ``Anonymous``) or ``trustee_sid`` gives it; at most :data:`_NAMES_KEPT` of them.
-    """
-    entries = []
-    count = len(fields)
-    seen = names.get
-    for position in range(0, count, 2):
-        trustee = fields[position].strip()
-        known = seen(trustee) or _known(names, trustee, trustee_sid)
-        if position + 1 == count:
-            report(f"trustee '{known[0]}' has no rights after it (line cut short?)")
-            break
-        if not trustee:
-            report(f"empty trustee in field {position + 3}")
-            continue
-        rights = _RIGHTS_SEEN.get(fields[position + 1])  # (the few spellings of an export, each parsed once)
-        if rights is None:
-            try:
-                rights = _rights(fields[position + 1])
-            except ValueError as error:
-                report(f"trustee '{trustee}': {error}")
+    def __init__(self, table: EntryTable, trustee_sid: Callable[[str], Sid | None] | None) -> None:
+        self.table = table
+        self.trustee_sid = trustee_sid
+        self.trustee_ids: dict[str, int] = {}  # as written (and stripped) -> row; never a blank name
+        self.rights_ids: dict[str, int] = {}  # only fields that read
+
+    def entries(self, fields: list[str], location: str, report: Callable[[str], None]) -> EntryColumns:
+        """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept."""
+        trustees = list(map(self.trustee_ids.get, fields[0::2]))
+        rights = list(map(self.rights_ids.get, fields[1::2]))
+        if len(trustees) == len(rights) and None not in trustees and None not in rights:
+            # (most lines: every trustee and rights field seen before, all of them sound)
+            return EntryColumns(self.table, tuple(trustees), tuple(rights), location)  # type: ignore[arg-type]
+        trustee_ids: list[int] = []
+        rights_ids: list[int] = []
+        count = len(fields)
+        for position in range(0, count, 2):
+            pair = position // 2
+            trustee_id = trustees[pair]
+            trustee = fields[position].strip() if trustee_id is None else self.table.trustees[trustee_id][0]
+            if position + 1 == count:
+                report(f"trustee '{trustee}' has no rights after it (line cut short?)")
+                break
+            if not trustee:
+                report(f"empty trustee in field {position + 3}")
                 continue
-        entries.append(PermissionEntry(known[0], known[1], rights.mask, rights.kind, True, location))
-    return tuple(entries)
+            right = rights[pair]
+            if right is None:
+                try:
+                    right = self._rights_id(fields[position + 1])
+                except ValueError as error:
+                    report(f"trustee '{trustee}': {error}")
+                    continue
+            trustee_ids.append(self._trustee_id(fields[position], trustee) if trustee_id is None else trustee_id)
+            rights_ids.append(right)
+        return EntryColumns(self.table, tuple(trustee_ids), tuple(rights_ids), location)
+
+    def _trustee_id(self, written: str, name: str) -> int:
+        """The row of trustee ``name`` (``written`` stripped): the SID it spells by itself
+        (:func:`sidtool.sources.trustees.self_evident_sid`) or that the directory gives it, if any."""
+        number = self.trustee_ids.get(name)
+        if number is None:
+            sid = self_evident_sid(name)
+            if sid is None and self.trustee_sid is not None:
+                sid = self.trustee_sid(name)
+            number = len(self.table.trustees)
+            self.table.trustees.append((name, sid))
+        if len(self.trustee_ids) < _MEMO_KEPT:
+            self.trustee_ids[name] = self.trustee_ids[written] = number
+        return number
+
+    def _rights_id(self, text: str) -> int:
+        """The row of rights field ``text``; ValueError if it does not read."""
+        number = self.rights_ids.get(text)
+        if number is None:
+            rights = _rights(text)
+            number = len(self.table.rights)
+            self.table.rights.append((rights.mask, rights.kind))
+            if len(self.rights_ids) < _MEMO_KEPT:
+                self.rights_ids[text] = number
+        return number
 
 
-_NAMES_KEPT = 1 << 20  # distinct trustee names shared per file; past that, each entry keeps its own copy
-
-
-def _known(
-    names: dict[str, tuple[str, Sid | None]], name: str, trustee_sid: Callable[[str], Sid | None] | None
-) -> tuple[str, Sid | None]:
-    """The name, and the SID it spells by itself (:func:`sidtool.sources.trustees.self_evident_sid`) or that the
-    directory gives it (``trustee_sid``), if any."""
-    sid = self_evident_sid(name)
-    if sid is None and trustee_sid is not None and name:
-        sid = trustee_sid(name)
-    known = (name, sid)
-    if len(names) < _NAMES_KEPT:
-        names[name] = known
-    return known
+_MEMO_KEPT = 1 << 20  # distinct trustee names (and rights fields) numbered per file
 
 
 def _rights(text: str) -> _Rights:

@@ -48,6 +48,7 @@ from sidtool.model import (
     Directory,
     Domain,
     DomainController,
+    EntryColumns,
     ExchangeServer,
     FolderPermissions,
     PermissionEntry,
@@ -412,7 +413,7 @@ def _value(value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, (PrincipalKind, AclSource, RightsKind)):
         return value.value
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, EntryColumns)):
         return [_value(item) for item in value]
     if is_dataclass(value):
         return _plain(value)
@@ -441,7 +442,7 @@ def _json_type(value: Any) -> str:
 # a tuple is a list, whose items are checked for strings (the entries of permissions as each is built).
 _JSON_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "Sid": str, "PrincipalKind": str,
                                 "AclSource": str, "RightsKind": str, "bytes": str, "tuple[str, ...]": list,
-                                "tuple[PermissionEntry, ...]": list}  # fmt: skip
+                                "tuple[PermissionEntry, ...] | EntryColumns": list}  # fmt: skip
 
 
 @cache  # one entry per model class (eight)
@@ -452,7 +453,8 @@ def _field_types(model: type) -> tuple[tuple[str, str, frozenset[type], bool], .
         annotation = str(field.type)
         base = annotation.removesuffix(" | None")
         allowed = {_JSON_TYPES[base]} | ({type(None)} if base != annotation else set())
-        checks.append((field.name, annotation, frozenset(allowed), base == "tuple[str, ...]"))
+        shown = annotation.removesuffix(" | EntryColumns")  # (a snapshot's entries are a list, whatever held them)
+        checks.append((field.name, shown, frozenset(allowed), base == "tuple[str, ...]"))
     return tuple(checks)
 
 

@@ -31,7 +31,15 @@ import wellknown
 from sidtool.baseline import is_builtin_alias
 from sidtool.dn import dn_key, rdn_value
 from sidtool.errors import InputError, SidError
-from sidtool.model import Directory, FolderPermissions, PermissionEntry, Principal, PrincipalKind
+from sidtool.model import (
+    Directory,
+    EntryColumns,
+    EntryTable,
+    FolderPermissions,
+    PermissionEntry,
+    Principal,
+    PrincipalKind,
+)
 from sidtool.security.sid import ANONYMOUS_LOGON, EVERYONE, Sid
 
 SPECIAL_TRUSTEES = {"default": EVERYONE, "anonymous": ANONYMOUS_LOGON}
@@ -326,7 +334,16 @@ def resolve_in_place(
     so a million entries are never held twice. Each distinct name is resolved once; a name that does not
     resolve is reported at each entry that has it.
     """
-    names = {entry.trustee for permissions in sets for entry in permissions.entries if entry.trustee_sid is None}
+    names: set[str] = set()
+    tables: dict[int, EntryTable] = {}  # the tables of the sets held in columns, by identity
+    for permissions in sets:
+        entries = permissions.entries
+        if isinstance(entries, EntryColumns):
+            tables.setdefault(id(entries.table), entries.table)
+        else:
+            names.update(entry.trustee for entry in entries if entry.trustee_sid is None)
+    for table in tables.values():
+        names.update(name for name, sid in table.trustees if sid is None)
     if not names:
         return
     index = TrusteeIndex(directory, names)
@@ -337,11 +354,25 @@ def resolve_in_place(
         except TrusteeError as error:
             answers[name] = error
     del index, names
+    resolved = {id(table): _resolved_table(table, answers) for table in tables.values()}
     for position, permissions in enumerate(sets):
-        entries: list[PermissionEntry] = []
-        append = entries.append
+        entries = permissions.entries
+        if isinstance(entries, EntryColumns):
+            table, unresolved = resolved[id(entries.table)]
+            if unresolved.isdisjoint(entries.trustee_ids):
+                continue  # (most sets: every name resolved as it was read)
+            for at, row in enumerate(entries.trustee_ids):
+                answer = answers.get(entries.table.trustees[row][0]) if row in unresolved else None
+                if isinstance(answer, TrusteeError):
+                    _unresolved(entries.entry(at), answer, on_problem)
+            if table is not entries.table:
+                columns = EntryColumns(table, entries.trustee_ids, entries.rights_ids, entries.location)
+                sets[position] = replace(permissions, entries=columns)
+            continue
+        resolved_entries: list[PermissionEntry] = []
+        append = resolved_entries.append
         changed = False
-        for entry in permissions.entries:
+        for entry in entries:
             if entry.trustee_sid is None:
                 answer = answers[entry.trustee]
                 if isinstance(answer, Sid):
@@ -351,7 +382,16 @@ def resolve_in_place(
                     _unresolved(entry, answer, on_problem)
             append(entry)
         if changed:  # (a set whose names were all resolved as it was read stays as it is)
-            sets[position] = replace(permissions, entries=tuple(entries))
+            sets[position] = replace(permissions, entries=tuple(resolved_entries))
+
+
+def _resolved_table(table: EntryTable, answers: dict[str, Sid | TrusteeError]) -> tuple[EntryTable, frozenset[int]]:
+    """The table with the SIDs ``answers`` found (itself if none), and the rows that had no SID before."""
+    unresolved = frozenset(row for row, (_, sid) in enumerate(table.trustees) if sid is None)
+    sids = {name: answer for name, answer in answers.items() if isinstance(answer, Sid)}
+    if not any(table.trustees[row][0] in sids for row in unresolved):
+        return table, unresolved
+    return table.with_sids(sids), unresolved
 
 
 def _unresolved(entry: PermissionEntry, answer: TrusteeError, on_problem: Callable[[InputError], None]) -> None:

@@ -137,8 +137,10 @@ def test_a_trustee_named_on_many_lines_is_one_string_and_the_sharing_is_bounded(
     trustees = [p.entries[0].trustee for p in directory.permissions]
     assert trustees == [f"CORP\\user{n % 3}" for n in range(30)]
     assert len({id(trustee) for trustee in trustees}) == 3  # one string per name, whatever the line
-    monkeypatch.setattr(pfdavadmin, "_NAMES_KEPT", 2)
+    assert len(directory.permissions[0].entries.table.trustees) == 3  # one row of the file's table each
+    monkeypatch.setattr(pfdavadmin, "_MEMO_KEPT", 2)
     directory, problems = load_text("\r\n".join(lines))
     trustees = [p.entries[0].trustee for p in directory.permissions]
     assert problems == [] and trustees == [f"CORP\\user{n % 3}" for n in range(30)]
     assert len({id(trustee) for trustee in trustees if trustee.endswith("user2")}) == 10  # past the bound: copies
+    assert len(directory.permissions[0].entries.table.trustees) == 2 + 10  # a row for each name past the bound
