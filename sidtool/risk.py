@@ -259,7 +259,7 @@ def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecke
 
 
 def granting_sets(
-    directory: Directory, unchecked: list[Unchecked], may_be_at_risk: Mapping[Sid, bool]
+    directory: Directory, unchecked: list[Unchecked], may_be_at_risk: _MayBeAtRisk
 ) -> Iterator[tuple[FolderPermissions, PublicFolder | None, int, list[PermissionEntry], bool]]:
     """The entries to check, a folder at a time: each permission set, its folder, how many of its entries grant
     access (store entries that allow posting, allow ACEs of folder objects) or have rights that are unknown, those
@@ -311,11 +311,11 @@ def granting_sets(
 
 
 def _rows(
-    table: EntryTable, posting: _MayPost, may_be_at_risk: Mapping[Sid, bool]
+    table: EntryTable, posting: _MayPost, may_be_at_risk: _MayBeAtRisk
 ) -> tuple[EntryTable, frozenset[int], list[bool]]:
     """What a store export's table means to the risk pass: the rows of its trustees that may be at risk, and for
     each rights row whether it grants (lets its trustee post, or is unknown). The table is kept with them."""
-    trustees = frozenset(row for row, (_, sid) in enumerate(table.trustees) if sid is not None and may_be_at_risk[sid])
+    trustees = may_be_at_risk.rows(table.trustees)
     grants = [kind is not _MAPI or posting[mask] for mask, kind in table.rights]
     return table, trustees, grants
 
@@ -330,6 +330,18 @@ class _MayBeAtRisk(dict[Sid, bool]):
         self.senders = senders
         self.baseline = baseline
 
+    def rows(self, trustees: list[tuple[str, Sid | None]]) -> frozenset[int]:
+        """The rows of an :class:`EntryTable`'s trustees whose SID may be at risk. (Only a SID the graph lets
+        senders in by, a broad one or one of S-1-5-32 may be: the others are set aside without a call each.)"""
+        letting_in = self.graph.sids_letting_senders_in()
+        return frozenset(
+            row
+            for row, (_, sid) in enumerate(trustees)
+            if sid is not None
+            and (sid in letting_in or sid in BROAD_TRUSTEES or sid.sub_authorities[:1] == _BUILTIN_FIRST)
+            and self[sid]
+        )
+
     def __missing__(self, sid: Sid) -> bool:
         if is_builtin_alias(sid):
             answer = unknown_to(sid, self.baseline)
@@ -339,6 +351,9 @@ class _MayBeAtRisk(dict[Sid, bool]):
             answer = sid in self.graph.sids_letting_senders_in()
         self[sid] = answer
         return answer
+
+
+_BUILTIN_FIRST = (32,)  # the first sub-authority of every BUILTIN alias, S-1-5-32-x (baseline.is_builtin_alias)
 
 
 class _MayPost(dict[int, bool]):

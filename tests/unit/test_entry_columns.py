@@ -83,6 +83,8 @@ def damaged(forest: Path) -> bytes:
     for number, trustee in enumerate(trustees[:: max(1, len(trustees) // 40)]):
         extra.append("\t".join(["SETACL", f"\\Extra\\F{number}", trustee, "Custom", f"CORP\\nobody{number % 3}",
                                 "Author", trustee, "Fly" if number % 2 else "Editor", "Default"]))  # fmt: skip
+    for number, sid in enumerate(("S-1-5-32-555", "S-1-5-32-544", "S-1-5-32-559", "S-1-5-11", "S-1-5-7", "S-1-1-0")):
+        extra.append(f"SETACL\t\\Extra\\S{number}\t{sid}\tAuthor\tNT User:{sid}\tCustom")  # built-ins, broad SIDs
     return export(lines + extra)
 
 
@@ -103,6 +105,7 @@ def test_the_risk_pass_finds_the_same_in_columns_as_in_tuples(forest):
     assert in_columns.findings and in_columns.unchecked  # entries at risk, and some whose rights are unknown
     assert in_columns == in_tuples
     assert {u.kind.value for u in in_columns.unchecked} >= {"rights-unknown"}
+    assert {f.entry.trustee for f in in_columns.findings} >= {"S-1-5-32-555", "S-1-5-32-559", "S-1-5-11"}
     assert any("has no rights after it" in str(problem) for problem in problems)
 
 
