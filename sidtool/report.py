@@ -509,15 +509,44 @@ def finding_record(finding: Finding, baseline: str, memo: dict[tuple[Any, ...], 
     ``memo``: the fields a trustee's findings share (its senders, servers, conditions, words), worked out
     once for all of them; the caller keeps it while the findings it was filled from are alive.
     """
-    entry = finding.entry
-    key = (id(finding.affected), id(finding.builtin_sids), id(finding.servers), id(finding.removals), finding.risk,
-           finding.trustee_kind, finding.false_conditions, finding.unknown_conditions, entry.trustee,
-           entry.acl_source)  # fmt: skip
+    key = _shared_key(finding)
     shared = memo.get(key) if memo is not None else None
     if shared is None:
         shared = _shared_fields(finding, baseline)
         if memo is not None and len(memo) < _MEMO_SIZE:
             memo[key] = shared
+    return {**_own_fields(finding), **shared, "location": finding.entry.location}
+
+
+def finding_lines(findings: Iterable[Finding], baseline: str) -> Iterator[str]:
+    """Each finding's record (:func:`finding_record`) as one line of JSON. The fields a trustee's findings share
+    are encoded once for all of them; the caller keeps the findings alive while it reads the lines."""
+    encode = _ONE_LINE.encode
+    shared: dict[tuple[Any, ...], str] = {}  # the shared fields, encoded, without their braces
+    for finding in findings:
+        key = _shared_key(finding)
+        text = shared.get(key)
+        if text is None:
+            text = encode(_shared_fields(finding, baseline))[1:-1]
+            if len(shared) < _MEMO_SIZE:
+                shared[key] = text
+        # the record's fields in its order: its own, the shared ones, its location (encode's separators: ", ", ": ")
+        yield f'{encode(_own_fields(finding))[:-1]}, {text}, "location": {encode(finding.entry.location)}}}'
+
+
+_MEMO_SIZE = 1 << 16  # shared parts of finding records kept while a report is written
+
+
+def _shared_key(finding: Finding) -> tuple[Any, ...]:
+    """What the fields of :func:`_shared_fields` depend on (the tuples by identity: the risk pass shares them)."""
+    return (id(finding.affected), id(finding.builtin_sids), id(finding.servers), id(finding.removals), finding.risk,
+            finding.trustee_kind, finding.false_conditions, finding.unknown_conditions, finding.entry.trustee,
+            finding.entry.acl_source)  # fmt: skip
+
+
+def _own_fields(finding: Finding) -> dict[str, Any]:
+    """The fields of a finding's record that are its entry's own (all but the shared ones and the location)."""
+    entry = finding.entry
     return {
         "folder": entry.folder,
         "folder_dn": entry.folder_dn,
@@ -527,12 +556,7 @@ def finding_record(finding: Finding, baseline: str, memo: dict[tuple[Any, ...], 
         "trustee_name": _sid_name(entry.trustee_sid),
         "rights": entry.rights,
         "risk": str(finding.risk),
-        **shared,
-        "location": entry.location,
     }
-
-
-_MEMO_SIZE = 1 << 16  # shared parts of finding records kept while a report is written
 
 
 def _shared_fields(finding: Finding, baseline: str) -> dict[str, Any]:
@@ -623,11 +647,10 @@ def assessment_json(report: Report) -> Iterator[str]:
     text = _dumps(head)
     yield text[: text.rindex("\n}")] + ',\n  "findings": ['
     trustees: dict[Any, Finding] = {}  # trustee SID -> its first finding (all of a SID's findings share senders)
-    memo: dict[tuple[Any, ...], dict[str, Any]] = {}
-    encode = _ONE_LINE.encode
-    for number, finding in enumerate(report.shown):
+    for number, line in enumerate(finding_lines(report.shown, baseline)):
+        yield ("," if number else "") + "\n    " + line
+    for finding in report.shown:
         trustees.setdefault(finding.entry.trustee_sid, finding)
-        yield ("," if number else "") + "\n    " + encode(finding_record(finding, baseline, memo))
     for finding, _ in report.accepted:
         trustees.setdefault(finding.entry.trustee_sid, finding)
     tail = {

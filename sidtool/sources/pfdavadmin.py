@@ -165,11 +165,17 @@ class _Columns:
 
     def entries(self, fields: list[str], location: str, report: Callable[[str], None]) -> EntryColumns:
         """The entries of a line's trustee/rights pairs; a damaged pair is reported and the others kept."""
-        trustees = list(map(self.trustee_ids.get, fields[0::2]))
+        written = fields[0::2]
+        trustees = list(map(self.trustee_ids.get, written))
         rights = list(map(self.rights_ids.get, fields[1::2]))
-        if len(trustees) == len(rights) and None not in trustees and None not in rights:
-            # (most lines: every trustee and rights field seen before, all of them sound)
-            return EntryColumns(self.table, tuple(trustees), tuple(rights), location)  # type: ignore[arg-type]
+        if len(trustees) == len(rights) and None not in rights:  # (most lines: every pair sound)
+            for at in [at for at, number in enumerate(trustees) if number is None]:  # names not seen before
+                name = written[at].strip()
+                if not name:
+                    break  # (reported below)
+                trustees[at] = self._trustee_id(written[at], name)
+            else:
+                return EntryColumns(self.table, tuple(trustees), tuple(rights), location)  # type: ignore[arg-type]
         trustee_ids: list[int] = []
         rights_ids: list[int] = []
         count = len(fields)

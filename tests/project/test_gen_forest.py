@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gen_forest import Options, generate, write_snapshot
-from sidtool.report import build, finding_record
+from sidtool.report import _ONE_LINE, build, finding_lines, finding_record
 from sidtool.risk import assess
 from sidtool.sources import read_inputs
 from tests.support.cli_runner import run_sidtool
@@ -120,3 +120,5 @@ def test_finding_records_that_share_their_trustees_fields_are_still_each_finding
     records = [finding_record(finding, assessment.baseline, memo) for finding in report.shown]
     assert records == [finding_record(finding, assessment.baseline) for finding in report.shown]
     assert len(report.shown) > 2 * len(memo) > 2  # findings shared their fields, and not all of them one set
+    lines = list(finding_lines(report.shown, assessment.baseline))  # the JSON's lines: shared fields encoded once
+    assert lines == [_ONE_LINE.encode(record) for record in records]
