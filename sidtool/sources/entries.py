@@ -200,7 +200,7 @@ class DirectoryBuilder:
             True,
             user_principal_name[0].decode("utf-8", "replace") if user_principal_name else None,
         )
-        key = dn_key(dn)
+        key = dn.casefold() if rdns is None else dn_key(dn)  # (a plain DN's key is its case-folded text)
         earlier = self._principals.get(key)
         if earlier is not None:
             if earlier.sid != sid:
@@ -269,7 +269,7 @@ class DirectoryBuilder:
         raw = found[0]
         domain = self._sid_domains.get(raw[:-4])  # only binary SIDs of one sub-authority or more are there
         if domain is not None:  # the same header and domain part, so the same length: a valid SID
-            return Sid(1, domain[0], domain[1] + (int.from_bytes(raw[-4:], "little"),))
+            return Sid._from_checked(domain[0], domain[1] + (int.from_bytes(raw[-4:], "little"),))
         sid = _sid(raw)
         if sid.sub_authorities and raw[:2].upper() != b"S-" and len(self._sid_domains) < _MEMO_SIZE:
             self._sid_domains[raw[:-4]] = (sid.authority, sid.sub_authorities[:-1])

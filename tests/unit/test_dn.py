@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sidtool.dn import _NEEDS_ESCAPE, _walked_up, dn_key, escape_value, naming_context, split_rdns
+from sidtool.dn import _NEEDS_ESCAPE, _walked_up, dn_key, escape_value, is_plain, naming_context, split_rdns
 from sidtool.errors import InputError
 
 
@@ -32,6 +32,8 @@ def test_fast_path_agrees_with_the_full_parser(alphabet):
         dn = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         dn_key.cache_clear()
         assert outcome(dn_key, dn) == outcome(full_parser_key, dn), repr(dn)
+        if is_plain(dn):  # (what DirectoryBuilder takes as a plain DN's key)
+            assert dn.casefold() == full_parser_key(dn), repr(dn)
 
 
 @pytest.mark.parametrize(

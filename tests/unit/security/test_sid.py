@@ -200,6 +200,19 @@ def test_text_and_binary_round_trip(sid):
     assert Sid.from_bytes(bytes(sid)) == sid
 
 
+@given(sids, sids)
+def test_a_sid_read_from_bytes_is_the_sid_built_and_checked(sid, other):
+    """Sid.read makes its SID without checking the parts again (they are in range by their width): it must be
+    the same value as one built through the checks, as a key, in order, in text and frozen."""
+    read = Sid.from_bytes(bytes(sid))
+    built = Sid(1, sid.authority, tuple(sid.sub_authorities))
+    assert read == built and hash(read) == hash(built) and {read: 1}[built] == 1
+    assert (read < other) == (built < other) and (other < read) == (other < built)
+    assert str(read) == str(built) and repr(read) == repr(built) and bytes(read) == bytes(built)
+    with pytest.raises(AttributeError):
+        read.authority = 1  # type: ignore[misc]
+
+
 @given(st.binary(max_size=80))
 def test_arbitrary_bytes_parse_or_raise_sid_error(data):
     try:
