@@ -278,7 +278,7 @@ class Directory:
             forest_root_dn=self.forest_root_dn or other.forest_root_dn,
             domains=_union_domains(self.domains, other.domains),
             domain_controllers=_union(self.domain_controllers, other.domain_controllers),
-            principals=_union(self.principals, other.principals),
+            principals=_union_principals(self, other),
             exchange_servers=_union(self.exchange_servers, other.exchange_servers),
             public_stores=_union(self.public_stores, other.public_stores),
             folder_trees=_union(self.folder_trees, other.folder_trees),
@@ -301,6 +301,14 @@ def _union_domains(first: Iterable[Domain], second: Iterable[Domain]) -> tuple[D
                                 netbios_name=domain.netbios_name or earlier.netbios_name,
                                 parent_dns_name=domain.parent_dns_name or earlier.parent_dns_name)  # fmt: skip
     return tuple(seen.values())
+
+
+def _union_principals(first: Directory, second: Directory) -> tuple[Principal, ...]:
+    """:func:`_union` of the principals; those of a first read are kept as they are when its index by DN
+    (which a reader may have made as it read) has one principal per key."""
+    if not first.principals and len(second.by_dn) == len(second.principals):
+        return second.principals
+    return _union(first.principals, second.principals)
 
 
 def _union(first: tuple, second: tuple) -> tuple:

@@ -345,16 +345,20 @@ class DirectoryBuilder:
                 dns_name = cross_ref.dns_name or domain_dns_name(cross_ref.nc_name)
                 parent = _dns_of(cross_ref.trust_parent)
                 domains.append(Domain(cross_ref.nc_name, None, dns_name, cross_ref.netbios_name, parent, read=False))
-        return Directory(
+        principals = tuple([self._with_all_members(key, p) for key, p in self._principals.items()])
+        directory = Directory(
             forest_root_dn=self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
-            principals=tuple([self._with_all_members(key, p) for key, p in self._principals.items()]),
+            principals=principals,
             exchange_servers=tuple(self._servers),
             public_stores=tuple(self._stores),
             folder_trees=tuple(self._trees),
             public_folders=tuple(self._folders),
         )
+        # the index Directory.by_dn would build, which the builder has: its keys are dn_key's (a test checks)
+        vars(directory)["by_dn"] = dict(zip(self._principals, principals, strict=True))
+        return directory
 
 
 @dataclass(frozen=True, slots=True)

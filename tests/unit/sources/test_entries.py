@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
-from sidtool.dn import naming_context
+from sidtool.dn import dn_key, naming_context
 from sidtool.errors import InputError
-from sidtool.model import Principal, PrincipalKind
+from sidtool.model import Directory, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 from sidtool.sources.entries import DirectoryBuilder
 
@@ -179,3 +179,19 @@ def test_the_memos_keep_no_long_value():
     memos = [builder._classes, builder._contexts, builder._texts, builder._numbers, builder._sid_domains]
     assert max(len(key) for memo in memos for key in memo) <= 1024
     assert len(builder._sid_domains) == 1 and len(builder._texts) == 1
+
+
+def test_the_index_by_dn_the_builder_hands_over_is_the_one_the_model_would_make():
+    """build() gives the model its index of principals by dn_key (a plain DN keyed by its case-folded text, any
+    other through the full parser); reading into an empty model keeps the principals as they are."""
+    builder = DirectoryBuilder("f", lambda error: None)
+    spellings = ["CN=Ann,DC=x", "cn=ann,dc=X", "CN=Bob \\, Jr,DC=x", "CN = Bob \\2C Jr , DC=x", "CN=Céline,DC=x",
+                 "CN=\\23Hash,DC=x", "CN=Zed+UID=1,DC=x", "OU=A\\,B,CN=Eve,DC=x"]  # fmt: skip
+    for rid, dn in enumerate(spellings, 1000):
+        builder.add(Entry(dn, {"objectclass": [b"user"], "objectsid": [bytes(Sid.parse(f"S-1-5-21-9-{rid}"))]}))
+    directory = builder.build()
+    assert directory.by_dn == {dn_key(p.dn): p for p in directory.principals}
+    assert len(directory.principals) < len(spellings)  # DNs written two ways are one principal
+    assert Directory().merged(directory).principals is directory.principals
+    twice = Directory(principals=(*directory.principals, replace(directory.principals[0], dn="cn=ANN,dc=x")))
+    assert Directory().merged(twice).principals == directory.principals  # a model without the index: one per DN
