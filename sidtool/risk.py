@@ -197,7 +197,7 @@ def assess(
     notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
     unchecked = unread_parts(directory)
     findings = []
-    server_cache: dict[str | None, tuple[ServerStatus, ...]] = {}
+    ratings: dict[tuple[str | None, AclSource], _Rating] = {}
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
     may_be_at_risk = _MayBeAtRisk(graph, senders, baseline)
     entries = 0
@@ -220,7 +220,7 @@ def assess(
             if checked.rights is None:
                 unchecked.append(_rights_unknown(checked, trustee_risk))
             else:
-                findings.append(_rate(checked, directory, trustee_risk, statuses, conditions, server_cache))
+                findings.append(_rate(checked, directory, trustee_risk, statuses, conditions, ratings))
     findings.sort(key=lambda f: (-f.risk, f.entry.folder.casefold(), f.entry.trustee.casefold()))
     return Assessment(
         baseline=baseline,
@@ -470,30 +470,36 @@ def _trustee_risk(
     return _TrusteeRisk(affected, builtin_sids, removals, kind)
 
 
+_Rating = tuple[tuple[ServerStatus, ...], RiskLevel, tuple[str, ...], tuple[str, ...]]  # servers, risk, names
+
+
 def _rate(
     entry: CheckedEntry,
     directory: Directory,
     trustee_risk: _TrusteeRisk,
     statuses: dict[str, ServerStatus],
     conditions: tuple[Condition, ...],
-    server_cache: dict[str | None, tuple[ServerStatus, ...]],
+    ratings: dict[tuple[str | None, AclSource], _Rating],
 ) -> Finding:
+    """The finding of an entry at risk. Its servers and rating depend only on its folder's homeMDB and where the
+    entry was read: ``ratings`` holds them, worked out once per pair, not per entry."""
     home = entry.public_folder.home_mdb if entry.public_folder else None
-    servers = server_cache.get(home)
-    if servers is None:  # depends only on the folder's homeMDB: worked out once per home, not per entry
+    rating = ratings.get((home, entry.acl_source))
+    if rating is None:
         found = servers_for_folder(directory, entry.public_folder)
-        servers = server_cache[home] = tuple(statuses[s.dn] for s in found if s.dn in statuses)
-    server_condition = _server_condition(servers)
-    states = [c.holds for c in conditions] + [server_condition]
-    if False in states:
-        risk = RiskLevel.LOW
-    elif None in states or entry.acl_source is AclSource.DIRECTORY:
-        risk = RiskLevel.MEDIUM
-    else:
-        risk = RiskLevel.HIGH
+        servers = tuple(statuses[s.dn] for s in found if s.dn in statuses)
+        states = [c.holds for c in conditions] + [_server_condition(servers)]
+        if False in states:
+            risk = RiskLevel.LOW
+        elif None in states or entry.acl_source is AclSource.DIRECTORY:
+            risk = RiskLevel.MEDIUM
+        else:
+            risk = RiskLevel.HIGH
+        rating = ratings[(home, entry.acl_source)] = (servers, risk, *_condition_names(conditions))
+    servers, risk, false_conditions, unknown_conditions = rating
     return Finding(
         entry, risk, trustee_risk.builtin_sids, trustee_risk.affected, servers, trustee_risk.kind,
-        trustee_risk.removals, *_condition_names(conditions),
+        trustee_risk.removals, false_conditions, unknown_conditions,
     )  # fmt: skip
 
 
