@@ -259,10 +259,12 @@ class Directory:
     @cached_property
     def by_sid(self) -> dict[Sid, tuple[Principal, ...]]:
         """Principals by SID; a BUILTIN SID maps to one alias per domain."""
-        index: dict[Sid, list[Principal]] = {}
+        index: dict[Sid, tuple[Principal, ...]] = {}
+        get = index.get
         for principal in self.principals:
-            index.setdefault(principal.sid, []).append(principal)
-        return {sid: tuple(found) for sid, found in index.items()}
+            found = get(principal.sid)  # (a tuple of one for almost every SID: made once, never rebuilt)
+            index[principal.sid] = (principal,) if found is None else (*found, principal)
+        return index
 
     @cached_property
     def domains_by_dn(self) -> dict[str, Domain]:
