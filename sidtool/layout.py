@@ -20,13 +20,23 @@ import os
 import shutil
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sidtool.terminal import printable
 
-__all__ = ["MAX_WIDTH", "MIN_WIDTH", "PIPE_WIDTH", "Field", "display_width", "fit_table", "output_width", "wrap"]
+__all__ = [
+    "MAX_WIDTH",
+    "MIN_WIDTH",
+    "PIPE_WIDTH",
+    "Field",
+    "display_width",
+    "fit_table",
+    "fit_table_pieces",
+    "output_width",
+    "wrap",
+]
 
 PIPE_WIDTH = 100  # the layout when stdout is no terminal and COLUMNS is not set
 MIN_WIDTH = 40  # narrower terminals get this layout (lines then exceed them)
@@ -104,17 +114,28 @@ def fit_table(records: Iterable[dict[str, Any]], fields: Sequence[Field], width:
     """``records`` as a table of at most ``width`` columns (see the module docstring); text ends with a newline.
 
     The records are read once, as their cells are made: they may come one at a time."""
-    cells = [[cell_text(record.get(field.key), field.show) for field in fields] for record in records]
+    return "".join(fit_table_pieces(records, fields, width))
+
+
+def fit_table_pieces(records: Iterable[dict[str, Any]], fields: Sequence[Field], width: int) -> Iterator[str]:
+    """:func:`fit_table`'s text in pieces of whole lines (each ending with a newline), made as they are written:
+    a table of 10^5 rows is never held as one text. The cells are kept (the widths depend on all of them); a
+    column's cell text seen before is measured and wrapped once (:class:`_Cells`)."""
+    columns = [_Cells() for _ in fields]
+    cells = [
+        [column.text(record.get(field.key), field.show) for field, column in zip(fields, columns, strict=True)]
+        for record in records
+    ]
     natural = [
-        min(field.widest, max([display_width(field.header), *(_longest_line(row[i]) for row in cells)]))
-        for i, field in enumerate(fields)
+        min(field.widest, max([display_width(field.header), *(column.longest_line(row[i]) for row in cells)]))
+        for i, (field, column) in enumerate(zip(fields, columns, strict=True))
     ]
     narrowest = [
         min(
             natural[i],
-            max(_NARROWEST, field.least, _longest_word(field.header), *(_longest_word(row[i]) for row in cells)),
+            max(_NARROWEST, field.least, _longest_word(field.header), *(column.longest_word(row[i]) for row in cells)),
         )
-        for i, field in enumerate(fields)
+        for i, (field, column) in enumerate(zip(fields, columns, strict=True))
     ]  # each column at least as wide as its longest word: words are cut only when nothing else fits
     shown = list(range(len(fields)))
     least_first = sorted(shown, key=lambda i: (-fields[i].priority, -i))
@@ -137,17 +158,75 @@ def fit_table(records: Iterable[dict[str, Any]], fields: Sequence[Field], width:
             widths[i] = max(2, widths[i] - share)
     below = [i for i in range(len(fields)) if i not in shown and fields[i].below]
     dropped = [fields[i].header for i in range(len(fields)) if i not in shown and not fields[i].below]
-    lines = _row_lines([fields[i].header for i in shown], [widths[i] for i in shown])
+    lines = _row_lines([wrap(fields[i].header, widths[i]) for i in shown], [widths[i] for i in shown])
     lines.append(_GAP.join("-" * widths[i] for i in shown))
+    shown_widths = [widths[i] for i in shown]
     for row in cells:
-        lines.extend(_row_lines([row[i] for i in shown], [widths[i] for i in shown]))
+        lines.extend(_row_lines([columns[i].wrapped(row[i], widths[i]) for i in shown], shown_widths))
         for i in below:
             if row[i] not in ("", "-"):
                 lines.extend("    " + line for line in wrap(f"{fields[i].header}: {row[i]}", width - 4))
+        if len(lines) >= _LINES_A_PIECE:
+            yield "\n".join(line.rstrip() for line in lines) + "\n"
+            lines = []
     if dropped:
         note = f"(not shown at {width} columns: {', '.join(dropped)}; a wider terminal or --format csv shows them)"
         lines.extend(wrap(note, width))
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    if lines:
+        yield "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+_LINES_A_PIECE = 4096  # lines of a table handed out together
+
+
+class _Cells:
+    """One column's cells: each text made, measured and wrapped once however many rows show it (a trustee's
+    senders and explanation repeat on each of its rows). At most :data:`_CELLS_KEPT` texts are remembered, each at
+    most :data:`_CELL_KEPT_LENGTH` characters; others are worked out each time, with the same result."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}  # id of a list value -> (the list, its text)
+        self._measures: dict[str, tuple[int, int]] = {}
+        self._wrapped: dict[tuple[str, int], list[str]] = {}
+
+    def text(self, value: Any, formatter: Callable[[Any], str] | None) -> str:
+        """:func:`cell_text`; a list value given again (the same object, held here meanwhile) made once."""
+        if not isinstance(value, list):
+            return cell_text(value, formatter)
+        known = self._texts.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        text = cell_text(value, formatter)
+        if len(self._texts) < _CELLS_KEPT:
+            self._texts[id(value)] = (value, text)
+        return text
+
+    def _measured(self, text: str) -> tuple[int, int]:
+        found = self._measures.get(text)
+        if found is None:
+            found = (_longest_line(text), _longest_word(text))
+            if len(self._measures) < _CELLS_KEPT and len(text) <= _CELL_KEPT_LENGTH:
+                self._measures[text] = found
+        return found
+
+    def longest_line(self, text: str) -> int:
+        return self._measured(text)[0]
+
+    def longest_word(self, text: str) -> int:
+        return self._measured(text)[1]
+
+    def wrapped(self, text: str, width: int) -> list[str]:
+        """``wrap(text, width)`` (the list shared: read it, never change it)."""
+        found = self._wrapped.get((text, width))
+        if found is None:
+            found = wrap(text, width)
+            if len(self._wrapped) < _CELLS_KEPT and len(text) <= _CELL_KEPT_LENGTH:
+                self._wrapped[(text, width)] = found
+        return found
+
+
+_CELLS_KEPT = 4096  # texts remembered per column of a table
+_CELL_KEPT_LENGTH = 4096  # characters of a text remembered
 
 
 def _narrowed(
@@ -163,8 +242,8 @@ def _narrowed(
     return excess
 
 
-def _row_lines(texts: list[str], widths: list[int]) -> list[str]:
-    wrapped = [wrap(text, width) for text, width in zip(texts, widths, strict=True)]
+def _row_lines(wrapped: list[list[str]], widths: list[int]) -> list[str]:
+    """The lines of one row, its cells already wrapped to their widths."""
     height = max(len(lines) for lines in wrapped)
     return [
         _GAP.join(_pad(lines[n] if n < len(lines) else "", width) for lines, width in zip(wrapped, widths, strict=True))

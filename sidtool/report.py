@@ -29,7 +29,7 @@ import wellknown
 from sidtool.decisions import Acceptance
 from sidtool.dn import domain_dns_name
 from sidtool.exchange import ServerStatus, ServerVerdict
-from sidtool.layout import Field, fit_table, wrap
+from sidtool.layout import Field, fit_table_pieces, wrap
 from sidtool.membership import Membership
 from sidtool.model import AclSource, Principal
 from sidtool.output import render
@@ -431,7 +431,7 @@ def render_view(report: Report, view: str, fmt: str, width: int = 100, explain: 
         rows = list(rows)
         any_rows = bool(rows)
     if any_rows:
-        yield fit_table(rows, fields, width)
+        yield from fit_table_pieces(rows, fields, width)
     else:
         yield "No findings.\n" if report.assessment.complete else "No findings among what could be checked.\n"
     tail = _unchecked_lines(report.assessment) + _accepted_lines(report)

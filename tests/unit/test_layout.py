@@ -63,3 +63,36 @@ def test_the_width_comes_from_columns_else_the_terminal_else_the_pipe_width(monk
     for columns, expected in (("132", 132), ("10", MIN_WIDTH), ("100000", MAX_WIDTH), ("wide", PIPE_WIDTH)):
         monkeypatch.setenv("COLUMNS", columns)
         assert output_width(Pipe()) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(range(6)), max_size=30), st.lists(CELLS, min_size=6, max_size=6),
+       st.integers(20, 220))  # fmt: skip
+def test_cells_seen_before_are_laid_out_as_when_worked_out_afresh(picks, texts, width):
+    """fit_table remembers each column's texts (and the text of a list given again, by identity): with the memos
+    off (no text remembered), the same table."""
+    import sidtool.layout as layout
+
+    lists = [text.split() for text in texts]  # the same list objects on many rows, as a trustee's senders are
+    fields = (*FIELDS, Field("names", "Names", lambda names: f"{len(names)}: {', '.join(names)}", priority=3))
+    records = [{"risk": "high", "folder": f"/F{n}", "trustee": texts[pick], "why": texts[-1 - pick],
+                "extra": "x", "names": lists[pick]} for n, pick in enumerate(picks)]  # fmt: skip
+    remembered = fit_table(records, fields, width)
+    kept = layout._CELLS_KEPT
+    try:
+        layout._CELLS_KEPT = 0
+        assert fit_table(records, fields, width) == remembered
+    finally:
+        layout._CELLS_KEPT = kept
+
+
+def test_a_long_table_comes_in_pieces_of_whole_lines(monkeypatch):
+    import sidtool.layout as layout
+
+    monkeypatch.setattr(layout, "_LINES_A_PIECE", 10)
+    records = [{"risk": "high", "folder": f"/Folder {n}", "trustee": "CORP\\Sales", "why": "", "extra": ""}
+               for n in range(50)]  # fmt: skip
+    pieces = list(layout.fit_table_pieces(iter(records), FIELDS, 80))
+    assert len(pieces) > 4 and all(piece.endswith("\n") for piece in pieces)
+    assert "".join(pieces) == fit_table(records, FIELDS, 80)
+    assert "".join(pieces).count("/Folder ") == 50
