@@ -723,13 +723,11 @@ def _entry_row(
     if finding.entry.acl_source is AclSource.DIRECTORY and rights.count(", ") > 1:
         first, *others = rights.split(", ")
         rights = f"{first} +{len(others)}"  # the table's cell; CSV and JSON carry every right in "rights"
-    return {
-        **record,
-        "affected_sids": listed[0],
-        "affected_names": listed[1],
-        "rights_shown": f"{finding.entry.acl_source.value}: {rights}",
-        "why": f"{record['reason']}. {record['risk_note'][0].upper()}{record['risk_note'][1:]}.",
-    }
+    record["affected_sids"] = listed[0]  # (the record is this row's own: finding_record makes a new one each time)
+    record["affected_names"] = listed[1]
+    record["rights_shown"] = f"{finding.entry.acl_source.value}: {rights}"
+    record["why"] = f"{record['reason']}. {record['risk_note'][0].upper()}{record['risk_note'][1:]}."
+    return record
 
 
 def _distinct_affected(findings: Iterable[Finding]) -> Iterator[tuple[Membership, ...]]:
