@@ -178,15 +178,23 @@ class EntryColumns(Sequence[PermissionEntry]):
     """
 
     __slots__ = ("location", "rights_ids", "table", "trustee_ids")
+    table: EntryTable
+    trustee_ids: tuple[int, ...]  # rows of the table's trustees, one per entry
+    rights_ids: tuple[int, ...]  # rows of the table's rights, one per entry
+    location: str | None  # "perms.txt:12": the line every entry of the folder was read on
 
     def __init__(self, table: EntryTable, trustee_ids: tuple[int, ...], rights_ids: tuple[int, ...],
                  location: str | None) -> None:  # fmt: skip
         if len(trustee_ids) != len(rights_ids):
             raise ValueError("an entry needs a trustee and its rights")
-        self.table = table
-        self.trustee_ids = trustee_ids
-        self.rights_ids = rights_ids
-        self.location = location
+        set_field = object.__setattr__  # (frozen, as the model's values are: see __setattr__)
+        set_field(self, "table", table)
+        set_field(self, "trustee_ids", trustee_ids)
+        set_field(self, "rights_ids", rights_ids)
+        set_field(self, "location", location)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"EntryColumns is frozen: cannot set {name!r}")
 
     def entry(self, position: int) -> PermissionEntry:
         """The entry at ``position`` (0 to ``len(self) - 1``)."""

@@ -29,7 +29,9 @@ the lines before and between them. A trustee is kept as written (``Default``,
 ``Anonymous``, ``DOMAIN\\account``, a legacyExchangeDN, a SID) and resolved to a
 SID later, against the directory data (:mod:`sidtool.sources.trustees`). Rights are the
 writers' words, the cmdlets' rights names (``ReadItems,CreateItems``) or a mask
-in decimal or hex.
+in decimal or hex. Each distinct trustee and rights field of a file is read once,
+into the file's :class:`sidtool.model.EntryTable`; a folder's entries are the
+numbers of their rows there (:class:`sidtool.model.EntryColumns`).
 
 A damaged entry costs that entry only: an unknown rights word, an empty
 trustee or a trustee without a rights field is reported with the line and the

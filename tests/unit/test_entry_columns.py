@@ -52,6 +52,8 @@ def test_columns_read_as_the_tuple_of_their_entries():
     assert not EntryColumns(table(), (), (), None) and EntryColumns(table(), (), (), None) == ()
     with pytest.raises(ValueError):
         EntryColumns(table(), (0, 1), (0,), None)
+    with pytest.raises(AttributeError):
+        columns.location = "elsewhere"  # frozen, as the model's values are
 
 
 def export(lines: list[str]) -> bytes:
