@@ -560,12 +560,31 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 
 def _emit(text: str | Iterable[str]) -> None:
-    """Write to stdout: one string, or pieces as they are made (a lone surrogate as its escape, never an error)."""
+    """Write to stdout: one string, or pieces as they are made (a lone surrogate as its escape, never an error).
+
+    Pieces for a file or a pipe are joined up to :data:`_EMIT_BATCH` characters a write: with PYTHONUNBUFFERED set
+    (as containers and CI often have it), each write is a system call, and a report's JSON is a piece a finding."""
     if getattr(sys.stdout, "errors", None) != "backslashreplace" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # strict, or surrogateescape in the C locale
-    for piece in [text] if isinstance(text, str) else text:
-        sys.stdout.write(piece)
+    pieces = [text] if isinstance(text, str) else text
+    try:
+        batch_size = 0 if sys.stdout.isatty() else _EMIT_BATCH  # (a terminal shows each piece as it comes)
+    except (AttributeError, ValueError):
+        batch_size = _EMIT_BATCH
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= batch_size:
+            sys.stdout.write("".join(batch))
+            batch, size = [], 0
+    if batch:
+        sys.stdout.write("".join(batch))
     sys.stdout.flush()
+
+
+_EMIT_BATCH = 1 << 18  # characters of output joined into one write (a bound: a piece over it is written alone)
 
 
 def _warn(message: str) -> None:

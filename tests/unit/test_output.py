@@ -62,3 +62,33 @@ def test_markdown_escapes_html_and_pipes():
     text = render(records, (("a", "A"),), "markdown")
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; \\| done" in text
     assert "<img" not in text
+
+
+def test_pieces_for_a_file_go_out_in_few_writes_and_for_a_terminal_as_they_come(monkeypatch):
+    """cli._emit joins a report's pieces (one per finding in JSON) for a file or pipe: with PYTHONUNBUFFERED each
+    write would be a system call. A terminal gets each piece as it is made. The text is the same either way."""
+    import sys
+
+    from sidtool import cli
+
+    class Stream(io.StringIO):
+        def __init__(self, terminal: bool) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.writes = 0
+
+        def isatty(self) -> bool:
+            return self.terminal
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            return super().write(text)
+
+    pieces = [f"line {number}\n" for number in range(100_000)]
+    for terminal in (False, True):
+        stream = Stream(terminal)
+        monkeypatch.setattr(sys, "stdout", stream)
+        cli._emit(iter(pieces))
+        assert stream.getvalue() == "".join(pieces)
+        size = sum(map(len, pieces))
+        assert stream.writes == (len(pieces) if terminal else -(-size // cli._EMIT_BATCH))
