@@ -196,6 +196,10 @@ class EntryColumns(Sequence[PermissionEntry]):
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"EntryColumns is frozen: cannot set {name!r}")
 
+    def __reduce__(self) -> tuple[type[EntryColumns], tuple[EntryTable, tuple[int, ...], tuple[int, ...], str | None]]:
+        """Copied and pickled through the constructor (its fields cannot be set one by one)."""
+        return EntryColumns, (self.table, self.trustee_ids, self.rights_ids, self.location)
+
     def entry(self, position: int) -> PermissionEntry:
         """The entry at ``position`` (0 to ``len(self) - 1``)."""
         trustee, sid = self.table.trustees[self.trustee_ids[position]]

@@ -9,7 +9,9 @@ Each differential test here runs the same work on the columns and on the same en
 from __future__ import annotations
 
 import codecs
+import copy
 import io
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,6 +56,8 @@ def test_columns_read_as_the_tuple_of_their_entries():
         EntryColumns(table(), (0, 1), (0,), None)
     with pytest.raises(AttributeError):
         columns.location = "elsewhere"  # frozen, as the model's values are
+    assert copy.deepcopy(columns) == columns and pickle.loads(pickle.dumps(columns)) == entries
+    assert copy.copy(columns).table is columns.table
 
 
 def export(lines: list[str]) -> bytes:
