@@ -22,7 +22,7 @@ from sidtool.errors import InputError
 from sidtool.model import Directory, EntryColumns, EntryTable, PermissionEntry, RightsKind
 from sidtool.risk import assess
 from sidtool.security.sid import EVERYONE, Sid
-from sidtool.sources import ldif, pfdavadmin
+from sidtool.sources import ldif, pfdavadmin, read_inputs
 from sidtool.sources.folders import link_folders
 from sidtool.sources.trustees import resolve_in_place
 
@@ -129,3 +129,22 @@ def test_names_resolved_after_reading_are_the_same_in_columns_as_in_tuples(fores
     assert sum(e.trustee_sid is not None for p in in_columns for e in p.entries) > len(in_columns)
     changed = [now for now, before in zip(in_columns, store.permissions, strict=True) if now is not before]
     assert changed and len({id(p.entries.table) for p in changed}) == 1  # one resolved table, for every set changed
+
+
+def test_two_exports_keep_two_tables_and_read_as_their_tuples_through_read_inputs(forest, tmp_path):
+    """Two store exports, one before the directory and one after it: each has its own table; the report's model
+    is the one the same entries as tuples give."""
+    lines = damaged(forest).decode("utf-16").splitlines()
+    half = len(lines) // 2
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_bytes(export(lines[:half]))
+    second.write_bytes(export(["PFDAVAdmin 2.8 permissions export", *lines[half:]]))
+    problems: list[InputError] = []
+    directory = read_inputs([str(first), str(forest / "forest.ldif"), str(second)], on_problem=problems.append)
+    tables = {
+        name: {id(p.entries.table) for p in directory.permissions if p.origin == str(path)}
+        for name, path in (("first", first), ("second", second))
+    }
+    assert tables["first"] and tables["second"] and tables["first"].isdisjoint(tables["second"])
+    assert assess(directory) == assess(as_tuples(directory))
+    assert any("nobody" in str(problem) for problem in problems)
