@@ -38,6 +38,7 @@ from sidtool.errors import (
     SidtoolError,
     UsageError,
 )
+from sidtool.files import joined
 from sidtool.html_report import HTML_FORMAT
 from sidtool.layout import output_width
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
@@ -568,19 +569,11 @@ def _emit(text: str | Iterable[str]) -> None:
         sys.stdout.reconfigure(errors="backslashreplace")  # strict, or surrogateescape in the C locale
     pieces = [text] if isinstance(text, str) else text
     try:
-        batch_size = 0 if sys.stdout.isatty() else _EMIT_BATCH  # (a terminal shows each piece as it comes)
+        terminal = sys.stdout.isatty()  # (a terminal shows each piece as it comes)
     except (AttributeError, ValueError):
-        batch_size = _EMIT_BATCH
-    batch: list[str] = []
-    size = 0
-    for piece in pieces:
-        batch.append(piece)
-        size += len(piece)
-        if size >= batch_size:
-            sys.stdout.write("".join(batch))
-            batch, size = [], 0
-    if batch:
-        sys.stdout.write("".join(batch))
+        terminal = False
+    for piece in pieces if terminal else joined(pieces, _EMIT_BATCH):
+        sys.stdout.write(piece)
     sys.stdout.flush()
 
 

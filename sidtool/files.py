@@ -33,14 +33,31 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import AnyStr
 
 from sidtool.errors import InputError
 
-__all__ = ["STDOUT", "write_atomic", "write_atomic_bytes"]
+__all__ = ["STDOUT", "joined", "write_atomic", "write_atomic_bytes"]
 
 STDOUT = "-"
 PRIVATE_MODE = 0o600  # snapshots: directory data, for their owner only
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def joined(pieces: Iterable[AnyStr], size: int) -> Iterator[AnyStr]:
+    """The pieces joined into runs of at least ``size`` characters or bytes (the last may be shorter), in order: a
+    stream written a small piece at a time costs a system call a piece when it is unbuffered. A run holds at most
+    ``size`` plus one piece."""
+    buffer: list[AnyStr] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield piece[:0].join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield buffer[0][:0].join(buffer)
 
 
 def write_atomic(path: str, text: str | Iterable[str], *, private: bool = False) -> None:

@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 
 from sidtool import __version__
 from sidtool.errors import InputError, SidError
-from sidtool.files import write_atomic_bytes
+from sidtool.files import joined, write_atomic_bytes
 from sidtool.model import (
     AclSource,
     Directory,
@@ -132,26 +132,13 @@ def save(directory: Directory, path: str, source: dict[str, Any] | None = None) 
     time, never held whole.
     """
     pieces = (line.encode("utf-8") for line in document_lines(directory, source))
-    write_atomic_bytes(path, _gzipped(pieces) if path.endswith(".gz") else _batched(pieces), private=True)
-
-
-def _batched(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    buffer: list[bytes] = []
-    held = 0
-    for piece in pieces:
-        buffer.append(piece)
-        held += len(piece)
-        if held >= size:
-            yield b"".join(buffer)
-            buffer, held = [], 0
-    if buffer:
-        yield b"".join(buffer)
+    write_atomic_bytes(path, _gzipped(pieces) if path.endswith(".gz") else joined(pieces, 1 << 20), private=True)
 
 
 def _gzipped(pieces: Iterable[bytes]) -> Iterator[bytes]:
     """A gzip stream (RFC 1952, modification time 0: the same model gives the same bytes) of ``pieces``."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    for chunk in _batched(pieces):
+    for chunk in joined(pieces, 1 << 20):
         yield compressor.compress(chunk)
     yield compressor.flush()
 

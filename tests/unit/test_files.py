@@ -181,3 +181,13 @@ def test_a_new_snapshot_is_0600_whatever_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "snap.json.gz").stat().st_mode) == 0o600
+
+
+def test_joined_pieces_keep_their_order_and_type_and_each_run_is_bounded():
+    from sidtool.files import joined
+
+    assert list(joined(["a", "bc", "d", "", "efg", "h"], 3)) == ["abc", "defg", "h"]
+    assert list(joined([b"ab", b"c", b"d"], 2)) == [b"ab", b"cd"]
+    assert list(joined([], 8)) == [] and list(joined(["x"], 0)) == ["x"]
+    runs = list(joined((f"{n}\n" for n in range(10_000)), 1000))
+    assert "".join(runs) == "".join(f"{n}\n" for n in range(10_000)) and max(map(len, runs)) < 1000 + 6
