@@ -144,7 +144,11 @@ def _gzipped(pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
+
+
+# what json.dumps(value, ensure_ascii=False, separators=(",", ":")) makes, without a new encoder for each record
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
