@@ -20,10 +20,8 @@ import json
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-import tabulate as tabulate_module
-from tabulate import tabulate
 
 from sidtool.layout import Field, cell_text, fit_table
 
@@ -61,20 +59,26 @@ def render(records: list[dict[str, Any]], columns: Columns, fmt: str, width: int
     specs = [_column(column) for column in columns]
     headers = [column.header for column in specs]
     rows = [[cell_text(record.get(column.key), column.show) for column in specs] for record in records]
+    tabulate, wrap_class = _tabulate()
     if fmt == "markdown":
         rows = [[cell.translate(_MARKDOWN_ESCAPES) for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
     widths = [column.width for column in specs]
-    if _TabulateWrap is None:  # a tabulate without its wrapper class: let it wrap every cell itself
+    if wrap_class is None:  # a tabulate without its wrapper class: let it wrap every cell itself
         return tabulate(rows, headers, tablefmt="simple", disable_numparse=True, maxcolwidths=widths) + "\n"
-    wrappers = [_TabulateWrap(width=width, break_long_words=True, break_on_hyphens=True) for width in widths]
+    wrappers = [wrap_class(width=width, break_long_words=True, break_on_hyphens=True) for width in widths]
     rows = [[_wrapped(cell, wrapper) for cell, wrapper in zip(row, wrappers, strict=True)] for row in rows]
     return tabulate(rows, headers, tablefmt="simple", disable_numparse=True) + "\n"
 
 
-# tabulate's own wrapper (it counts display width, and breaks long words at the width): cells wrapped with it
-# come out as ``maxcolwidths`` would wrap them.
-_TabulateWrap = getattr(tabulate_module, "_CustomTextWrap", None)
+@cache
+def _tabulate() -> tuple[Callable[..., str], type[textwrap.TextWrapper] | None]:
+    """tabulate, and its own wrapper (it counts display width, and breaks long words at the width: cells wrapped
+    with it come out as ``maxcolwidths`` would wrap them). Imported when a table is first made with it: its
+    import (which reads package metadata) is a fifth of sidtool's start, and JSON and fitted tables never use it."""
+    import tabulate as module
+
+    return module.tabulate, getattr(module, "_CustomTextWrap", None)
 
 
 def _wrapped(cell: str, wrapper: textwrap.TextWrapper) -> str:
