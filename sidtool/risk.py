@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from itertools import compress
 
 import wellknown
 from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
@@ -283,8 +284,9 @@ def granting_sets(
             if trustees.isdisjoint(entries.trustee_ids):
                 yield permissions, by_path.get(permissions.folder), granting, [], False
                 continue
-            pairs = enumerate(zip(entries.trustee_ids, entries.rights_ids, strict=True))
-            to_check = [entries.entry(at) for at, (trustee, right) in pairs if grants[right] and trustee in trustees]
+            rights = entries.rights_ids  # (the positions of the trustees that may be at risk, found in C: a few)
+            at_risk = compress(range(len(rights)), map(trustees.__contains__, entries.trustee_ids))
+            to_check = [entries.entry(at) for at in at_risk if grants[rights[at]]]
             yield permissions, by_path.get(permissions.folder), granting, to_check, False
             continue
         granting_entries = [e for e in entries if e.allowed and (e.rights_kind is not _MAPI or posting[e.rights])]
