@@ -354,7 +354,8 @@ def resolve_in_place(
         except TrusteeError as error:
             answers[name] = error
     del index, names
-    resolved = {id(table): _resolved_table(table, answers) for table in tables.values()}
+    sids = {name: answer for name, answer in answers.items() if isinstance(answer, Sid)}
+    resolved = {id(table): _resolved_table(table, sids) for table in tables.values()}
     for position, permissions in enumerate(sets):
         entries = permissions.entries
         if isinstance(entries, EntryColumns):
@@ -385,10 +386,9 @@ def resolve_in_place(
             sets[position] = replace(permissions, entries=tuple(resolved_entries))
 
 
-def _resolved_table(table: EntryTable, answers: dict[str, Sid | TrusteeError]) -> tuple[EntryTable, frozenset[int]]:
-    """The table with the SIDs ``answers`` found (itself if none), and the rows that had no SID before."""
+def _resolved_table(table: EntryTable, sids: dict[str, Sid]) -> tuple[EntryTable, frozenset[int]]:
+    """The table with the SIDs found for its names (itself if none), and the rows that had no SID before."""
     unresolved = frozenset(row for row, (_, sid) in enumerate(table.trustees) if sid is None)
-    sids = {name: answer for name, answer in answers.items() if isinstance(answer, Sid)}
     if not any(table.trustees[row][0] in sids for row in unresolved):
         return table, unresolved
     return table.with_sids(sids), unresolved
