@@ -71,10 +71,9 @@ def run_report(
     decisions = Decisions(hotfixed=request.hotfixed)
     if request.decisions:
         decisions = decisions.merged(load_decisions(request.decisions, problems))
-    for acceptance in decisions.expired[: ProblemLog.LIMIT]:
-        warn(f"{acceptance.location}: the acceptance of {acceptance.folder} expired; the finding counts again")
-    if len(decisions.expired) > ProblemLog.LIMIT:
-        warn(f"{len(decisions.expired) - ProblemLog.LIMIT} more acceptances expired")
+    expired = [f"{acceptance.location}: the acceptance of {acceptance.folder} expired; the finding counts again"
+               for acceptance in decisions.expired]  # fmt: skip
+    _warn_first(warn, expired, "{} more acceptances expired")
     settings = ldap() if ldap is not None and any(is_ldap_url(name) for name in request.inputs) else None
     progress = Progress(enabled=False if request.quiet else None)
     with long_lived_allocations():
@@ -113,10 +112,7 @@ def run_report(
             hidden = f", {len(left_out) - ProblemLog.LIMIT} not shown" if len(left_out) > ProblemLog.LIMIT else ""
             warn(f"{len(left_out)} member removal(s) were left out of {request.remediation}{hidden}: check those "
                  "memberships in the directory and remove them by hand")  # fmt: skip
-    for note in assessment.notes[: ProblemLog.LIMIT]:
-        warn(f"note: {note}")
-    if len(assessment.notes) > ProblemLog.LIMIT:
-        warn(f"{len(assessment.notes) - ProblemLog.LIMIT} more notes not shown")
+    _warn_first(warn, [f"note: {note}" for note in assessment.notes], "{} more notes not shown")
     if assessment.unchecked:
         warn(
             f"{len(assessment.unchecked)} item(s) could not be checked (a domain, a group's members, a folder's "
@@ -129,6 +125,14 @@ def run_report(
     accepted = {id(finding) for finding, _ in report.accepted}
     failing = any(f.risk >= request.fail_on for f in assessment.findings if id(f) not in accepted)
     return EXIT_FINDINGS if failing and not request.exit_zero else EXIT_OK
+
+
+def _warn_first(warn: Warn, messages: list[str], more: str) -> None:
+    """The first :attr:`ProblemLog.LIMIT` messages, then ``more`` with the count of the others, if any."""
+    for message in messages[: ProblemLog.LIMIT]:
+        warn(message)
+    if len(messages) > ProblemLog.LIMIT:
+        warn(more.format(len(messages) - ProblemLog.LIMIT))
 
 
 def run_info(request: ReportRequest, started: datetime) -> RunInfo:
