@@ -577,7 +577,7 @@ def _emit(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
 
 
-_EMIT_BATCH = 1 << 18  # characters of output joined into one write (a bound: a piece over it is written alone)
+_EMIT_BATCH = 1 << 18  # characters of output joined into one write (a write holds at most this and one piece more)
 
 
 def _warn(message: str) -> None:
