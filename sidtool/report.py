@@ -219,6 +219,7 @@ def unchecked_detail(item: Unchecked) -> str:
         "'sidtool collect')",
         UncheckedKind.RIGHTS_UNKNOWN: "the export does not say what this entry allows ('Custom' without rights); "
         f"the trustee lets in {item.senders} sender(s) at risk if it allows posting",
+        UncheckedKind.RECORD_SKIPPED: f"could not be read and was skipped: {item.error}",
     }[item.kind]
 
 

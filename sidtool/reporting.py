@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sidtool import __version__
@@ -27,7 +27,7 @@ from sidtool.progress import Progress
 from sidtool.provenance import RunInfo, describe_input
 from sidtool.remediation import removal_ldif
 from sidtool.report import build, render_view
-from sidtool.risk import RiskLevel, assess
+from sidtool.risk import RiskLevel, Unchecked, UncheckedKind, assess
 from sidtool.sources import is_ldap_url, read_inputs
 from sidtool.sources.ldap import LdapSettings
 
@@ -85,6 +85,9 @@ def run_report(
             raise UsageError(f"hotfixed server {missing[0]!r} is not in the directory data (servers: {known})")
         progress.phase("analysing: membership and risk")
         assessment = assess(directory, request.baseline, decisions.hotfixed_servers())
+    skipped = tuple(problems.unchecked())  # the report itself says what was skipped, not only stderr
+    if skipped:
+        assessment = replace(assessment, unchecked=assessment.unchecked + skipped)
     report = build(assessment, request.show_all, decisions.acceptance)
     progress.phase("writing")
     to_file = bool(request.output) and request.output != STDOUT
@@ -113,9 +116,9 @@ def run_report(
             warn(f"{len(left_out)} member removal(s) were left out of {request.remediation}{hidden}: check those "
                  "memberships in the directory and remove them by hand")  # fmt: skip
     _warn_first(warn, [f"note: {note}" for note in assessment.notes], "{} more notes not shown")
-    if assessment.unchecked:
+    if len(assessment.unchecked) > len(skipped):  # (the skipped records are counted by ProblemLog.close)
         warn(
-            f"{len(assessment.unchecked)} item(s) could not be checked (a domain, a group's members, a folder's "
+            f"{len(assessment.unchecked) - len(skipped)} item(s) could not be checked (a domain, a group's members, a folder's "
             "permissions); the report lists them under 'Could not check' ('unchecked' in JSON) and is incomplete"
         )
     if problems.count:
@@ -172,24 +175,47 @@ def _same_file(first: str, second: str) -> bool:
 
 
 class ProblemLog:
-    """Reports skipped records through ``warn`` as they are met; after the first 20, only counts them."""
+    """Reports skipped records through ``warn`` as they are met; after the first 20, only counts them.
+
+    It keeps the first :attr:`KEPT` skipped records for the report itself (:meth:`unchecked`), so that a report
+    written to a file or read by a script says what stderr said: a record that was skipped is a hole."""
 
     LIMIT = 20
+    KEPT = 1000
 
     def __init__(self, warn: Warn) -> None:
         self.warn = warn
         self.count = 0
         self.incomplete = 0  # of them, inputs read whole that hold only part of something (IncompleteInput)
+        self.skipped: list[InputError] = []  # the first KEPT of the others
 
     def __call__(self, error: InputError) -> None:
         self.count += 1
         partial = isinstance(error, IncompleteInput)
         self.incomplete += partial
+        if not partial and len(self.skipped) < self.KEPT:
+            self.skipped.append(error)
         if self.count <= self.LIMIT:
             self.warn(f"{error}" if partial else f"{error} (skipped)")
+
+    def unchecked(self) -> list[Unchecked]:
+        """The skipped records as the report lists them (the incomplete ones are in the model already); past
+        :attr:`KEPT`, one more item counts the rest."""
+        items = [
+            Unchecked(UncheckedKind.RECORD_SKIPPED, error.source or "input", _where(error), error=error.message)
+            for error in self.skipped
+        ]
+        more = self.count - self.incomplete - len(self.skipped)
+        if more:
+            items.append(Unchecked(UncheckedKind.RECORD_SKIPPED, f"{more} more record(s)", error="not listed here"))
+        return items
 
     def close(self) -> None:
         skipped = self.count - self.incomplete  # the incomplete ones are counted in the report's "Could not check"
         if skipped:
             hidden = f", {self.count - self.LIMIT} message(s) not shown" if self.count > self.LIMIT else ""
             self.warn(f"{skipped} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
+
+
+def _where(error: InputError) -> str | None:
+    return ":".join(part for part in (error.source, error.location) if part) or None

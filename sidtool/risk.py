@@ -144,6 +144,7 @@ class UncheckedKind(str, Enum):
     DESCRIPTOR_UNREADABLE = "descriptor-unreadable"  # a folder's nTSecurityDescriptor could not be decoded
     DESCRIPTOR_MISSING = "descriptor-missing"  # a folder read from the directory without its descriptor
     RIGHTS_UNKNOWN = "rights-unknown"  # an entry of a trustee at risk whose rights the export does not state
+    RECORD_SKIPPED = "record-skipped"  # a record of an input could not be read (named on stderr too) and was skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ class Unchecked:
     subject: str  # the domain, group, folder or "folder: trustee"
     location: str | None = None  # "perms.txt:12", where the source says where
     senders: int = 0  # RIGHTS_UNKNOWN: how many senders at risk the trustee lets in
-    error: str | None = None  # DESCRIPTOR_UNREADABLE: what the decoder said
+    error: str | None = None  # DESCRIPTOR_UNREADABLE: what the decoder said; RECORD_SKIPPED: what the reader said
 
 
 @dataclass(frozen=True)

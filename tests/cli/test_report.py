@@ -170,7 +170,47 @@ def test_damaged_ldif_is_read_around_and_exits_3(tmp_path: Path):
     line = damaged[: damaged.index("!!bad!!")].count("\n") + 1
     assert f"damaged.ldif:line {line}: objectsid: value is not valid base64 (skipped)" in result.stderr
     assert "could not be read and were skipped" in result.stderr
-    assert json.loads(result.stdout)["findings"]  # the rest was still analysed
+    document = json.loads(result.stdout)
+    assert document["findings"]  # the rest was still analysed
+    (skipped,) = document["unchecked"]  # the report itself says what was skipped, not only stderr
+    assert (skipped["kind"], skipped["subject"]) == ("record-skipped", str(path))
+    assert skipped["location"] == f"{path}:line {line}" and "not valid base64" in skipped["detail"]
+    assert document["summary"]["unchecked"] == 1
+
+
+def test_a_report_written_to_a_file_says_what_was_skipped(tmp_path: Path):
+    """A record that was skipped is a hole in the report file too: never a plain "No findings" over it."""
+    forest = tmp_path / "safe.ldif"  # the example forest where only Administrators may post to a folder
+    forest.write_text(_with_descriptors(Path(FOREST).read_text(encoding="utf-8"), "O:BAG:BAD:(A;;CCLCRPWP;;;BA)"))
+    permissions = tmp_path / "permissions.csv"
+    permissions.write_text('"Identity","User","AccessRights"\n"\\Admin Notices","CORP\\Helpdesk","Author, Typo"\n')
+    for fmt, name in (("table", "report.txt"), ("html", "report.html")):
+        result = run_sidtool("report", str(permissions), "--directory", str(forest), "--format", fmt,
+                             "-o", str(tmp_path / name))  # fmt: skip
+        assert result.returncode == 3, result.stderr
+    text = (tmp_path / "report.txt").read_text(encoding="utf-8")
+    assert text.startswith("INCOMPLETE: 1 item(s) could not be checked")
+    flat = " ".join(text.split())  # (wrapped to the width)
+    assert f"record-skipped: {permissions}: could not be read and was skipped: unknown folder right" in flat
+    assert "No findings among what could be checked." in text and "No findings.\n" not in text
+    assert "Everything that was read was checked" not in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def _with_descriptors(ldif: str, sddl: str) -> str:
+    """``ldif`` with every public folder's descriptor replaced by ``sddl`` (binary, base64, on one line)."""
+    from sidtool.security import parse_sddl
+
+    blob = base64.b64encode(bytes(parse_sddl(sddl))).decode()
+    records = []
+    for record in ldif.split("\n\n"):
+        if "objectClass: publicFolder" in record and "nTSecurityDescriptor" in record:
+            lines, dropping = [], False
+            for line in record.strip("\n").split("\n"):
+                dropping = line.startswith("nTSecurityDescriptor") or (dropping and line.startswith(" "))
+                lines += [] if dropping else [line]
+            record = "\n".join([*lines, f"nTSecurityDescriptor:: {blob}"])
+        records.append(record)
+    return "\n\n".join(records) + "\n"
 
 
 def test_wrong_or_empty_input_is_one_line(tmp_path: Path):

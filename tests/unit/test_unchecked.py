@@ -93,3 +93,20 @@ def test_a_partial_member_list_and_a_domain_not_read_survive_a_snapshot(tmp_path
     assert loaded.principal(alice.dn).members_complete is False
     expected = {(UncheckedKind.MEMBERS_PARTIAL, alice.dn), (UncheckedKind.DOMAIN_NOT_READ, "apac.corp.example.com")}
     assert {(u.kind, u.subject) for u in assess(loaded).unchecked} == expected
+
+
+def test_skipped_records_are_kept_for_the_report_up_to_a_bound_then_counted():
+    from sidtool.errors import IncompleteInput, InputError
+    from sidtool.reporting import ProblemLog
+
+    warned: list[str] = []
+    problems = ProblemLog(warned.append)
+    problems(IncompleteInput("only part of its member list", source="a.ldif", location="line 3"))
+    for line in range(ProblemLog.KEPT + 5):
+        problems(InputError("bad value", source="a.ldif", location=f"line {line}"))
+    items = problems.unchecked()
+    assert len(items) == ProblemLog.KEPT + 1 and len(warned) == ProblemLog.LIMIT
+    assert {item.kind for item in items} == {UncheckedKind.RECORD_SKIPPED}  # the incomplete one is in the model
+    assert (items[0].subject, items[0].location, items[0].error) == ("a.ldif", "a.ldif:line 0", "bad value")
+    assert items[-1].subject == "5 more record(s)"
+    assert unchecked_detail(items[0]) == "could not be read and was skipped: bad value"
