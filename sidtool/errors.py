@@ -13,6 +13,8 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 
+MAX_MESSAGE = 1000  # characters of an input error's message: past that its middle is cut, saying how much
+
 
 class SidtoolError(Exception):
     """Base of every error sidtool reports to its user."""
@@ -28,6 +30,9 @@ class InputError(SidtoolError, ValueError):
     """Input that cannot be read: names the source and the location in it."""
 
     def __init__(self, message: str, *, source: str | None = None, location: str | None = None) -> None:
+        if len(message) > MAX_MESSAGE:  # it quotes input, and a line of input may hold up to 16 MiB: the middle goes
+            cut = len(message) - MAX_MESSAGE
+            message = f"{message[: MAX_MESSAGE // 2]} …[{cut:,} characters]… {message[-MAX_MESSAGE // 2 :]}"
         super().__init__(message)
         self.message = message
         self.source = source

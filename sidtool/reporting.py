@@ -116,9 +116,10 @@ def run_report(
             warn(f"{len(left_out)} member removal(s) were left out of {request.remediation}{hidden}: check those "
                  "memberships in the directory and remove them by hand")  # fmt: skip
     _warn_first(warn, [f"note: {note}" for note in assessment.notes], "{} more notes not shown")
-    if len(assessment.unchecked) > len(skipped):  # (the skipped records are counted by ProblemLog.close)
+    holes = len(assessment.unchecked) - len(skipped)  # (the skipped records are counted by ProblemLog.close)
+    if holes:
         warn(
-            f"{len(assessment.unchecked) - len(skipped)} item(s) could not be checked (a domain, a group's members, a folder's "
+            f"{holes} item(s) could not be checked (a domain, a group's members, a folder's "
             "permissions); the report lists them under 'Could not check' ('unchecked' in JSON) and is incomplete"
         )
     if problems.count:

@@ -635,6 +635,9 @@ class _ConditionParser:
             base, magnitude = BASE_HEX, int(digits[2:], 16)
         elif len(digits) > 1 and digits[0] == "0":
             base, magnitude = BASE_OCTAL, int(digits[1:], 8)
+        elif len(digits.lstrip("0")) > 20:  # over 64 bits whatever it is; int() refuses over 4,300 digits
+            too_long = f"integer {digits[:12]}… of {len(digits):,} digits does not fit in 64 bits"
+            raise _text_error(too_long, self.position)
         else:
             base, magnitude = BASE_DECIMAL, int(digits)
         sign = {"+": SIGN_PLUS, "-": SIGN_MINUS}.get(sign_text, SIGN_NONE)

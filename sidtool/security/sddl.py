@@ -364,8 +364,8 @@ class _Parser:
                 value = int(text[2:], 16)
             elif text[0] == "0" and len(text) > 1:
                 value = int(text[1:], 8)
-            else:
-                value = int(text)
+            else:  # (more than 20 digits is over the maximum anyway, and int() refuses over 4,300)
+                value = int(text) if len(text.lstrip("0")) <= 20 else _MAX_MASK
             return min(value, _MAX_MASK)  # wcstoul's overflow answer, ULONG_MAX (module docstring)
         mask = 0
         index = 0

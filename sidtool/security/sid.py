@@ -35,6 +35,9 @@ MAX_SUB_AUTHORITIES = 15  # [MS-DTYP] 2.4.2.2: SubAuthorityCount is at most 15
 _MAX_AUTHORITY = (1 << 48) - 1
 _MAX_SUB_AUTHORITY = (1 << 32) - 1
 # A number as ConvertStringSidToSidW reads it: optional leading ASCII white space, then 0x-hex or decimal.
+# A number of more significant digits than 2^64 has is out of every range here; it is refused before ``int``
+# (which refuses over 4,300 digits with an error of its own), whatever its length.
+_MAX_DIGITS = 20
 _NUMBER = re.compile(r"[ \t\n\v\f\r]*(?:(0[xX][0-9a-fA-F]+)|([0-9]+))")
 _HEADER = struct.Struct(">BBHI")  # revision, count, authority high 16 bits, low 32 bits
 _set = object.__setattr__  # (how a frozen dataclass sets its fields)
@@ -98,7 +101,9 @@ class Sid:
 
     @classmethod
     def _scan(cls, text: str, position: int, whole: str | None) -> tuple[Sid, int]:
-        original = repr(whole) if whole is not None else repr(text[position : position + 80])
+        original = repr(whole[:80]) if whole is not None else repr(text[position : position + 80])
+        if whole is not None and len(whole) > 80:
+            original += f" (… {len(whole):,} characters)"
         if text[position : position + 2].upper() != "S-":
             raise SidError(f"{original} is not a SID: expected the form S-1-<authority>[-<sub-authority>...]")
         numbers: list[tuple[int, str]] = []
@@ -114,6 +119,9 @@ class Sid:
                     raise SidError(f"{original}: the identifier authority is empty")
                 raise SidError(f"{original}: {what} {found!r} is not a decimal number")
             digits = match.group(1) or match.group(2)
+            if len(digits) > _MAX_DIGITS and len(digits.lstrip("0xX").lstrip("0")) > _MAX_DIGITS:
+                what = ("revision", "identifier authority")[len(numbers)] if len(numbers) < 2 else "sub-authority"
+                raise SidError(f"{original}: {what} {digits[:12]}… has {len(digits):,} digits: it does not fit")
             value = int(digits, 16) if match.group(1) else int(digits)
             numbers.append((value, digits))
             at = match.end()

@@ -258,3 +258,18 @@ def test_baseline_2003_knows_the_2003_builtins():
     document = json.loads(result.stdout)
     assert document["baseline"] == "2003" and document["findings"] == []
     assert run_sidtool("report", FOREST, "--baseline", "Vista").returncode == 2
+
+
+def test_a_sid_of_thousands_of_digits_costs_its_entry_not_the_run(tmp_path: Path):
+    """int() refuses over 4,300 digits with its own ValueError: that must be a located record error, never exit 4."""
+    export = tmp_path / "perms.txt"
+    huge = "S-1-5-21-" + "9" * 5000
+    export.write_text(f"SETACL\t\\Sales Orders\t{huge}\tAuthor\tCORP\\Sales\tAuthor\n", encoding="utf-8")
+    result = run_sidtool("report", str(export), "--directory", FOREST, "--format", "json")
+    assert result.returncode == 3, result.stderr
+    assert f"{export}:line 1: trustee 'S-1-5-21-999" in result.stderr and "digits: it does not fit" in result.stderr
+    assert max(map(len, result.stderr.splitlines())) < 1200  # the value is cut in the message
+    assert any(f["trustee"] == "CORP\\Sales" for f in json.loads(result.stdout)["findings"])  # its neighbour is read
+    for args in (("lookup", huge), ("sd", "decode", f"O:BAG:BAD:(A;;CC;;;{huge})")):
+        result = run_sidtool(*args)
+        assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr

@@ -110,3 +110,14 @@ def test_skipped_records_are_kept_for_the_report_up_to_a_bound_then_counted():
     assert (items[0].subject, items[0].location, items[0].error) == ("a.ldif", "a.ldif:line 0", "bad value")
     assert items[-1].subject == "5 more record(s)"
     assert unchecked_detail(items[0]) == "could not be read and was skipped: bad value"
+
+
+def test_an_input_error_quoting_a_huge_value_keeps_its_start_and_its_end():
+    from sidtool.errors import MAX_MESSAGE, InputError
+
+    message = f"trustee {'x' * 100_000!r}: no principal has this name"
+    error = InputError(message, source="a.txt", location="line 2")
+    assert len(error.message) < MAX_MESSAGE + 40
+    assert error.message.startswith("trustee 'xxx") and error.message.endswith(": no principal has this name")
+    assert f"…[{len(message) - MAX_MESSAGE:,} characters]…" in error.message
+    assert InputError("short", source="a.txt").message == "short"

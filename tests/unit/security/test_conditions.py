@@ -220,6 +220,7 @@ def test_empty_condition():
         ("(@User.a < {1, 2})", "compares single values", 9),
         ("(@User.a == SID(QQ))", "unknown SID alias", 16),
         ("(@User.a == 99999999999999999999)", "does not fit in 64 bits", 12),
+        ("(@User.a == " + "9" * 5000 + ")", "of 5,000 digits does not fit in 64 bits", 12),  # int() refuses those
         ("(@User.a == 1 &&)", "expected an attribute or a value", 16),
         ("(@User.a == 1) x", "to close the ACE", 14),
     ],

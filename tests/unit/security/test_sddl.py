@@ -322,3 +322,10 @@ def test_samba_descriptors_survive_binary_sddl_binary():
         implied = descriptor.control & 0x0003
         assert again.control | implied == descriptor.control
         assert bytes(dataclasses.replace(again, control=descriptor.control)) == blob
+
+
+def test_rights_of_thousands_of_decimal_digits_are_the_overflow_answer_not_an_internal_error():
+    from sidtool.security import parse_sddl as parse
+
+    (ace,) = parse("O:BAG:BAD:(A;;" + "9" * 5000 + ";;;WD)").dacl
+    assert ace.mask == 0xFFFFFFFF  # wcstoul's ULONG_MAX, as for any number over 32 bits

@@ -229,3 +229,17 @@ def test_arbitrary_text_parses_or_raises_sid_error(text):
     except SidError:
         return
     assert Sid.parse(str(sid)) == sid
+
+
+@pytest.mark.parametrize(
+    "text", ["S-1-5-21-" + "9" * 5000, "S-1-" + "7" * 4400, "S-1-0x" + "f" * 5000, "S-1-5-" + "1" * 21]
+)
+def test_a_number_of_thousands_of_digits_is_a_sid_error_with_a_short_message(text):
+    """Python's int() refuses over 4,300 digits with a ValueError of its own; such a SID is refused before it."""
+    with pytest.raises(SidError, match="digits: it does not fit") as caught:
+        Sid.parse(text)
+    assert len(str(caught.value)) < 300
+
+
+def test_leading_zeros_do_not_make_a_number_too_long():
+    assert Sid.parse("S-1-5-21-" + "0" * 40 + "7") == Sid.parse("S-1-5-21-7")
