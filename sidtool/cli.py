@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from typing import ClassVar
 
 import wellknown
@@ -38,7 +39,7 @@ from sidtool.errors import (
     SidtoolError,
     UsageError,
 )
-from sidtool.files import joined
+from sidtool.files import joined, reader_gone
 from sidtool.html_report import HTML_FORMAT
 from sidtool.layout import output_width
 from sidtool.lookup import CATALOG_COLUMNS, LOOKUP_COLUMNS, catalog_rows, lookup
@@ -565,6 +566,8 @@ def _emit(text: str | Iterable[str]) -> None:
 
     Pieces for a file or a pipe are joined up to :data:`_EMIT_BATCH` characters a write: with PYTHONUNBUFFERED set
     (as containers and CI often have it), each write is a system call, and a report's JSON is a piece a finding."""
+    if sys.stdout is None:  # started with standard output closed
+        raise InputError("closed: give -o FILE", source="standard output")
     if getattr(sys.stdout, "errors", None) != "backslashreplace" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # strict, or surrogateescape in the C locale
     pieces = [text] if isinstance(text, str) else text
@@ -572,9 +575,14 @@ def _emit(text: str | Iterable[str]) -> None:
         terminal = sys.stdout.isatty()  # (a terminal shows each piece as it comes)
     except (AttributeError, ValueError):
         terminal = False
-    for piece in pieces if terminal else joined(pieces, _EMIT_BATCH):
-        sys.stdout.write(piece)
-    sys.stdout.flush()
+    try:
+        for piece in pieces if terminal else joined(pieces, _EMIT_BATCH):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()
+    except OSError as error:  # a full disk, a device that refuses
+        raise InputError(f"cannot write: {error.strerror or error}", source="standard output") from None
 
 
 _EMIT_BATCH = 1 << 18  # characters of output joined into one write (a write holds at most this and one piece more)
@@ -582,8 +590,10 @@ _EMIT_BATCH = 1 << 18  # characters of output joined into one write (a write hol
 
 def _warn(message: str) -> None:
     """One line on stderr, neutralised for the terminal: messages carry DNs, file text and servers' words."""
-    # One write: lines from collection threads do not interleave.
-    sys.stderr.write(f"sidtool: {printable(message)}\n")
+    if sys.stderr is None:  # started with standard error closed: the exit code still says how it went
+        return
+    with suppress(OSError, ValueError):  # standard error full, gone or closed: the same
+        sys.stderr.write(f"sidtool: {printable(message)}\n")  # one write: threads' lines do not interleave
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -602,10 +612,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn("interrupted")
         return 130
     except BrokenPipeError:
-        # The reader went away (sidtool ... | head): not an error worth a message. Point stdout
-        # at /dev/null so that the interpreter's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        # The reader went away where no writer expected it: no message; stdout goes to /dev/null so that the
+        # interpreter's final flush does not complain. The writers handle it themselves (files.reader_gone) and
+        # the run ends with its own exit code; here it is unknown, so not 0.
+        reader_gone()
+        return EXIT_PARTIAL
     except Exception as error:  # the last line of defence against tracebacks
         if os.environ.get("SIDTOOL_DEBUG"):
             raise
@@ -648,11 +659,25 @@ def _add_sd_commands(commands: argparse._SubParsersAction) -> None:
     decode_parser.set_defaults(handler=_run_sd_decode)
 
 
+MAX_STDIN_BYTES = 64 << 20  # what `sd decode -` reads of standard input at most
+
+
+def _standard_input_text() -> str:
+    """Standard input as text, at most :data:`MAX_STDIN_BYTES`; bytes that are not UTF-8 stay as escapes, for the
+    decoder to name (descriptors are ASCII: base64, hex or SDDL)."""
+    if sys.stdin is None:
+        raise InputError("standard input is closed", source="-")
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InputError(f"standard input holds more than {MAX_STDIN_BYTES:,} bytes: give it in parts", source="-")
+    return data.decode("utf-8", "backslashreplace").removeprefix("\ufeff")
+
+
 def _run_sd_decode(args: argparse.Namespace) -> int:
     if args.domain_sid:
         Sid.parse(args.domain_sid)  # a malformed domain SID is a usage error, reported as such
     if args.value == "-":
-        values = stdin_values(sys.stdin.read(), lines=args.lines)
+        values = stdin_values(_standard_input_text(), lines=args.lines)
     elif args.lines:
         raise InputError("--lines reads standard input: give - as the value")
     else:

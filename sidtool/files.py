@@ -88,16 +88,26 @@ def write_atomic_bytes(path: str, data: bytes | Iterable[bytes], *, private: boo
 
 
 def _write_stream(path: str, pieces: Iterable[bytes]) -> None:
-    sys.stdout.flush()
-    stream = sys.stdout.buffer
+    if sys.stdout is None:  # started with standard output closed
+        raise InputError("closed: give -o FILE", source="standard output")
     try:
+        sys.stdout.flush()
+        stream = sys.stdout.buffer
         for piece in pieces:
             stream.write(piece)
         stream.flush()
     except BrokenPipeError:
-        raise
+        reader_gone()
     except OSError as error:
-        raise _cannot_write(path, error) from None
+        raise _cannot_write("standard output", error) from None
+
+
+def reader_gone() -> None:
+    """The reader of standard output went away (``sidtool ... | head``): the rest of the output goes nowhere,
+    quietly, and the run goes on to its own exit code (a pipeline with ``pipefail`` still sees findings)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _write_directly(path: str, pieces: Iterable[bytes]) -> None:

@@ -80,10 +80,26 @@ def display_width(text: str) -> int:
         return len(text)
     width = 0
     for character in text:
-        if unicodedata.combining(character):
+        if unicodedata.combining(character) or unicodedata.category(character) in _ZERO_WIDTH:
             continue
         width += 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
     return width
+
+
+_ZERO_WIDTH = frozenset(("Mn", "Me", "Cf"))  # marks (a variation selector too) and format characters: no column
+
+
+def clipped(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` (at least 1) terminal columns, ending in "…" when it is cut."""
+    if display_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for character in text:
+        used += display_width(character)
+        if used > width - 1:
+            break
+        kept.append(character)
+    return "".join(kept) + "…"
 
 
 def wrap(text: str, width: int) -> list[str]:

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import TextIO
 
+from sidtool.layout import clipped, display_width
 from sidtool.terminal import printable
 
 _INTERVAL = 0.2  # seconds between redraws
@@ -29,6 +30,8 @@ class Progress:
 
     def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
         self.stream = stream or sys.stderr
+        if self.stream is None:  # started with standard error closed
+            enabled = False
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self._last_draw = 0.0
         self._shown = False
@@ -47,20 +50,19 @@ class Progress:
             share = min(done / total, 1.0)
             left = f" ETA {_clock((total - done) / rate)}" if rate else ""
             numbers = f" {share:4.0%} {_size(done)}/{_size(total)}" + (f" {_size(rate)}/s" if rate else "") + left
-            room = max(columns - len(numbers), 10)
-            label = label if len(label) <= room else label[: room - 1] + "…"  # the numbers stay in sight
-            bar_width = max(0, min(_WIDTH, columns - len(label) - len(numbers) - 3))
+            label = clipped(label, max(columns - len(numbers), 10))  # the numbers stay in sight
+            bar_width = max(0, min(_WIDTH, columns - display_width(label) - len(numbers) - 3))
             filled = int(share * bar_width)
             bar = f" [{'#' * filled}{'.' * (bar_width - filled)}]" if bar_width >= 5 else ""
             text = f"{label}{bar}{numbers}"
         else:
             text = f"{label} {_size(done)}" + (f" {_size(rate)}/s" if rate else "")
-        self._draw(text[:columns])
+        self._draw(clipped(text, columns))
 
     def phase(self, label: str) -> None:
         """Say what is being done now that reading is over ("analysing: membership", "writing")."""
         if self.enabled:
-            self._draw(printable(label)[: self.columns() - 2] + "…")
+            self._draw(clipped(printable(label) + "…", self.columns() - 1))
 
     def columns(self) -> int:
         """The terminal's width (read at each draw: the window may be resized)."""

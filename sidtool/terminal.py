@@ -14,6 +14,11 @@ What is escaped, and why:
   line, and a table cell with them, as LF does);
 - the characters with the Unicode property Bidi_Control (PropList.txt): U+061C, U+200E, U+200F,
   U+202A..U+202E, U+2066..U+2069 — the format controls that reorder displayed text (UAX #9);
+- invisible format characters that make one name look like another or hide text: U+00AD SOFT HYPHEN,
+  U+180E, U+200B ZERO WIDTH SPACE, U+2060..U+2064 (word joiner, invisible operators), U+FEFF (zero width
+  no-break space) and U+FFF9..U+FFFB (interlinear annotation) — Unicode category Cf, drawn as nothing, so a
+  trustee "CORP\\Sa\\u200bles" would otherwise read as "CORP\\Sales". The joiners U+200C and U+200D stay: Persian
+  and Indic names need them, and they reorder nothing (the layout counts them as no column);
 - lone surrogates U+D800..U+DFFF (JSON can spell them; they cannot be encoded as UTF-8 at all).
 """
 
@@ -23,7 +28,10 @@ import re
 
 __all__ = ["printable"]
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff]"
+)
 
 
 def printable(text: str) -> str:

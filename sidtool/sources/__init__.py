@@ -168,6 +168,8 @@ def is_ldap_url(name: str) -> bool:
 
 def _open(name: str, progress: Progress | None = None) -> AbstractContextManager[io.BufferedReader]:
     if name == "-":
+        if sys.stdin is None:  # started with standard input closed
+            raise InputError("standard input is closed", source=name)
         return nullcontext(cast(io.BufferedReader, sys.stdin.buffer))  # read, never closed
     try:
         if progress is None or not progress.enabled:

@@ -38,6 +38,15 @@ def test_wrap_breaks_only_at_spaces_unless_a_word_is_wider_than_the_line(text, w
 
 def test_display_width_counts_wide_characters_twice_and_combining_marks_not_at_all():
     assert display_width("abc") == 3 and display_width("中文") == 4 and display_width("e\u0301") == 1
+    assert display_width("\u0645\u06cc\u200c\u062e") == 3  # a joiner (Persian ZWNJ) takes no column
+    assert display_width("\u2764\ufe0f") == 1  # nor does a variation selector
+
+
+def test_clipped_cuts_at_a_column_count_with_an_ellipsis():
+    from sidtool.layout import clipped
+
+    assert clipped("abcdef", 6) == "abcdef" and clipped("abcdef", 4) == "abc…"
+    assert clipped("中文中文", 5) == "中文…" and display_width(clipped("中文中文", 4)) <= 4
 
 
 def test_the_least_important_columns_go_first_and_an_explanation_moves_under_its_row():

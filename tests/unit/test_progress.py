@@ -45,6 +45,20 @@ def test_a_line_never_exceeds_the_terminal_and_phases_are_named():
     assert drawn[-1].startswith("analysing: membership")
 
 
+def test_wide_characters_in_a_file_name_are_measured_in_columns():
+    from sidtool.layout import display_width
+
+    screen = Terminal()
+    progress = Progress(screen)
+    progress.columns = lambda: 60  # type: ignore[method-assign]
+    progress.bar("reading " + "漢字" * 20 + ".ldif", 5000, 10000, time.monotonic() - 5.0, force=True)
+    progress.bar("reading " + "漢字" * 40 + ".ldif", 5000, None, time.monotonic() - 5.0, force=True)
+    progress.phase("analysing " + "漢字" * 40)
+    drawn = [line for line in screen.getvalue().split("\r\x1b[K") if line]
+    assert len(drawn) == 3 and all(display_width(line) <= 59 for line in drawn), drawn
+    assert drawn[0].endswith("50% 5.0 kB/10.0 kB 1000 B/s ETA 0:05")
+
+
 def test_silent_when_not_a_terminal():
     log = io.StringIO()
     progress = Progress(log)

@@ -35,6 +35,11 @@ ESCAPED = "\\x1b]0;owned\\x07\\x1b[2J\\u202eevil\\u2028forged line\\x9b31m"
         ("lone \ud800 surrogate", "lone \\ud800 surrogate"),  # JSON can spell it; UTF-8 cannot encode it
         ("Müller, Jürgen 中文 →", "Müller, Jürgen 中文 →"),  # ordinary text is left alone
         ("\u200d\u200c", "\u200d\u200c"),  # joiners shape scripts and emoji; they reorder nothing
+        ("CORP\\Sa\u200bles", "CORP\\Sa\\u200bles"),  # invisible: it would read as CORP\Sales
+        (
+            "a\xadb\u2060c\ufeffd\u180ee\ufff9",
+            "a\\xadb\\u2060c\\ufeffd\\u180ee\\ufff9",
+        ),  # soft hyphen, word joiner, ...
     ],
 )
 def test_printable_escapes_controls_separators_and_reordering_marks(text, shown):
