@@ -217,6 +217,8 @@ def unchecked_detail(item: Unchecked) -> str:
         UncheckedKind.DESCRIPTOR_MISSING: "read without its nTSecurityDescriptor: its permissions could not be "
         "checked (read it as an administrator, with the SD-flags control 1.2.840.113556.1.4.801, or with "
         "'sidtool collect')",
+        UncheckedKind.DACL_MISSING: "its nTSecurityDescriptor holds no DACL (exported with the owner and group "
+        "only?): its permissions could not be checked (export it with the DACL, SD-flags 4, or use 'sidtool collect')",
         UncheckedKind.RIGHTS_UNKNOWN: "the export does not say what this entry allows ('Custom' without rights); "
         f"the trustee lets in {item.senders} sender(s) at risk if it allows posting",
         UncheckedKind.RECORD_SKIPPED: f"could not be read and was skipped: {item.error}",

@@ -38,7 +38,7 @@ from sidtool.model import (
     RightsKind,
 )
 from sidtool.security.descriptor import DescriptorError, decode_descriptor
-from sidtool.security.rights import ad_right_names, can_post_items, format_access_rights
+from sidtool.security.rights import AD_FULL_CONTROL, ad_right_names, can_post_items, format_access_rights
 from sidtool.security.sid import ANONYMOUS_LOGON, AUTHENTICATED_USERS, EVERYONE, Sid
 
 BROAD_TRUSTEES = frozenset({EVERYONE, ANONYMOUS_LOGON, AUTHENTICATED_USERS})
@@ -143,6 +143,7 @@ class UncheckedKind(str, Enum):
     MEMBERS_PARTIAL = "members-partial"  # a group's member list was read only in part (member;range=0-1499)
     DESCRIPTOR_UNREADABLE = "descriptor-unreadable"  # a folder's nTSecurityDescriptor could not be decoded
     DESCRIPTOR_MISSING = "descriptor-missing"  # a folder read from the directory without its descriptor
+    DACL_MISSING = "dacl-missing"  # a folder's descriptor without a DACL (exported with owner and group only)
     RIGHTS_UNKNOWN = "rights-unknown"  # an entry of a trustee at risk whose rights the export does not state
     RECORD_SKIPPED = "record-skipped"  # a record of an input could not be read (named on stderr too) and was skipped
 
@@ -205,10 +206,10 @@ def assess(
     entries = 0
     folders: set[str] = set()
     for permissions, folder, granting, to_check, from_descriptor in granting_sets(directory, unchecked, may_be_at_risk):
+        folders.add(permissions.folder)  # (looked at, even when it lets no one in)
         if not granting:
             continue
         entries += granting
-        folders.add(permissions.folder)
         for entry in to_check:
             sid = entry.trustee_sid
             if sid is None:
@@ -272,6 +273,7 @@ def granting_sets(
     A store export's entries in columns (:class:`EntryColumns`) are read as numbers: a folder none of whose
     trustees may be at risk (most) is counted without building its entries."""
     by_path = {folder.path: folder for folder in directory.public_folders if folder.path}
+    stored = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
     posting = _MayPost()
     rows: dict[int, tuple[EntryTable, frozenset[int], list[bool]]] = {}  # id(table) -> what its numbers mean
     for permissions in directory.permissions:
@@ -302,10 +304,18 @@ def granting_sets(
             subject = folder.dn or folder.path or folder.name
             unchecked.append(Unchecked(UncheckedKind.DESCRIPTOR_UNREADABLE, subject, error=str(error)))
             continue
-        granting_sids = [(ace.sid, ace.mask) for ace in descriptor.dacl or ()
-                         if ace.is_allow and ace.sid is not None and not ace.inherit_only]  # fmt: skip
+        if descriptor.dacl is None and not descriptor.dacl_present:  # no DACL read: nothing says who may post
+            if folder.path not in stored:  # (unless the store's own permissions were read)
+                unchecked.append(Unchecked(UncheckedKind.DACL_MISSING, folder.dn or folder.path or folder.name))
+            continue
+        if descriptor.dacl is None:  # a NULL DACL: everyone has every right ([MS-DTYP] 2.5.3.2, AccessCheck)
+            granting_sids = [(EVERYONE, AD_FULL_CONTROL)]
+        else:
+            granting_sids = [(ace.sid, ace.mask) for ace in descriptor.dacl
+                             if ace.is_allow and ace.sid is not None and not ace.inherit_only]  # fmt: skip
+        label = "{} (NULL DACL)" if descriptor.dacl is None else "{}"
         to_check = [
-            PermissionEntry(sid_label(directory, sid), sid, mask or 0, RightsKind.ACCESS_MASK)
+            PermissionEntry(label.format(sid_label(directory, sid)), sid, mask or 0, RightsKind.ACCESS_MASK)
             for sid, mask in granting_sids
             if may_be_at_risk[sid]
         ]

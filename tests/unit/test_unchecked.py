@@ -60,6 +60,27 @@ def test_unreadable_and_missing_descriptors_are_unchecked():
                      (UncheckedKind.DESCRIPTOR_MISSING, f"CN=Bare,{ROOT}")}  # fmt: skip
 
 
+def test_a_null_dacl_lets_everyone_in_and_a_descriptor_without_a_dacl_is_unchecked():
+    """[MS-DTYP] 2.5.3.2: a NULL DACL grants every access; a DACL that is not there was not read (an export with
+    the owner and group only) and says nothing; an empty DACL grants nothing."""
+    from sidtool.security import parse_sddl
+
+    forest, _, _ = _forest()
+    folders = tuple(
+        PublicFolder(name, dn=f"CN={name},{ROOT}", path=f"/{name}", descriptor=bytes(parse_sddl(sddl)))
+        for name, sddl in (("Null", "O:BAG:BAD:NO_ACCESS_CONTROL"), ("Absent", "O:BAG:BA"), ("Empty", "O:BAG:BAD:"))
+    )
+    assessment = assess(replace(forest.directory(), public_folders=folders))
+    (finding,) = assessment.findings
+    assert (finding.entry.folder, finding.entry.trustee_sid) == ("/Null", EVERYONE)
+    assert finding.entry.trustee == "Everyone (NULL DACL)"
+    assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.DACL_MISSING, f"CN=Absent,{ROOT}")]
+    assert "holds no DACL" in unchecked_detail(assessment.unchecked[0])
+    assert assessment.folders_scanned == 2  # the empty one was looked at too (it lets no one in); not the other
+    store = FolderPermissions("/Absent", AclSource.STORE, ())  # the store's own permissions decide: nothing unread
+    assert assess(replace(forest.directory(), public_folders=folders, permissions=(store,))).unchecked == ()
+
+
 def test_a_directory_folder_with_store_permissions_needs_no_descriptor():
     forest, _, _ = _forest()
     folder = PublicFolder("Sales", dn=f"CN=Sales,{ROOT}", path="/Sales")
