@@ -143,6 +143,8 @@ def condition_evidence(condition: Condition) -> str:
         ConditionBasis.NOTHING_READ: "no domain controller, functional level or 2003 built-in group was read",
         ConditionBasis.CHILD_DOMAINS: f"child domains: {values}",
         ConditionBasis.ONE_DOMAIN: f"one domain: {values}",
+        ConditionBasis.DOMAINS_UNLISTED: f"only {values} was read; the forest's list of domains (its crossRefs, in "
+        "the Configuration partition) was not: export it too",
         ConditionBasis.DOMAIN_COUNT: f"{values} domains in the forest",
         ConditionBasis.NO_DOMAINS: "no domain information was read",
     }[condition.basis]

@@ -73,6 +73,7 @@ class ConditionBasis(str, Enum):
     NOTHING_READ = "nothing-read"  # no DC, functional level or 2003 built-in group was read
     CHILD_DOMAINS = "child-domains"  # values: the child domains
     ONE_DOMAIN = "one-domain"  # values: the only domain
+    DOMAINS_UNLISTED = "domains-unlisted"  # values: the only domain read; the forest's crossRefs were not read
     DOMAIN_COUNT = "domain-count"  # values: how many domains the forest has
     NO_DOMAINS = "no-domains"  # no domain information was read
 
@@ -431,8 +432,10 @@ def multi_domain_condition(directory: Directory) -> Condition:
         names = tuple(sorted(d.dns_name or d.dn for d in children))
         return Condition("multi-domain", True, ConditionBasis.CHILD_DOMAINS, names)
     if len(directory.domains) == 1:
-        only = directory.domains[0]
-        return Condition("multi-domain", False, ConditionBasis.ONE_DOMAIN, (only.dns_name or only.dn,))
+        only = (directory.domains[0].dns_name or directory.domains[0].dn,)
+        if directory.forest_root_dn is None:  # no Configuration partition: the crossRefs that list the domains unread
+            return Condition("multi-domain", None, ConditionBasis.DOMAINS_UNLISTED, only)
+        return Condition("multi-domain", False, ConditionBasis.ONE_DOMAIN, only)
     if len(directory.domains) > 1:
         return Condition("multi-domain", True, ConditionBasis.DOMAIN_COUNT, (str(len(directory.domains)),))
     return Condition("multi-domain", None, ConditionBasis.NO_DOMAINS)

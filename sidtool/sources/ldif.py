@@ -51,6 +51,7 @@ import re
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
+from urllib.parse import unquote
 
 from sidtool.errors import IncompleteInput, InputError
 from sidtool.model import Directory
@@ -436,8 +437,18 @@ class _RecordParser:
                 self._member_range(record, line, number)
 
     def _skip_block(self, name: str, value: bytes, number: int) -> None:
-        """An ldapsearch ``ref:`` record or ``search:``/``result:`` block: skipped; a failed result is reported."""
+        """An ldapsearch ``ref:`` record or ``search:``/``result:`` block: skipped; a failed result is reported, and
+        so is a reference that leads to objects the export does not hold (a child domain's naming context)."""
         self.skipping = name != "search"  # "search:" is followed by its "result:" line, read below
+        if name == "ref":
+            url = value.decode("utf-8", "replace").strip()
+            target = unquote(url.split("/", 3)[3].split("?", 1)[0]) if url.count("/") >= 3 else url
+            if not _OUTSIDE_THE_MODEL.match(target):
+                raise IncompleteInput(
+                    f"the export holds a reference to {url} that the search did not follow: the objects there (a "
+                    "child domain?) were not read; export that naming context too, or use 'sidtool collect'",
+                    **self._where(number),
+                )
         if name == "result":
             code, _, words = value.decode("utf-8", "replace").strip().partition(" ")
             if code != "0":
@@ -470,6 +481,11 @@ class _RecordParser:
 
 
 _NOT_ENTRIES = frozenset({"ref", "search", "result"})
+# What AD refers a search of a domain to beside other domains: the application partitions of DNS, and the
+# Configuration and Schema naming contexts (what they hold that sidtool reads is missed in other ways: the
+# conditions say "unknown"). A subtree search returns a continuation reference for each naming context below its
+# base, from the crossRefs' dnsRoot ([MS-ADTS] 3.1.1.4.7, "Continuations"; Microsoft's "Referrals (AD DS)").
+_OUTSIDE_THE_MODEL = re.compile(r"\s*(?:DC=(?:DomainDnsZones|ForestDnsZones)|CN=(?:Configuration|Schema))\s*,", re.I)
 _RANGE = re.compile(r";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECASE)
 
 

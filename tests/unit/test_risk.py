@@ -257,3 +257,14 @@ def test_findings_are_sorted_by_risk_then_folder_and_counted():
     ))  # fmt: skip
     assert [f.entry.folder for f in assessment.findings] == ["/a", "/b"]
     assert assessment.folders_scanned == 2 and assessment.entries_checked == 3
+
+
+def test_one_domain_is_a_one_domain_forest_only_when_the_forest_s_crossrefs_were_read():
+    from sidtool.model import Directory, Domain
+    from sidtool.risk import multi_domain_condition
+
+    corp = Domain("DC=corp,DC=example,DC=com", None, "corp.example.com")
+    listed = multi_domain_condition(Directory(forest_root_dn="DC=corp,DC=example,DC=com", domains=(corp,)))
+    assert (listed.holds, listed.basis.value) == (False, "one-domain")
+    unlisted = multi_domain_condition(Directory(domains=(corp,)))  # no Configuration partition read
+    assert (unlisted.holds, unlisted.basis.value, unlisted.values) == (None, "domains-unlisted", ("corp.example.com",))

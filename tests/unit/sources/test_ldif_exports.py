@@ -121,6 +121,29 @@ def test_an_export_the_server_cut_short_is_a_gap_with_its_line(tmp_path):
     assert f"not-collected: {path}:line 16: the search" in " ".join(result.stdout.split())  # long lines wrap
 
 
+def test_a_reference_to_a_child_domain_is_a_gap_and_one_domain_read_proves_no_single_domain_forest(tmp_path):
+    """ldapsearch does not follow references: one to a child domain's naming context means a domain not read. The
+    sample's own reference to CN=Configuration (Samba's, as AD's) and those to the DNS partitions are no gap."""
+    sample = (REPO / "tests" / "data" / SAMPLE).read_text(encoding="utf-8")
+    child = "ref: ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com"
+    zones = "ref: ldap://DomainDnsZones.corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com"
+    at = sample.index("# search reference")
+    path = tmp_path / "refs.ldif"
+    path.write_text(f"{sample[:at]}# search reference\n{zones}\n\n# search reference\n{child}\n\n{sample[at:]}")
+    problems = []
+    with path.open("rb") as stream:
+        directory = ldif.load(stream, "refs.ldif", problems.append)
+    assert [str(p) for p in problems if "member list" not in str(p)] == []
+    (gap,) = directory.gaps
+    line = path.read_text().splitlines().index(child) + 1
+    assert gap.startswith(f"refs.ldif:line {line}: the export holds a reference to {child[5:]} that the search")
+    (condition,) = [c for c in assess(directory).conditions if c.name == "multi-domain"]
+    assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
+    result = run_sidtool("report", str(path), "--format", "json")
+    assert result.returncode == 3
+    assert [u["kind"] for u in json.loads(result.stdout)["unchecked"]] == ["not-collected", "members-partial"]
+
+
 def test_tab_continuations_and_control_lines_inside_an_entry(tmp_path):
     path = tmp_path / "tabs.ldif"
     path.write_text(
