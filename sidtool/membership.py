@@ -195,6 +195,11 @@ class MembershipGraph:
         """Where ``principal`` is in the graph (by DN)."""
         return self._find(principal.dn)
 
+    def reaches_target(self, principal: Principal) -> bool:
+        """Is ``principal`` a target group, or in one, directly or not?"""
+        position = self._position(principal)
+        return position is not None and bool(self._reached[position])
+
     def membership(self, principal: Principal) -> Membership | None:
         """The at-risk memberships of ``principal``, or None when it reaches no target."""
         position = self._position(principal)

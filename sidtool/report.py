@@ -221,6 +221,10 @@ def unchecked_detail(item: Unchecked) -> str:
         "'sidtool collect')",
         UncheckedKind.DACL_MISSING: "its nTSecurityDescriptor holds no DACL (exported with the owner and group "
         "only?): its permissions could not be checked (export it with the DACL, SD-flags 4, or use 'sidtool collect')",
+        UncheckedKind.MEMBER_NOT_FOUND: f"members not in the data: {item.error}; whether they let senders into the "
+        "new built-in groups could not be checked (export them, or use 'sidtool collect')",
+        UncheckedKind.BUILTINS_NOT_READ: "none of this domain's built-in groups (CN=Builtin) were read: who is in "
+        "the new ones could not be checked (export CN=Builtin too)",
         UncheckedKind.RIGHTS_UNKNOWN: "the export does not say what this entry allows ('Custom' without rights); "
         f"the trustee lets in {item.senders} sender(s) at risk if it allows posting",
         UncheckedKind.RECORD_SKIPPED: f"could not be read and was skipped: {item.error}",

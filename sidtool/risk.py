@@ -145,6 +145,8 @@ class UncheckedKind(str, Enum):
     DESCRIPTOR_UNREADABLE = "descriptor-unreadable"  # a folder's nTSecurityDescriptor could not be decoded
     DESCRIPTOR_MISSING = "descriptor-missing"  # a folder read from the directory without its descriptor
     DACL_MISSING = "dacl-missing"  # a folder's descriptor without a DACL (exported with owner and group only)
+    MEMBER_NOT_FOUND = "member-not-found"  # a member of an at-risk group (or of a group in one) that was not read
+    BUILTINS_NOT_READ = "builtins-not-read"  # a domain read without its built-in groups (CN=Builtin)
     RIGHTS_UNKNOWN = "rights-unknown"  # an entry of a trustee at risk whose rights the export does not state
     RECORD_SKIPPED = "record-skipped"  # a record of an input could not be read (named on stderr too) and was skipped
 
@@ -157,7 +159,8 @@ class Unchecked:
     subject: str  # the domain, group, folder or "folder: trustee"
     location: str | None = None  # "perms.txt:12", where the source says where
     senders: int = 0  # RIGHTS_UNKNOWN: how many senders at risk the trustee lets in
-    error: str | None = None  # DESCRIPTOR_UNREADABLE: what the decoder said; RECORD_SKIPPED: what the reader said
+    error: str | None = None  # DESCRIPTOR_UNREADABLE: what the decoder said; RECORD_SKIPPED: what the reader said;
+    # MEMBER_NOT_FOUND: the first member's DN, and how many more
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,19 @@ def assess(
         for server in directory.exchange_servers
     }
     conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
-    notes = [f"{d.group.label}: member {d.member_dn} was not found in the directory data" for d in graph.dangling]
     unchecked = unread_parts(directory)
+    notes = []
+    missing: dict[int, list[str]] = {}  # id(group) -> its members not read, for a group in an at-risk one
+    groups: dict[int, Principal] = {}
+    for dangling in graph.dangling:  # in an at-risk group, an unknown member may be a sender: a hole; elsewhere a note
+        if graph.reaches_target(dangling.group):
+            missing.setdefault(id(dangling.group), []).append(dangling.member_dn)
+            groups[id(dangling.group)] = dangling.group
+        else:
+            notes.append(f"{dangling.group.label}: member {dangling.member_dn} was not found in the directory data")
+    for key, members in missing.items():  # one item a group, naming the first member missing and counting the rest
+        more = f" and {len(members) - 1:,} more" if len(members) > 1 else ""
+        unchecked.append(Unchecked(UncheckedKind.MEMBER_NOT_FOUND, groups[key].dn, error=members[0] + more))
     findings = []
     ratings: dict[tuple[str | None, AclSource], _Rating] = {}
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
@@ -246,9 +260,18 @@ def unread_parts(directory: Directory) -> list[Unchecked]:
     for domain in directory.domains:
         if not domain.read:
             parts.append(Unchecked(UncheckedKind.DOMAIN_NOT_READ, domain.dns_name or domain.dn))
+    with_principals: set[str | None] = set()  # the domains (DNs) some principal was read in ...
+    with_builtins: set[str | None] = set()  # ... and some built-in group
     for principal in directory.principals:
         if not principal.members_complete:
             parts.append(Unchecked(UncheckedKind.MEMBERS_PARTIAL, principal.dn))
+        with_principals.add(principal.domain_dn)
+        if is_builtin_alias(principal.sid):
+            with_builtins.add(principal.domain_dn)
+    without_builtins = {dn_key(dn) for dn in with_principals - with_builtins if dn}
+    for domain in directory.domains:  # its principals were read, not its built-in groups: their members are unknown
+        if domain.read and dn_key(domain.dn) in without_builtins:
+            parts.append(Unchecked(UncheckedKind.BUILTINS_NOT_READ, domain.dns_name or domain.dn))
     with_store_permissions = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
     for folder in directory.public_folders:
         if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:
@@ -309,9 +332,8 @@ def granting_sets(
             if folder.path not in stored:  # (unless the store's own permissions were read)
                 unchecked.append(Unchecked(UncheckedKind.DACL_MISSING, folder.dn or folder.path or folder.name))
             continue
-        if descriptor.dacl is None:  # a NULL DACL: everyone has every right ([MS-DTYP] 2.5.3.2, AccessCheck)
-            granting_sids = [(EVERYONE, AD_FULL_CONTROL)]
-        else:
+        granting_sids: list[tuple[Sid, int | None]] = [(EVERYONE, AD_FULL_CONTROL)]  # a NULL DACL: everyone has
+        if descriptor.dacl is not None:  # every right ([MS-DTYP] 2.5.3.2, AccessCheck); else what the ACEs allow
             granting_sids = [(ace.sid, ace.mask) for ace in descriptor.dacl
                              if ace.is_allow and ace.sid is not None and not ace.inherit_only]  # fmt: skip
         label = "{} (NULL DACL)" if descriptor.dacl is None else "{}"

@@ -106,6 +106,12 @@ class DirectoryBuilder:
         if classes is None:
             classes = self._classify(found or ())
         category, kind, configuration = classes
+        if category is _OTHER and (not found or "objectsid" in values):
+            raise InputError(
+                "an entry with an objectSid but none of the classes sidtool reads (user, computer, group, "
+                "foreignSecurityPrincipal, domainDNS): not read" if found else
+                "no objectClass: what this entry is cannot be told; export objectClass too"
+            )  # fmt: skip
         if kind is not None:  # a principal
             self._add_principal(dn, rdns, kind, values)
             if "member" in getattr(entry, "partial_attributes", ()):
@@ -150,7 +156,7 @@ class DirectoryBuilder:
 
     def _classify(self, object_classes: list[bytes] | tuple[()]) -> _Classes:
         """What an entry of these objectClass values is (remembered: a forest uses a few combinations)."""
-        classes = {value.decode("ascii", "replace").lower() for value in object_classes}
+        classes = {value.decode("ascii", "replace").strip().lower() for value in object_classes}
         found = _classes(classes)
         if len(self._classes) < _MEMO_SIZE and sum(map(len, object_classes)) <= _MEMO_KEY_SIZE:
             self._classes[tuple(object_classes)] = found
@@ -429,8 +435,8 @@ def _sid(raw: bytes) -> Sid:
 
 
 # What an entry is, by its objectClass values (the first that applies, in this order)
-_CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _OTHER = (
-    "crossRef", "domain", "server", "store", "tree", "folder", "principal", "other",
+_CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _BUILTIN_CONTAINER, _OTHER = (
+    "crossRef", "domain", "server", "store", "tree", "folder", "principal", "builtinDomain", "other",
 )  # fmt: skip
 _Classes = tuple[str, "PrincipalKind | None", bool]  # what it is, a principal's kind, is it the configuration
 _PRINCIPAL_CLASSES = frozenset({"group", "user", "computer", "foreignsecurityprincipal"})
@@ -463,8 +469,10 @@ def _classes(classes: set[str]) -> _Classes:
             kind = PrincipalKind.COMPUTER
         else:
             kind = PrincipalKind.USER
+    elif "builtindomain" in classes:
+        category = _BUILTIN_CONTAINER  # CN=Builtin: it has an objectSid (S-1-5-32), and nothing sidtool needs
     else:
-        category = _OTHER
+        category = _OTHER  # an OU, a container, a contact, ...: not read (one with an objectSid is reported)
     return category, kind, "configuration" in classes
 
 

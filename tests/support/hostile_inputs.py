@@ -62,7 +62,8 @@ def _copy(chunks: Iterator[bytes], stream: BinaryIO) -> None:
 
 
 def big_group(members: int) -> Iterator[bytes]:
-    """CN=Big, a member of Remote Desktop Users, with ``members`` user members; user0 is a user entry."""
+    """CN=Big, a member of Remote Desktop Users, with ``members`` user members; user0 is a user entry (the others
+    are names only: members of an at-risk group that were not read, a hole in the report)."""
     yield from record(RDP, "group", "S-1-5-32-555", "Remote Desktop Users", iter([f"CN=Big,OU=Groups,{ROOT}"]))
     yield from record(f"CN=Big,OU=Groups,{ROOT}", "group", f"{DOMAIN_SID}-5000", "Big", map(user_dn, range(members)))
     yield from record(user_dn(0), "user", f"{DOMAIN_SID}-1000", "user0")

@@ -142,3 +142,31 @@ def test_an_input_error_quoting_a_huge_value_keeps_its_start_and_its_end():
     assert error.message.startswith("trustee 'xxx") and error.message.endswith(": no principal has this name")
     assert f"…[{len(message) - MAX_MESSAGE:,} characters]…" in error.message
     assert InputError("short", source="a.txt").message == "short"
+
+
+def test_a_member_not_read_of_an_at_risk_group_is_a_hole_and_elsewhere_a_note():
+    forest, _, bob = _forest()
+    forest.group("Inner", [bob])
+    directory = forest.directory()
+    ghosts = ("CN=ghost1,CN=Users," + ROOT, "CN=ghost2,CN=Users," + ROOT)
+    principals = tuple(
+        replace(p, members=p.members + ghosts) if p.name in ("Remote Desktop Users", "Inner") else p
+        for p in directory.principals
+    )
+    assessment = assess(replace(directory, principals=principals))
+    (hole,) = assessment.unchecked  # one item for the at-risk group, however many members it misses
+    assert (hole.kind, hole.subject) == (UncheckedKind.MEMBER_NOT_FOUND, "CN=Remote Desktop Users,CN=Builtin," + ROOT)
+    assert unchecked_detail(hole).startswith(f"members not in the data: {ghosts[0]} and 1 more; whether they let")
+    assert [note.split(":")[0] for note in assessment.notes] == ["Inner", "Inner"]  # Inner is in no at-risk group
+
+
+def test_a_domain_whose_principals_were_read_without_its_built_in_groups_is_a_hole():
+    from tests.support.forest import CHILD
+
+    forest, _, _ = _forest()
+    forest.user("carl", domain=CHILD)  # the child's users were read, not its CN=Builtin
+    (hole,) = assess(forest.directory()).unchecked
+    assert (hole.kind, hole.subject) == (UncheckedKind.BUILTINS_NOT_READ, "emea.corp.example.com")
+    assert "built-in groups (CN=Builtin) were read" in unchecked_detail(hole)
+    forest.builtin(544, domain=CHILD, name="Administrators")  # one of them is enough: CN=Builtin was read
+    assert assess(forest.directory()).unchecked == ()

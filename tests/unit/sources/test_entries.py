@@ -195,3 +195,34 @@ def test_the_index_by_dn_the_builder_hands_over_is_the_one_the_model_would_make(
     assert Directory().merged(directory).principals is directory.principals
     twice = Directory(principals=(*directory.principals, replace(directory.principals[0], dn="cn=ANN,dc=x")))
     assert Directory().merged(twice).principals == directory.principals  # a model without the index: one per DN
+
+
+def test_an_entry_that_cannot_be_told_apart_is_reported_not_dropped_silently():
+    """No objectClass (an export that left it out), or an objectSid on a class sidtool does not read: a record skipped,
+    with its line, never a quiet gap. CN=Builtin (objectSid S-1-5-32) and plain containers are not reported."""
+    sid = bytes(Sid.parse("S-1-5-21-1-2-3-1105"))
+    principals, problems = build(
+        [
+            Entry("CN=NoClass,CN=Users,DC=corp,DC=example,DC=com", {"objectsid": [sid]}, line=3),
+            Entry(
+                "CN=Odd,CN=Users,DC=corp,DC=example,DC=com",
+                {"objectclass": [b"top", b"msDS-Odd"], "objectsid": [sid]},
+                line=9,
+            ),
+            Entry(
+                "CN=Builtin,DC=corp,DC=example,DC=com",
+                {"objectclass": [b"top", b"builtinDomain"], "objectsid": [bytes(Sid.parse("S-1-5-32"))]},
+            ),
+            Entry("OU=Staff,DC=corp,DC=example,DC=com", {"objectclass": [b"top", b"organizationalUnit"]}),
+            Entry(
+                "CN=Spaced,CN=Users,DC=corp,DC=example,DC=com",
+                {"objectclass": [b"top ", b"group "], "objectsid": [sid]},
+            ),
+        ]
+    )
+    assert problems == [
+        "f:line 3: no objectClass: what this entry is cannot be told; export objectClass too",
+        "f:line 9: an entry with an objectSid but none of the classes sidtool reads (user, computer, group, "
+        "foreignSecurityPrincipal, domainDNS): not read",
+    ]
+    assert principals["CN=Spaced,CN=Users,DC=corp,DC=example,DC=com"].kind is PrincipalKind.GROUP

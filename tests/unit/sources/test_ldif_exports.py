@@ -16,6 +16,7 @@ from tests.support.cli_runner import REPO, run_sidtool
 from tests.support.exports import read
 
 BULK = "CN=GG-Bulk-1600,OU=Groups,DC=corp,DC=example,DC=com"
+RDU = "CN=Remote Desktop Users,CN=Builtin,DC=corp,DC=example,DC=com"
 SAMPLE = "exports/ldapsearch_default.ldif"
 
 
@@ -45,7 +46,9 @@ def test_a_range_that_does_not_reach_the_end_marks_the_group_incomplete():
     remote_desktop = next(p for p in directory.principals if p.name == "Remote Desktop Users")
     assert remote_desktop.members_complete is True and len(remote_desktop.members) == 3
     assessment = assess(directory)
-    assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.MEMBERS_PARTIAL, BULK)]
+    # (the sample was exported with a filter: two members of Remote Desktop Users are not in it, a hole too)
+    assert [(u.kind, u.subject) for u in assessment.unchecked] == [(UncheckedKind.MEMBERS_PARTIAL, BULK),
+                                                                   (UncheckedKind.MEMBER_NOT_FOUND, RDU)]  # fmt: skip
     assert not assessment.complete
 
 
@@ -68,18 +71,22 @@ def test_ranges_are_whole_only_from_zero_to_the_end_without_a_hole(ranges, whole
 def test_the_report_names_the_incomplete_group_and_exits_3():
     result = run_sidtool("report", f"tests/data/{SAMPLE}")
     assert result.returncode == 3, result.stderr
-    assert "Could not check (1)" in result.stdout
+    assert "Could not check (2)" in result.stdout
     assert f"members-partial: {BULK}" in result.stdout
+    assert f"member-not-found: {RDU}: members not in the data: CN=Domain Users" in " ".join(result.stdout.split())
     assert "No findings among what could be checked." in result.stdout
     assert "No findings.\n" not in result.stdout
     assert "(skipped)" not in result.stderr  # nothing was skipped: a part was missing, and it is named
     assert f"line {line_of(SAMPLE, 'dn: ' + BULK)}: {BULK}" in result.stderr
     document = json.loads(run_sidtool("report", f"tests/data/{SAMPLE}", "--format", "json").stdout)
-    assert document["summary"]["unchecked"] == 1
-    assert document["unchecked"] == [
-        {"kind": "members-partial", "subject": BULK, "location": None,
-         "detail": "only part of its member list was read: senders through it could not be checked"}
-    ]  # fmt: skip
+    assert document["summary"]["unchecked"] == 2
+    assert document["unchecked"][0] == {
+        "kind": "members-partial", "subject": BULK, "location": None,
+        "detail": "only part of its member list was read: senders through it could not be checked"
+    }  # fmt: skip
+    assert document["unchecked"][1]["detail"].startswith(
+        "members not in the data: CN=Domain Users,CN=Users,DC=corp,DC=example,DC=com and 1 more; whether they let"
+    )
 
 
 SIZE_LIMITED = """\
@@ -141,7 +148,8 @@ def test_a_reference_to_a_child_domain_is_a_gap_and_one_domain_read_proves_no_si
     assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
     result = run_sidtool("report", str(path), "--format", "json")
     assert result.returncode == 3
-    assert [u["kind"] for u in json.loads(result.stdout)["unchecked"]] == ["not-collected", "members-partial"]
+    kinds = [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
+    assert kinds == ["not-collected", "members-partial", "member-not-found"]
 
 
 def test_tab_continuations_and_control_lines_inside_an_entry(tmp_path):
