@@ -24,9 +24,10 @@ The format, as far as public sources show it (no specification was published):
 * PFDAVAdmin writes text files as UTF-16 LE with a BOM; ANSI files, and UTF-16
   without a BOM, are read too (:mod:`sidtool.sources.text`).
 
-So this reader takes every line that starts with ``SETACL<TAB>`` and ignores
-the lines before and between them. A trustee is kept as written (``Default``,
-``Anonymous``, ``DOMAIN\\account``, a legacyExchangeDN, a SID) and resolved to a
+So this reader takes every line that starts with ``SETACL<TAB>`` (also after a byte-order mark or spaces, or
+in other case) and ignores the header lines before the first one and blank lines; any other line after
+the first is reported and skipped (two exports joined, say), never ignored quietly. A trustee is kept as
+written (``Default``, ``Anonymous``, ``DOMAIN\\account``, a legacyExchangeDN, a SID) and resolved to a
 SID later, against the directory data (:mod:`sidtool.sources.trustees`). Rights are the
 writers' words, the cmdlets' rights names (``ReadItems,CreateItems``) or a mask
 in decimal or hex. Each distinct trustee and rights field of a file is read once,
@@ -91,9 +92,16 @@ def load(
     mailbox_lines = 0
     first_mailbox_line = 0
     columns = _Columns(EntryTable(), trustee_sid)
+    in_data = False  # past the first SETACL line: a line that is not one is damage, never ignored quietly
     for number, line in enumerate(reported_lines(stream, source, on_problem), 1):
         if not line.startswith(MARKER):
-            continue  # the header lines PFDAVAdmin writes before the data
+            line = _setacl_line(line)
+            if not line.startswith(MARKER):
+                if in_data and line.strip():
+                    on_problem(InputError(f"not a SETACL line, among them (two exports joined?): {line[:60]!r}",
+                                          source=source, location=f"line {number}"))  # fmt: skip
+                continue  # the header lines PFDAVAdmin writes before the data, and blank lines
+        in_data = True
         location = f"line {number}"
 
         def report(message: str, location: str = location) -> None:
@@ -125,6 +133,15 @@ def load(
             )
         )
     return Directory(permissions=tuple(sets))
+
+
+def _setacl_line(line: str) -> str:
+    """A SETACL line written another way (a byte-order mark or spaces before it, as where two files were joined;
+    the word in other case) as the writers write it; any other line as it is."""
+    stripped = line.lstrip("\ufeff \t")
+    if stripped[: len(MARKER)].upper() == MARKER and stripped[len(MARKER) : len(MARKER) + 1] == "\t":
+        return MARKER + stripped[len(MARKER) :]
+    return line
 
 
 def _folder_and_fields(line: str) -> tuple[str, list[str]]:

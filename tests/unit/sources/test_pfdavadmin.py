@@ -144,3 +144,17 @@ def test_a_trustee_named_on_many_lines_is_one_string_and_the_sharing_is_bounded(
     assert problems == [] and trustees == [f"CORP\\user{n % 3}" for n in range(30)]
     assert len({id(trustee) for trustee in trustees if trustee.endswith("user2")}) == 10  # past the bound: copies
     assert len(directory.permissions[0].entries.table.trustees) == 2 + 10  # a row for each name past the bound
+
+
+def test_two_exports_joined_lose_no_setacl_line_and_their_second_header_is_named():
+    """``copy /b a.txt+b.txt`` (or ``cat``): the second file's byte-order mark and header land among the SETACL
+    lines. The SETACL lines are read however they start; a header line there is a skipped record with its line."""
+    first = "PFDAVAdmin permissions export\r\n\r\nSETACL\t\\Drop\tDefault\tNone\r\n"
+    second = "\ufeffHeader of the second export\r\nSETACL\t\\Drop2\tCORP\\carol\tAuthor\r\n"
+    more = "\ufeffSETACL\t\\Drop3\tDefault\tNone\r\n setacl\t\\Drop4\tDefault\tNone\r\n\r\n"
+    problems: list[InputError] = []
+    directory = pfdavadmin.load(io.BytesIO(("\ufeff" + first + second + more).encode()), "joined.txt", problems.append)
+    assert [p.folder for p in directory.permissions] == ["/Drop", "/Drop2", "/Drop3", "/Drop4"]
+    assert [str(p) for p in problems] == [
+        "joined.txt:line 4: not a SETACL line, among them (two exports joined?): '\\ufeffHeader of the second export'"
+    ]
