@@ -80,11 +80,11 @@ def sniff(head: bytes) -> bool:
 def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Directory:
     """Read the rows into one permission set per folder, in the order the folders first appear."""
     rows = _rows(stream, source, on_problem)
-    header = _header(rows, source)
+    header, delimiter = _header(rows, source)
     per_right = "accessrights" not in header
     positions = [header.index(column) for column in (PER_RIGHT_COLUMNS if per_right else COLUMNS)]
     entries: dict[str, dict[str, PermissionEntry]] = {}  # folder path -> trustee key -> entry
-    for number, row in rows:
+    for number, row, _ in _rows_again(rows, len(header), delimiter, source, on_problem):
         if not any(field.strip() for field in row):
             continue
         try:
@@ -130,10 +130,15 @@ def _header_names(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the row starts, fields), skipping a ``#TYPE`` first line; quoted newlines allowed.
+Row = tuple[int, list[str], list[str]]  # the line number where a row starts, its fields, and its lines
 
-    The delimiter is taken from the first line that is not blank and not ``#TYPE``: the header row.
+
+def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]) -> Iterator[Row]:
+    """Each row, skipping a ``#TYPE`` first line; quoted newlines allowed.
+
+    The delimiter is taken from the first line that is not blank and not ``#TYPE``: the header row. A row that
+    csv cannot read (a field over its 128 KiB limit, a NUL byte) is reported with its first line; the lines it ran
+    over after that are read again one by one, so that a quote left open costs its own row, not the rows after it.
     """
     lines = reported_lines(stream, source, on_problem)
     skipped = 0
@@ -143,25 +148,59 @@ def _rows(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None
         skipped += 1
     else:
         return
-    reader = csv.reader(itertools.chain([line], lines), delimiter=_delimiter(line))
-    start = 1
+    delimiter = _delimiter(line)
+    held: list[str] = []  # the lines of the row being read: at most csv's field limit and one line more
+
+    def holding(lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
+            held.append(line)
+            yield line
+
+    reader = csv.reader(holding(itertools.chain([line], lines)), delimiter=delimiter)
+    start = skipped + 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as error:  # a field over csv's 128 KiB limit, a NUL byte: report the row, read on
-            message = f"not CSV: {error}"
-            on_problem(InputError(message, source=source, location=f"line {skipped + reader.line_num}"))
-            start = reader.line_num + 1
+        except csv.Error as error:  # report the row's first line, read the others again
+            on_problem(InputError(f"not CSV: {error}", source=source, location=f"line {start}"))
+            yield from _one_by_one(held[1:], start + 1, delimiter)
+        else:
+            yield start, row, held[:]
+        start += len(held)
+        held.clear()
+
+
+def _one_by_one(lines: list[str], first: int, delimiter: str) -> Iterator[Row]:
+    """Lines a row with a quote left open ran over, each read as a row of its own."""
+    for offset, line in enumerate(lines):
+        try:
+            row = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:
+            row = [line]  # (the field count says what is wrong with it)
+        yield first + offset, row, [line]
+
+
+def _rows_again(
+    rows: Iterator[Row], fields: int, delimiter: str, source: str, on_problem: Callable[[InputError], None]
+) -> Iterator[Row]:
+    """The rows, where one that ran over several lines and has the wrong number of fields (a quote left open
+    swallows the rows after it) is reported with its first line and its other lines are read again one by one."""
+    for number, row, lines in rows:
+        if len(lines) > 1 and len(row) != fields and any(field.strip() for field in row):
+            on_problem(InputError(f"expected {fields} fields, got {len(row)}: a quote left open ran over lines "
+                                  f"{number}-{number + len(lines) - 1}, read again one by one", source=source,
+                                  location=f"line {number}"))  # fmt: skip
+            yield from _one_by_one(lines[1:], number + 1, delimiter)
             continue
-        yield skipped + start, row
-        start = reader.line_num + 1
+        yield number, row, lines
 
 
-def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:
-    """The header's column names, case folded; InputError, with a way out, for a layout not read."""
-    for number, row in rows:
+def _header(rows: Iterator[Row], source: str) -> tuple[list[str], str]:
+    """The header's column names, case folded, and its delimiter; InputError, with a way out, for a layout not
+    read."""
+    for number, row, lines in rows:
         if not any(field.strip() for field in row):
             continue
         header = [name.strip().casefold() for name in row]
@@ -172,7 +211,7 @@ def _header(rows: Iterator[tuple[int, list[str]]], source: str) -> list[str]:
                 f"not public folder client permissions; export these with: {EXPORT_RECIPE}"
             )
         elif {"identity", "user"} <= set(header) and {"accessrights", "permission"} & set(header):
-            return header
+            return header, _delimiter(lines[0])
         elif "foldername" in header and "user" in header:
             message = (
                 f"found {found}: the Exchange 2013 and later layout, which names each folder (FolderName) but not "

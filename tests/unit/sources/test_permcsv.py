@@ -143,3 +143,27 @@ def test_a_header_line_that_is_not_csv_is_an_input_error_not_a_crash():
     assert permcsv.sniff(data) is False
     with pytest.raises(InputError, match="expected the columns Identity, User, AccessRights"):
         load_bytes(data)
+
+
+def _load(text: str) -> tuple[list[tuple[str, str, int]], list[str]]:
+    problems: list[InputError] = []
+    directory = permcsv.load(io.BytesIO(text.encode()), "perms.csv", problems.append)
+    found = [(p.folder, e.trustee, int(e.location.rsplit(":", 1)[1])) for p in directory.permissions for e in p.entries]
+    return found, [str(problem) for problem in problems]
+
+
+def test_a_quote_left_open_costs_its_row_and_the_rows_it_ran_over_are_read():
+    header = '"Identity","User","AccessRights"\n'
+    rows = '"\\Drop","CORP\\alice","Author\n"\\Drop2","CORP\\bob","Author"\n"\\Drop3","CORP\\carol","Author"\n'
+    found, problems = _load(header + rows)
+    assert found == [("/Drop2", "CORP\\bob", 3), ("/Drop3", "CORP\\carol", 4)]
+    assert problems == ["perms.csv:line 2: expected 3 fields, got 5: a quote left open ran over lines 2-3, read again "
+                        "one by one"]  # fmt: skip
+    # never closed: csv reads to its field limit (128 KiB) and stops; the lines it held are read again
+    filler = "".join(f'"\\F{n}","CORP\\user{n}","Author"\n' for n in range(5000))
+    found, problems = _load(header + '"\\Open","CORP\\x","Author\n' + filler)
+    assert len(found) == 5000 and found[0] == ("/F0", "CORP\\user0", 3)
+    assert problems[0].startswith("perms.csv:line 2: ") and len(problems) == 1
+    # a row whose quoted newline is real (a display name over two lines) is still one row
+    found, problems = _load(header + '"\\Drop","Jones,\nCarol","Author"\n"\\Drop2","CORP\\bob","Author"\n')
+    assert (found, problems) == ([("/Drop", "Jones,Carol", 2), ("/Drop2", "CORP\\bob", 4)], [])
