@@ -98,10 +98,34 @@ class _Parser(argparse.ArgumentParser):
             super().error(refused)  # names the option, never the value
         return super().parse_known_args(tokens, namespace)
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        tokens = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(tokens, namespace)
+        if extras:  # argparse would echo them all: a mistyped option's value may be a password (--Password X)
+            self.error(f"unrecognized arguments: {' '.join(_shown_extras(tokens, extras))}")
+        return parsed
+
     def error(self, message: str):  # type: ignore[override]
         for secret in sorted(_Parser._secrets, key=len, reverse=True):  # whole words only: "a" stays in "argument"
             message = re.sub(rf"(?<![^\s'\"=,]){re.escape(secret)}(?![^\s'\",])", HIDDEN, message)
-        super().error(message)
+        super().error(printable(message))
+
+
+def _shown_extras(tokens: Sequence[str], extras: Sequence[str]) -> list[str]:
+    """The unrecognized arguments as an error may show them: an option's name without its ``=value``, and
+    :data:`HIDDEN` for a value that follows an unrecognized option or an empty ``--option=``."""
+    shown, at, previous = [], 0, ""
+    for token in tokens:
+        if at < len(extras) and token == extras[at]:
+            at += 1
+            if token.startswith("-") and token != "-":
+                shown.append(token.partition("=")[0])
+            elif previous.endswith("=") or (previous.startswith("-") and previous in extras and "=" not in previous):
+                shown.append(HIDDEN)
+            else:
+                shown.append(token)  # a stray file name, say: the user's own word, worth seeing
+        previous = token
+    return shown
 
 
 def _secret_values(tokens: Sequence[str]) -> set[str]:

@@ -50,5 +50,25 @@ def test_other_errors_still_show_the_words_around_a_short_secret():
 def test_unknown_arguments_that_are_no_secret_are_still_shown():
     result = run_sidtool(*COLLECT, "--auth", "ntlm", "--nt-hash", "--unknown-thing")
     assert "unrecognized arguments: --unknown-thing" in result.stderr
-    result = run_sidtool(*COLLECT, "--unknown-thing", "visible")
-    assert "unrecognized arguments: --unknown-thing visible" in result.stderr
+    result = run_sidtool("report", "examples/corp-forest.ldif", "--unknown-thing=x")
+    assert "unrecognized arguments: --unknown-thing\n" in result.stderr  # the name, never its value
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [["--Password", SECRET], [f"--pasword={SECRET}"], ["-P", SECRET], ["--passphrase", SECRET],
+     ["--credential", SECRET], ["--password-file=", SECRET], ["--unknown-thing", SECRET]],
+)  # fmt: skip
+def test_a_value_after_any_unrecognized_option_is_never_echoed(typed):
+    """Mistyped or other tools' password options are no list sidtool can keep whole: whatever follows an option it
+    does not know, or an empty --option=, is not shown; the option's name is."""
+    result = run_sidtool(*COLLECT, *typed, env={"SIDTOOL_PASSWORD": "pw"})
+    assert result.returncode == 2
+    assert SECRET not in result.stderr + result.stdout
+    assert "(value not shown)" in result.stderr or typed[0].startswith("--pasword=")
+    assert "Traceback" not in result.stderr
+
+
+def test_an_argument_error_is_escaped_for_the_terminal():
+    result = run_sidtool("report", "examples/corp-forest.ldif", "--x\x1b[31mRED\x1b]52;c;aGk=\x07")
+    assert result.returncode == 2 and "\x1b" not in result.stderr and "\\x1b[31mRED" in result.stderr
