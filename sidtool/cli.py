@@ -53,7 +53,7 @@ from sidtool.sources import READERS, snapshot
 from sidtool.sources.ldap import MAX_MEMBER_VALUES, Collector, ConnectionOptions, LdapSettings
 from sidtool.sources.ldap.kerberos import ticket_cache_name, ticket_cache_present
 from sidtool.sources.ldap.trust import find_ca_file
-from sidtool.terminal import printable
+from sidtool.terminal import for_terminal, printable
 
 EXIT_INTERNAL = 4
 
@@ -587,6 +587,7 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 def _emit(text: str | Iterable[str]) -> None:
     """Write to stdout: one string, or pieces as they are made (a lone surrogate as its escape, never an error).
+    On a terminal, what could drive it is shown as escapes in every format (:func:`for_terminal`).
 
     Pieces for a file or a pipe are joined up to :data:`_EMIT_BATCH` characters a write: with PYTHONUNBUFFERED set
     (as containers and CI often have it), each write is a system call, and a report's JSON is a piece a finding."""
@@ -600,7 +601,7 @@ def _emit(text: str | Iterable[str]) -> None:
     except (AttributeError, ValueError):
         terminal = False
     try:
-        for piece in pieces if terminal else joined(pieces, _EMIT_BATCH):
+        for piece in map(for_terminal, pieces) if terminal else joined(pieces, _EMIT_BATCH):
             sys.stdout.write(piece)
         sys.stdout.flush()
     except BrokenPipeError:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import AnyStr
 
 from sidtool.errors import InputError
+from sidtool.terminal import for_terminal
 
 __all__ = ["STDOUT", "joined", "write_atomic", "write_atomic_bytes"]
 
@@ -93,6 +94,9 @@ def _write_stream(path: str, pieces: Iterable[bytes]) -> None:
     try:
         sys.stdout.flush()
         stream = sys.stdout.buffer
+        if sys.stdout.isatty():  # what could drive the terminal is shown as escapes (UTF-8 text: JSON, CSV, ...)
+            pieces = (for_terminal(piece.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+                      for piece in pieces)  # fmt: skip
         for piece in pieces:
             stream.write(piece)
         stream.flush()

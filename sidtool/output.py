@@ -29,7 +29,10 @@ FORMATS = ("table", "json", "csv", "markdown")
 RAW_CSV = "csv-raw"  # CSV without the formula guard: what --csv-raw selects (not a --format choice of its own)
 # What a spreadsheet takes as the start of a formula (OWASP, "CSV Injection"): such a cell gets a leading "'".
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Markdown from data shows as text: no HTML (< >), no table cell break (|), no emphasis (* _), no link or image
+# ([text](url), ![..](..)) and no code span (`), whatever a name holds (CommonMark 0.31: backslash escapes).
+MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "\\*", "_": "\\_",
+                                  "[": "\\[", "]": "\\]", "`": "\\`"})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ def render(records: list[dict[str, Any]], columns: Columns, fmt: str, width: int
     rows = [[cell_text(record.get(column.key), column.show) for column in specs] for record in records]
     tabulate, wrap_class = _tabulate()
     if fmt == "markdown":
-        rows = [[cell.translate(_MARKDOWN_ESCAPES) for cell in row] for row in rows]
+        rows = [[cell.translate(MARKDOWN_ESCAPES) for cell in row] for row in rows]
         return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
     widths = [column.width for column in specs]
     if wrap_class is None:  # a tabulate without its wrapper class: let it wrap every cell itself

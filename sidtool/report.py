@@ -32,7 +32,7 @@ from sidtool.exchange import ServerStatus, ServerVerdict
 from sidtool.layout import Field, fit_table_pieces, wrap
 from sidtool.membership import Membership
 from sidtool.model import AclSource, Principal
-from sidtool.output import render
+from sidtool.output import MARKDOWN_ESCAPES, render
 from sidtool.remediation import Plan, options, plan
 from sidtool.risk import (
     Assessment,
@@ -464,7 +464,7 @@ def _view_records(report: Report, view: str) -> tuple[Iterable[dict[str, Any]], 
 
 def _markdown(report: Report, view: str, records: list[dict[str, Any]], fields: tuple[Field, ...]) -> str:
     """Markdown for sharing: the verdict and actions, the conditions, the table and the counts."""
-    escape = str.maketrans({"|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "\\*", "_": "\\_"})
+    escape = MARKDOWN_ESCAPES
     parts = ["## KB 870585 report", ""]
     for line in verdict_lines(report):
         text = printable(line.strip()).translate(escape)

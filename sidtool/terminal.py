@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["printable"]
+__all__ = ["for_terminal", "printable"]
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
@@ -42,3 +42,16 @@ def printable(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
+_UNSAFE_IN_OUTPUT = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))  # all but TAB and LF
+
+
+def for_terminal(text: str) -> str:
+    """Output of any format bound for a terminal (JSON, CSV, SDDL): each unsafe character but TAB and LF as
+    ``\\uXXXX``, which JSON reads as the same character, and a person sees. Files and pipes get the exact text."""
+    return _UNSAFE_IN_OUTPUT.sub(_as_json_escape, text)
+
+
+def _as_json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

@@ -3,6 +3,7 @@ an output that cannot be written is one line and exit 2, and no traceback reache
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -71,3 +72,39 @@ def test_sd_decode_reads_bytes_that_are_not_utf8_whatever_the_locale():
     _, errors = process.communicate(b"O:BAG:BAD:(A;;GA;;;WD)\xff\n", timeout=120)
     assert process.returncode == 2  # the value is refused by the decoder, naming where
     assert errors.decode().startswith("sidtool: ") and errors.count(b"\n") == 1 and b"Error" not in errors
+
+
+def _on_a_terminal(*args: str) -> bytes:
+    """What ``sidtool ARGS`` writes to standard output when it is a terminal (a pseudo-terminal)."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    process = _sidtool(*args, stdout=secondary, stderr=subprocess.DEVNULL, env={"COLUMNS": "120"})
+    os.close(secondary)
+    output = bytearray()
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the writer closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=120)
+    os.close(primary)
+    return bytes(output)
+
+
+@pytest.mark.parametrize("fmt", ["sddl", "json", "csv"])
+def test_machine_formats_on_a_terminal_cannot_drive_it_and_in_a_pipe_are_exact(fmt):
+    """A condition's string in a descriptor is data from the directory: on a terminal its OSC 52 (clipboard) and 8-bit
+    CSI are shown as \\u escapes (JSON reads them as the same characters); a pipe gets the exact text."""
+    sddl = 'O:BAG:BAD:(XA;;FR;;;WD;(@User.Title == "P\x1b]52;c;aGk=\x07\x9bM"))'
+    shown = _on_a_terminal("sd", "decode", sddl, "--format", fmt).decode("utf-8")
+    assert not any(mark in shown for mark in ("\x1b", "\x07", "\x9b")), shown
+    assert "\\u001b]52;c;aGk=\\u0007" in shown or "\\\\u001b]52" in shown
+    piped = _sidtool("sd", "decode", sddl, "--format", fmt, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    exact = piped.communicate(timeout=120)[0].decode("utf-8")
+    assert "\x9b" in exact  # (JSON writes ESC and BEL as \u001b and \u0007 itself; the 8-bit CSI it leaves raw)
+    if fmt == "json":
+        assert json.loads(shown.replace("\r\n", "\n")) == json.loads(exact)

@@ -62,6 +62,8 @@ def test_markdown_escapes_html_and_pipes():
     text = render(records, (("a", "A"),), "markdown")
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; \\| done" in text
     assert "<img" not in text
+    linked = render([{"a": "[click](javascript:alert(2)) ![i](x) `code` *em* a_b"}], (("a", "A"),), "markdown")
+    assert "\\[click\\](javascript:alert(2)) !\\[i\\](x) \\`code\\` \\*em\\* a\\_b" in linked
 
 
 def test_pieces_for_a_file_go_out_in_few_writes_and_for_a_terminal_as_they_come(monkeypatch):
