@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import wellknown
 from sidtool.decisions import Acceptance
@@ -313,11 +313,21 @@ def action_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def conditions_lines(assessment: Assessment) -> list[str]:
-    lines = [f"KB 870585 conditions (baseline: built-ins introduced after Windows {assessment.baseline}):"]
+def conditions_lines(assessment: Assessment) -> list[str | Hanging]:
+    lines: list[str | Hanging] = [
+        f"KB 870585 conditions (baseline: built-ins introduced after Windows {assessment.baseline}):"
+    ]
     for name, state, evidence in conditions_rows(assessment):
-        lines.append(f"  {name:<14} {state:<8} {_HANG}{evidence}")
+        lines.append(Hanging(f"  {name:<14} {state:<8} ", evidence))
     return lines
+
+
+class Hanging(NamedTuple):
+    """A line to wrap whose continuation lines start under ``text``, not under ``prefix`` (no character in the
+    text marks the place: a name from the directory may hold any)."""
+
+    prefix: str
+    text: str
 
 
 def conditions_rows(assessment: Assessment) -> list[tuple[str, str, str]]:
@@ -340,9 +350,6 @@ def conditions_rows(assessment: Assessment) -> list[tuple[str, str, str]]:
     state = "yes" if exposed else "unknown" if unknown or not assessment.servers else "no"
     rows.append(("servers", state, servers))
     return rows
-
-
-_HANG = "\x00"  # in a line of text to wrap: continuation lines start under what follows it (then removed)
 
 
 def footer(counts: Counts) -> str:
@@ -370,13 +377,15 @@ LEGEND = (
 )
 
 
-def _wrapped(lines: list[str], width: int) -> list[str]:
-    """Lines wrapped to ``width`` at spaces. A continuation goes under the text after the line's marker
-    (``_HANG``), else after a numbered line's number ("  1. "), else two columns in from the line's indent."""
+def _wrapped(lines: Iterable[str | Hanging], width: int) -> list[str]:
+    """Lines wrapped to ``width`` at spaces. A continuation goes under a :class:`Hanging` line's text, else after
+    a numbered line's number ("  1. "), else two columns in from the line's indent."""
     out = []
     for line in lines:
-        prefix, marked, text = line.partition(_HANG)
-        if not marked:
+        marked = False
+        if isinstance(line, Hanging):
+            (prefix, text), marked = line, True
+        else:
             text = line.lstrip(" ")
             number = text.split(" ", 1)[0]
             prefix = line[: len(line) - len(text)]
@@ -385,10 +394,11 @@ def _wrapped(lines: list[str], width: int) -> list[str]:
         prefix = printable(prefix)
         hang = len(prefix) if marked or prefix.strip() else len(prefix) + 2
         hang = min(hang, width // 2)
-        first, *rest = wrap(printable(text), width - len(prefix))
+        text = " ".join(printable(text).split())
+        first, *rest = wrap(text, width - len(prefix))
         out.append(prefix + first)
-        if rest:
-            out.extend(" " * hang + piece for piece in wrap(" ".join(rest), width - hang))
+        if rest:  # the rest of the text (from where the first line ends: a word split there stays one word)
+            out.extend(" " * hang + piece for piece in wrap(text[len(first) :], width - hang))
     return out
 
 
@@ -472,7 +482,7 @@ def _markdown(report: Report, view: str, records: list[dict[str, Any]], fields: 
         parts.append("")
     parts += ["### Conditions", ""]
     conditions = conditions_lines(report.assessment)[1:]
-    parts += [f"- {printable(' '.join(line.replace(_HANG, '').split())).translate(escape)}" for line in conditions]
+    parts += [f"- {printable(' '.join(''.join(line).split())).translate(escape)}" for line in conditions]
     parts += ["", f"### {view.capitalize()}", "", render(records, fields, "markdown").rstrip("\n"), ""]
     parts += [f"- {printable(line.strip()).translate(escape)}" for line in _unchecked_lines(report.assessment)[1:]]
     parts += [printable(footer(report.counts)).translate(escape), ""]

@@ -95,3 +95,17 @@ def test_the_json_words_stay_as_documented_while_the_analysis_returns_data():
         "Exchange 2003 SP1 (build 6.5.7226.6): vulnerable unless Store.exe is at least 6.5.7232.35 (hotfix, KB 870585)"
     )
     assert servers["EX2003B"]["verdict"] == "fixed" and servers["EX2003A"]["verdict"] == "hotfix-needed"
+
+
+def test_a_nul_in_a_name_is_shown_and_wraps_like_any_other_character():
+    """No character of a line marks where its continuation hangs (a Hanging line says so): a NUL from the directory
+    is data, shown escaped, never taken for a marker."""
+    from sidtool.report import Hanging, _wrapped
+
+    line = "  2. Or remove these 5 membership(s): Terminal\x00Access from Remote Desktop Users (corp.example.com)"
+    lines = _wrapped([line, Hanging("  windows-2003   yes      ", "domain controllers run Windows\x00Server 2003")], 60)
+    assert all(len(text) <= 60 for text in lines), lines
+    assert "Terminal\\x00Access" in " ".join(lines) and "\x00" not in "".join(lines)
+    assert lines[1].startswith("     ") and lines[-1].startswith(" " * 25)  # under the text after "2. " / the state
+    narrow = _wrapped([Hanging("  windows-2003   yes      ", "domain controllers run Windows\x00Server 2003")], 40)
+    assert "".join(narrow).replace(" ", "").endswith("Windows\\x00Server2003")  # a word split is not broken apart
