@@ -78,6 +78,15 @@ SECRET_FLAGS = frozenset({"--nt-hash", "--aes-key"})  # sidtool's own: they take
 HIDDEN = "(value not shown)"
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped to the terminal; a text of several lines (the examples) kept as it is written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip("\n"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     """No abbreviated options, in every subcommand: "--password X" must not pass for "--password-file X".
 
@@ -180,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Look up SIDs or names (any case; BUILTIN\\ and NT AUTHORITY\\ forms and SDDL aliases too). "
         "A domain SID resolves through its RID. Exit 1 when an argument matches nothing.",
         epilog=LOOKUP_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     lookup_parser.add_argument("queries", nargs="+", metavar="SID|NAME")
     _add_format(lookup_parser)
@@ -191,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the well-known SID catalog",
         description="List the catalog of well-known SIDs, with the release that introduced each and its sources.",
         epilog=CATALOG_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     catalog_parser.add_argument(
         "--introduced-after",
@@ -216,7 +225,8 @@ examples:
   sidtool report perms.txt --directory forest.ldif --format html -o report.html
   sidtool report forest.ldif --view senders --all
   sidtool report forest.ldif --remediation ldif remove-memberships.ldif
-  sidtool report forest.ldif --hotfixed EX2003A=6.5.7232.35 --decisions decisions.toml
+  sidtool report forest.ldif --hotfixed EX2003A=6.5.7232.35 \\
+    --decisions decisions.toml
 """
 
 
@@ -228,7 +238,7 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         "pre-SP2 Exchange store does not know, and rate every public-folder permission entry. Exit 0 when no "
         "finding reaches --fail-on, 1 when some do, 2 on a usage or input error, 3 when input was partly unreadable.",
         epilog=REPORT_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument(
         "inputs",
@@ -334,10 +344,14 @@ def _hotfixed(text: str) -> tuple[str, str | None]:
 
 COLLECT_EXAMPLES = """\
 examples:
-  SIDTOOL_PASSWORD=... sidtool collect --server ldaps://dc1.corp.example.com --user 'CORP\\auditor' -o snap.json
-  sidtool collect --server dc1 --starttls --ca-file corp-ca.pem --user auditor@corp.example.com -o snap.json.gz
-  sidtool collect --server dc1 --auth ntlm --user 'CORP\\auditor' --password-file pw.txt -o snap.json
-  kinit auditor@CORP.EXAMPLE.COM && sidtool collect --server dc1.corp.example.com --auth kerberos -o snap.json
+  SIDTOOL_PASSWORD=... sidtool collect --server ldaps://dc1.corp.example.com \\
+    --user 'CORP\\auditor' -o snap.json
+  sidtool collect --server dc1 --starttls --ca-file corp-ca.pem \\
+    --user auditor@corp.example.com -o snap.json.gz
+  sidtool collect --server dc1 --auth ntlm --user 'CORP\\auditor' \\
+    --password-file pw.txt -o snap.json
+  kinit auditor@CORP.EXAMPLE.COM &&
+    sidtool collect --server dc1.corp.example.com --auth kerberos -o snap.json
   sidtool report snap.json
 """
 
@@ -352,7 +366,7 @@ def _add_collect_command(commands: argparse._SubParsersAction) -> None:
         "prompt, never from the command line. Exit 0 when all was read, 2 on a connection, bind or usage error, "
         "3 when a part could not be read.",
         epilog=COLLECT_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     _add_connection_options(parser)
     parser.add_argument(
@@ -651,7 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 SD_DECODE_EXAMPLES = """\
 examples:
-  sidtool sd decode 'O:DAG:DAD:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)' --domain-sid S-1-5-21-1-2-3
+  sidtool sd decode 'O:DAG:DAD:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)' \\
+    --domain-sid S-1-5-21-1-2-3
   sidtool sd decode AQAEgBQAAAAgAAAAAAAAACwAAAABAQAAAAAABRIAAAABAQAAAAAABRIAAAACABwAAQAAAAAAFAD/AQ8AAQEAAAAAAAEAAAAA
   ldapsearch -LLL ... nTSecurityDescriptor | sidtool sd decode -
   sidtool sd decode --lines --format json - < descriptors.txt
@@ -669,7 +684,7 @@ def _add_sd_commands(commands: argparse._SubParsersAction) -> None:
         "hex (also PR_NT_SECURITY_DESCRIPTOR with its Exchange store header) or SDDL. Prints owner, group, "
         "control flags and the ACEs. Exit 2 when a value cannot be decoded (with --lines: after decoding the rest).",
         epilog=SD_DECODE_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     decode_parser.add_argument("value", metavar="VALUE|-", help="the descriptor, or - to read standard input")
     decode_parser.add_argument("--input", choices=INPUT_KINDS, default="auto", help="input encoding (default: auto)")

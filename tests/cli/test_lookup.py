@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.cli_runner import REPO, run_sidtool
 
 
@@ -89,6 +91,21 @@ def test_help_has_examples():
         result = run_sidtool(command, "--help")
         assert result.returncode == 0
         assert "examples:" in result.stdout and f"sidtool {command}" in result.stdout
+
+
+@pytest.mark.parametrize("command", [(), ("lookup",), ("catalog",), ("report",), ("collect",), ("sd", "decode")])
+@pytest.mark.parametrize("columns", [60, 80])
+def test_help_fits_the_terminal_but_for_words_that_cannot_break(command, columns):
+    """Descriptions are wrapped to the width; examples are kept as written, and written to fit 80 columns (with
+    shell line continuations), but for a token no line can break (a base64 descriptor, a list of choices)."""
+    result = run_sidtool(*command, "--help", env={"COLUMNS": str(columns)})
+    assert result.returncode == 0
+    usage, _, rest = result.stdout.partition("\n\n")  # (argparse aligns the usage under itself: not checked)
+    wrapped, _, examples = rest.partition("\nexamples:\n")
+    assert usage.startswith("usage: sidtool")
+    for text, width in ((wrapped, columns), (examples, 80)):
+        for line in text.splitlines():
+            assert len(line) <= width or max(map(len, line.split())) > 40, line
 
 
 def test_catalog_filters():
