@@ -558,8 +558,12 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
 
 def sniff(head: bytes) -> bool:
     """Does the input start like LDIF: ``version:`` or ``dn:`` after comments and blank lines?"""
+    comment = False
     for line in head_text(head).splitlines():
-        if line.strip() and not line.startswith("#"):
+        if comment and line.startswith(" "):
+            continue  # a comment folded onto the next line (RFC 2849)
+        comment = line.startswith("#")
+        if line.strip() and not comment:
             return line.lower().startswith(("version:", "dn:", "dn::"))
     return False
 

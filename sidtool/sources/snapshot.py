@@ -156,6 +156,9 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     lines = _Lines(stream, source)
     try:
         first = next(lines, b"")
+        if lines.compressed is not None and not first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            raise InputError("a gzip file that is not a sidtool snapshot: sidtool reads only its own snapshots "
+                             "compressed; decompress other inputs first (gunzip FILE)", source=source)  # fmt: skip
         document, streamed = _streamed(first, lines)
         if document is None:
             raw = _whole(first, lines, source)

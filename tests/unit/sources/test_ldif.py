@@ -114,3 +114,16 @@ def test_the_example_forest_reads_without_problems():
     alice = next(p for p in directory.principals if p.name == "alice.nguyen")
     assert alice.legacy_exchange_dn == "/o=CORP/ou=First Administrative Group/cn=Recipients/cn=alice.nguyen"
     assert Sid.parse("S-1-5-32-555") in directory.by_sid
+
+
+def test_a_comment_folded_onto_the_next_line_at_the_top_is_still_ldif(tmp_path):
+    """RFC 2849 lets a comment be folded like any line: the next line starts with a space."""
+    from sidtool.sources import detect
+    from tests.support.cli_runner import run_sidtool
+
+    text = "# exported by ldifde from DC1 for the audit of the\n  public folders\nversion: 1\n\n"
+    text += (EXAMPLES / "corp-forest.ldif").read_text(encoding="utf-8")
+    assert detect(text.encode()[:4096], "folded.ldif") == "ldif"
+    path = tmp_path / "folded.ldif"
+    path.write_text(text, encoding="utf-8")
+    assert run_sidtool("report", str(path)).returncode == 1  # read whole: the example's findings

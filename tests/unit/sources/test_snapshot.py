@@ -264,3 +264,10 @@ def test_a_gzip_that_inflates_past_the_limit_is_refused(monkeypatch):
 def test_a_header_of_the_wrong_type_is_refused():
     with pytest.raises(InputError, match="forest_root_dn is a string, not a number"):
         load_bytes(b'{"format":"sidtool-snapshot","version":1,"forest_root_dn":5}')
+
+
+def test_a_gzip_file_that_is_no_snapshot_says_so():
+    """A gzipped LDIF is detected as compressed (only snapshots are read so): the message says to decompress it."""
+    ldif = gzip.compress((REPO / "examples" / "corp-forest.ldif").read_bytes())
+    with pytest.raises(InputError, match=r"a gzip file that is not a sidtool snapshot: .* \(gunzip FILE\)"):
+        snapshot.load(io.BytesIO(ldif), "corp.ldif.gz", lambda error: None)
