@@ -27,6 +27,7 @@ from sidtool.security.sid import Sid
 from sidtool.sources import ldif, permcsv, pfdavadmin, sddl_list, snapshot
 from sidtool.sources.folders import link_folders
 from sidtool.sources.ldap import Collector, ConnectionOptions, LdapSettings
+from sidtool.sources.text import head_text
 from sidtool.sources.trustees import directory_resolver, resolve_in_place
 
 OnProblem = Callable[[InputError], None]  # told of each record that could not be read (and was skipped)
@@ -70,6 +71,12 @@ def detect(head: bytes, source: str) -> str:
     for name, reader in READERS.items():
         if reader.sniff(head):
             return name
+    if head_text(head).lstrip("\ufeff \t\r\n").startswith("<"):  # PFDAVAdmin's other export format (no public
+        raise InputError(  # sample of its layout, so no reader): say how to make the one that is read
+            "XML is not read (a PFDAVAdmin XML export?): export the permissions as text (PFDAVAdmin or ExFolders: "
+            "Tools > Export Permissions, text format), or with Get-PublicFolderClientPermission (README)",
+            source=source,
+        )
     raise InputError(f"not a format sidtool reads; expected {expected}", source=source)
 
 
