@@ -19,7 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sidtool.dn import dn_key
+from sidtool.dn import dn_key, split_rdns
+from sidtool.errors import InputError
 from sidtool.model import Directory, Principal, PrincipalKind
 from sidtool.security.sid import Sid
 
@@ -42,6 +43,20 @@ class DanglingMember:
 
 
 _USERS = frozenset({PrincipalKind.USER})  # the senders the risk engine asks about
+
+
+def _names_foreign_principal(dn: str) -> bool:
+    """``CN=<SID>,CN=ForeignSecurityPrincipals,<domain>``: a well-known SID (Enterprise Domain Controllers in
+    Windows Authorization Access Group, by default) or a principal of another forest. Its DN says what the object
+    would (its RDN is its SID): it stands for principals with that SID, which are not objects of this forest, so
+    it leads to no sender, read or not (:meth:`MembershipGraph._link_foreign` does the same for one read)."""
+    if dn[:5].upper() != "CN=S-":
+        return False
+    try:
+        rdns = split_rdns(dn)
+    except InputError:
+        return False
+    return len(rdns) > 2 and rdns[1][0].casefold() == "cn" and rdns[1][1].casefold() == "foreignsecurityprincipals"
 
 
 def _kinds(kinds: Iterable[PrincipalKind]) -> frozenset[PrincipalKind]:
@@ -104,7 +119,8 @@ class MembershipGraph:
             for member_dn in group.members:
                 member = find(member_dn)
                 if member is None:
-                    self.dangling.append(DanglingMember(group, member_dn))
+                    if not _names_foreign_principal(member_dn):
+                        self.dangling.append(DanglingMember(group, member_dn))
                 else:
                     members.append(member)
                     groups.append(group_position)

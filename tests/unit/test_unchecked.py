@@ -170,3 +170,21 @@ def test_a_domain_whose_principals_were_read_without_its_built_in_groups_is_a_ho
     assert "built-in groups (CN=Builtin) were read" in unchecked_detail(hole)
     forest.builtin(544, domain=CHILD, name="Administrators")  # one of them is enough: CN=Builtin was read
     assert assess(forest.directory()).unchecked == ()
+
+
+def test_a_foreign_principal_named_by_its_dn_is_no_hole_when_its_object_was_not_exported():
+    """Windows Authorization Access Group holds Enterprise Domain Controllers (S-1-5-9) by default, as a foreign
+    security principal: an export without foreignSecurityPrincipal objects names it only by DN, which says what
+    it is. An unread member of another kind is still a hole."""
+    forest, _, _ = _forest()
+    fsp = f"CN=S-1-5-9,CN=ForeignSecurityPrincipals,{ROOT}"
+    forest.builtin(560, name="Windows Authorization Access Group")
+    directory = forest.directory()
+    principals = tuple(replace(p, members=(fsp,)) if p.sid.sub_authorities == (32, 560) else p
+                       for p in directory.principals)  # fmt: skip
+    assert assess(replace(directory, principals=principals)).unchecked == ()
+    lookalike = f"CN=S-1-5-9,OU=Staff,{ROOT}"  # a name only: not the container of foreign principals
+    principals = tuple(replace(p, members=(lookalike,)) if p.sid.sub_authorities == (32, 560) else p
+                       for p in directory.principals)  # fmt: skip
+    (hole,) = assess(replace(directory, principals=principals)).unchecked
+    assert hole.kind is UncheckedKind.MEMBER_NOT_FOUND
