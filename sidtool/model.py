@@ -252,7 +252,7 @@ class FolderPermissions:
 class Directory:
     """Everything a reader learned: the forest, its principals, and the Exchange organisation."""
 
-    forest_root_dn: str | None = None
+    forest_root_dn: str | None = None  # known when the Configuration partition, or a crossRef in it, was read
     domains: tuple[Domain, ...] = ()
     domain_controllers: tuple[DomainController, ...] = ()
     principals: tuple[Principal, ...] = ()

@@ -455,7 +455,7 @@ def multi_domain_condition(directory: Directory) -> Condition:
         return Condition("multi-domain", True, ConditionBasis.CHILD_DOMAINS, names)
     if len(directory.domains) == 1:
         only = (directory.domains[0].dns_name or directory.domains[0].dn,)
-        if directory.forest_root_dn is None:  # no Configuration partition: the crossRefs that list the domains unread
+        if directory.forest_root_dn is None:  # no Configuration partition read: its crossRefs list the domains
             return Condition("multi-domain", None, ConditionBasis.DOMAINS_UNLISTED, only)
         return Condition("multi-domain", False, ConditionBasis.ONE_DOMAIN, only)
     if len(directory.domains) > 1:

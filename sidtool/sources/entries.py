@@ -117,6 +117,8 @@ class DirectoryBuilder:
             if "member" in getattr(entry, "partial_attributes", ()):
                 self._partial_members.setdefault(dn_key(dn), entry.line)
         elif category is _CROSS_REF:
+            if self.forest_root is None:  # CN=<x>,CN=Partitions,CN=Configuration,<forest root>: the list of domains
+                self.forest_root = _forest_root_of(dn)
             nc_name = first_text(values, "ncname")
             if nc_name:
                 flags = _int(values, "systemflags")
@@ -474,6 +476,15 @@ def _classes(classes: set[str]) -> _Classes:
     else:
         category = _OTHER  # an OU, a container, a contact, ...: not read (one with an objectSid is reported)
     return category, kind, "configuration" in classes
+
+
+def _forest_root_of(cross_ref_dn: str) -> str | None:
+    """The forest root DN under a crossRef's ``CN=Partitions,CN=Configuration``, if it is there."""
+    partitions = parent_dn(cross_ref_dn)
+    configuration = parent_dn(partitions) if partitions else None
+    if not configuration or rdn_value(partitions or "").casefold() != "partitions":
+        return None
+    return parent_dn(configuration) if rdn_value(configuration).casefold() == "configuration" else None
 
 
 def _server_of(store_dn: str) -> str | None:

@@ -226,3 +226,21 @@ def test_an_entry_that_cannot_be_told_apart_is_reported_not_dropped_silently():
         "foreignSecurityPrincipal, domainDNS): not read",
     ]
     assert principals["CN=Spaced,CN=Users,DC=corp,DC=example,DC=com"].kind is PrincipalKind.GROUP
+
+
+def test_a_cross_ref_read_says_the_forest_s_domains_are_listed_without_the_configuration_object():
+    """The README's configuration exports filter for crossRef (and Exchange) objects: the CN=Configuration object
+    itself is not in them, yet the crossRefs list the forest's domains, so one domain read is a one-domain forest."""
+    from sidtool.risk import multi_domain_condition
+
+    root = "DC=corp,DC=example,DC=com"
+    builder = DirectoryBuilder("config.ldif", lambda error: None)
+    builder.add(Entry(f"CN=CORP,CN=Partitions,CN=Configuration,{root}", {
+        "objectclass": [b"top", b"crossRef"], "ncname": [root.encode()], "dnsroot": [b"corp.example.com"],
+        "netbiosname": [b"CORP"], "systemflags": [b"3"]}))  # fmt: skip
+    builder.add(Entry(root, {"objectclass": [b"top", b"domainDNS"],
+                             "objectsid": [bytes(Sid.parse("S-1-5-21-1-2-3"))]}))  # fmt: skip
+    directory = builder.build()
+    assert directory.forest_root_dn == root
+    assert (multi_domain_condition(directory).holds, multi_domain_condition(directory).basis.value) == (
+        False, "one-domain")  # fmt: skip
