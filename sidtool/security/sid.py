@@ -119,10 +119,11 @@ class Sid:
                     raise SidError(f"{original}: the identifier authority is empty")
                 raise SidError(f"{original}: {what} {found!r} is not a decimal number")
             digits = match.group(1) or match.group(2)
-            if len(digits) > _MAX_DIGITS and len(digits.lstrip("0xX").lstrip("0")) > _MAX_DIGITS:
+            significant = (digits[2:] if match.group(1) else digits).lstrip("0") or "0"
+            if len(significant) > _MAX_DIGITS:
                 what = ("revision", "identifier authority")[len(numbers)] if len(numbers) < 2 else "sub-authority"
                 raise SidError(f"{original}: {what} {digits[:12]}… has {len(digits):,} digits: it does not fit")
-            value = int(digits, 16) if match.group(1) else int(digits)
+            value = int(significant, 16) if match.group(1) else int(significant)
             numbers.append((value, digits))
             at = match.end()
         if len(numbers) < 2:

@@ -284,7 +284,7 @@ class _BlockReader:
         if key == "member":
             found = _RANGE_BYTES.search(name, len(base))
             if found is not None:
-                _add_range(record, int(found["low"]), None if found["high"] == b"*" else int(found["high"]))
+                _add_range(record, _bound(found["low"]), None if found["high"] == b"*" else _bound(found["high"]))
         return True
 
 
@@ -463,7 +463,7 @@ class _RecordParser:
         match = _RANGE.search(line, 0, line.find(":"))
         if match is None:
             return  # another option (member;binary): the values are whole
-        _add_range(record, int(match["low"]), None if match["high"] == "*" else int(match["high"]))
+        _add_range(record, _bound(match["low"]), None if match["high"] == "*" else _bound(match["high"]))
 
     def _where(self, number: int) -> dict[str, str]:
         return {"source": self.source, "location": f"line {number}"}
@@ -487,6 +487,12 @@ _NOT_ENTRIES = frozenset({"ref", "search", "result"})
 # base, from the crossRefs' dnsRoot ([MS-ADTS] 3.1.1.4.7, "Continuations"; Microsoft's "Referrals (AD DS)").
 _OUTSIDE_THE_MODEL = re.compile(r"\s*(?:DC=(?:DomainDnsZones|ForestDnsZones)|CN=(?:Configuration|Schema))\s*,", re.I)
 _RANGE = re.compile(r";range=(?P<low>\d+)-(?P<high>\d+|\*)", re.IGNORECASE)
+
+
+def _bound(digits: str | bytes) -> int:
+    """A range bound; one of more than 18 digits as 10^18 (AD's are 32-bit; int() refuses over 4,300 digits), which
+    keeps the list partial unless it reaches ``*``."""
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def _add_range(record: LdifRecord, low: int, high: int | None) -> None:

@@ -243,3 +243,5 @@ def test_a_number_of_thousands_of_digits_is_a_sid_error_with_a_short_message(tex
 
 def test_leading_zeros_do_not_make_a_number_too_long():
     assert Sid.parse("S-1-5-21-" + "0" * 40 + "7") == Sid.parse("S-1-5-21-7")
+    assert Sid.parse("S-1-5-21-" + "0" * 5000 + "7") == Sid.parse("S-1-5-21-7")  # (int() would refuse the text)
+    assert Sid.parse("S-1-0x" + "0" * 5000 + "5-21") == Sid.parse("S-1-5-21")

@@ -3,6 +3,7 @@ exports cut short, folders without descriptors, and a forest export missing a do
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -269,3 +270,18 @@ def test_a_snapshot_with_gaps_is_never_a_clean_report(tmp_path):
     assert {c["name"]: c["holds"] for c in document["conditions"]}["multi-domain"] is True
     table = run_sidtool("report", str(tmp_path / "snap.json"))
     assert f"not-collected: {gap}" in table.stdout and "INCOMPLETE" in table.stdout
+
+
+@pytest.mark.parametrize("modify", [False, True])
+def test_a_range_bound_of_thousands_of_digits_keeps_the_list_partial_never_an_internal_error(modify):
+    """int() refuses over 4,300 digits; such a bound is a number too large, and the list stays partial (in an
+    entry, and in an ldifde continuation record, which the line reader reads)."""
+    dn = "dn: CN=RDU,CN=Builtin,DC=corp,DC=example,DC=com\n"
+    head = f"{dn}objectClass: group\nobjectSid: S-1-5-32-555\n"
+    member = f"member;range=0-{'9' * 5000}: CN=a,DC=corp,DC=example,DC=com\n"
+    text = f"{head}\n{dn}changetype: modify\nadd: member\n{member}-\n\n" if modify else f"{head}{member}\n"
+    problems = []
+    directory = ldif.load(io.BytesIO(text.encode()), "r.ldif", problems.append)  # (no ValueError from int())
+    # an ldifde continuation record says the rest of the members follow: the list is whole (README)
+    assert [p.members_complete for p in directory.principals] == [modify]
+    assert modify or any("only part of its member list" in str(p) for p in problems)
