@@ -87,6 +87,7 @@ class DirectoryBuilder:
         # a DN not read yet (shared by build())
         self._dn_texts: dict[str, str] = {}
         self._unshared: set[str] = set()
+        self._references: dict[str, str] = {}  # naming contexts an export refers to (ldapsearch ref:), by key
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -335,6 +336,12 @@ class DirectoryBuilder:
             return _with_members(principal, unique, complete=False)
         return principal if unique is principal.members else _with_members(principal, unique)
 
+    def add_reference(self, naming_context: str) -> None:
+        """A naming context an export refers to without holding it (an ldapsearch ``ref:``): without the forest's
+        crossRefs, it may be a child domain, so it counts as a domain not read until an input reads it."""
+        if len(self._references) < _MEMO_SIZE:
+            self._references.setdefault(dn_key(naming_context), naming_context)
+
     def build(self) -> Directory:
         """The model of everything added so far."""
         domains = []
@@ -348,6 +355,10 @@ class DirectoryBuilder:
                     parent_dns_name=_dns_of(cross_ref.trust_parent),
                 )
             domains.append(domain)
+        if not self._cross_refs:  # (with them, they say which naming contexts are domains: those are below)
+            for key, referred in self._references.items():
+                if key not in self._domains:
+                    domains.append(Domain(referred, None, domain_dns_name(referred), read=False))
         for key, cross_ref in self._cross_refs.items():
             if cross_ref.domain and key not in self._domains:  # named by the forest, but none of it was read
                 dns_name = cross_ref.dns_name or domain_dns_name(cross_ref.nc_name)

@@ -438,17 +438,13 @@ class _RecordParser:
 
     def _skip_block(self, name: str, value: bytes, number: int) -> None:
         """An ldapsearch ``ref:`` record or ``search:``/``result:`` block: skipped; a failed result is reported, and
-        so is a reference that leads to objects the export does not hold (a child domain's naming context)."""
+        a reference to a naming context that may be a domain (a child domain's) is handed on (:class:`Reference`)."""
         self.skipping = name != "search"  # "search:" is followed by its "result:" line, read below
         if name == "ref":
             url = value.decode("utf-8", "replace").strip()
-            target = unquote(url.split("/", 3)[3].split("?", 1)[0]) if url.count("/") >= 3 else url
-            if not _OUTSIDE_THE_MODEL.match(target):
-                raise IncompleteInput(
-                    f"the export holds a reference to {url} that the search did not follow: the objects there (a "
-                    "child domain?) were not read; export that naming context too, or use 'sidtool collect'",
-                    **self._where(number),
-                )
+            target = unquote(url.split("/", 3)[3].split("?", 1)[0]) if url.count("/") >= 3 else ""
+            if target and not _OUTSIDE_THE_MODEL.match(target):
+                raise Reference(target, url, **self._where(number))
         if name == "result":
             code, _, words = value.decode("utf-8", "replace").strip().partition(" ")
             if code != "0":
@@ -542,13 +538,24 @@ def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
     return name, rest.lstrip(" ").encode("utf-8")
 
 
+class Reference(IncompleteInput):
+    """An ldapsearch ``ref:`` the search did not follow, to a naming context that may be a domain's (the forest's
+    crossRefs say whether it is): not an error, but a domain that may not have been read."""
+
+    def __init__(self, target: str, url: str, *, source: str | None, location: str) -> None:
+        super().__init__(f"a reference to {url}", source=source, location=location)
+        self.target = target
+
+
 def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
     """Read a whole LDIF export into the model, one record at a time."""
     builder = DirectoryBuilder(source, on_problem)
     gaps: list[str] = []
 
     def problem(error: InputError) -> None:
-        if isinstance(error, IncompleteInput):
+        if isinstance(error, Reference):
+            builder.add_reference(error.target)
+        elif isinstance(error, IncompleteInput):
             gaps.append(str(error))  # the export is cut short: the report names it among what it could not check
         else:
             on_problem(error)

@@ -129,9 +129,10 @@ def test_an_export_the_server_cut_short_is_a_gap_with_its_line(tmp_path):
     assert f"not-collected: {path}:line 16: the search" in " ".join(result.stdout.split())  # long lines wrap
 
 
-def test_a_reference_to_a_child_domain_is_a_gap_and_one_domain_read_proves_no_single_domain_forest(tmp_path):
-    """ldapsearch does not follow references: one to a child domain's naming context means a domain not read. The
-    sample's own reference to CN=Configuration (Samba's, as AD's) and those to the DNS partitions are no gap."""
+def test_a_reference_to_a_child_domain_is_a_domain_not_read_until_an_input_reads_it(tmp_path):
+    """ldapsearch does not follow references: without the forest's crossRefs, one to another naming context means a
+    domain that may not have been read. The sample's own reference to CN=Configuration (Samba's, as AD's) and those
+    to the DNS partitions are none; an export of the child domain, given too, clears it."""
     sample = (REPO / "tests" / "data" / SAMPLE).read_text(encoding="utf-8")
     child = "ref: ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com"
     zones = "ref: ldap://DomainDnsZones.corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com"
@@ -141,16 +142,26 @@ def test_a_reference_to_a_child_domain_is_a_gap_and_one_domain_read_proves_no_si
     problems = []
     with path.open("rb") as stream:
         directory = ldif.load(stream, "refs.ldif", problems.append)
-    assert [str(p) for p in problems if "member list" not in str(p)] == []
-    (gap,) = directory.gaps
-    line = path.read_text().splitlines().index(child) + 1
-    assert gap.startswith(f"refs.ldif:line {line}: the export holds a reference to {child[5:]} that the search")
+    assert [str(p) for p in problems if "member list" not in str(p)] == [] and directory.gaps == ()
+    assert [(d.dns_name, d.read) for d in directory.domains] == [("corp.example.com", True),
+                                                                 ("emea.corp.example.com", False)]  # fmt: skip
     (condition,) = [c for c in assess(directory).conditions if c.name == "multi-domain"]
-    assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
+    assert (condition.holds, condition.basis.value) == (True, "domain-count")
     result = run_sidtool("report", str(path), "--format", "json")
     assert result.returncode == 3
     kinds = [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
-    assert kinds == ["not-collected", "members-partial", "member-not-found"]
+    assert kinds == ["domain-not-read", "members-partial", "member-not-found"]
+    emea = tmp_path / "emea.ldif"
+    emea.write_text("dn: DC=emea,DC=corp,DC=example,DC=com\nobjectClass: domainDNS\n"
+                    "objectSid: S-1-5-21-4000-5000-6000\n\n")  # fmt: skip
+    result = run_sidtool("report", str(path), str(emea), "--format", "json")
+    assert "domain-not-read" not in [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
+    without = tmp_path / "plain.ldif"  # the sample alone: one domain, and no crossRef to say it is the only one
+    without.write_text(sample)
+    with without.open("rb") as stream:
+        (condition,) = [c for c in assess(ldif.load(stream, "plain.ldif", lambda e: None)).conditions
+                        if c.name == "multi-domain"]  # fmt: skip
+    assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
 
 
 def test_tab_continuations_and_control_lines_inside_an_entry(tmp_path):
