@@ -120,6 +120,9 @@ class _Parser(argparse.ArgumentParser):
         super().error(printable(message))
 
 
+_OPTION_NAME = re.compile(r"--[A-Za-z0-9-]*")  # what of an unrecognized long option is shown: -PSECRET shows -P
+
+
 def _shown_extras(tokens: Sequence[str], extras: Sequence[str]) -> list[str]:
     """The unrecognized arguments as an error may show them: an option's name without its ``=value``, and
     :data:`HIDDEN` for a value that follows an unrecognized option or an empty ``--option=``."""
@@ -128,7 +131,8 @@ def _shown_extras(tokens: Sequence[str], extras: Sequence[str]) -> list[str]:
         if at < len(extras) and token == extras[at]:
             at += 1
             if token.startswith("-") and token != "-":
-                shown.append(token.partition("=")[0])
+                name = _OPTION_NAME.match(token)[0] if token.startswith("--") else token[:2]  # type: ignore[index]
+                shown.append(name if name == token or token[len(name)] == "=" else f"{name} {HIDDEN}")
             elif previous.endswith("=") or (previous.startswith("-") and previous in extras and "=" not in previous):
                 shown.append(HIDDEN)
             else:

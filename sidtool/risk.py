@@ -268,7 +268,7 @@ def unread_parts(directory: Directory) -> list[Unchecked]:
         with_principals.add(principal.domain_dn)
         if is_builtin_alias(principal.sid):
             with_builtins.add(principal.domain_dn)
-    without_builtins = {dn_key(dn) for dn in with_principals - with_builtins if dn}
+    without_builtins = {dn_key(dn) for dn in with_principals if dn} - {dn_key(dn) for dn in with_builtins if dn}
     for domain in directory.domains:  # its principals were read, not its built-in groups: their members are unknown
         if domain.read and dn_key(domain.dn) in without_builtins:
             parts.append(Unchecked(UncheckedKind.BUILTINS_NOT_READ, domain.dns_name or domain.dn))
