@@ -14,11 +14,11 @@ What is escaped, and why:
   line, and a table cell with them, as LF does);
 - the characters with the Unicode property Bidi_Control (PropList.txt): U+061C, U+200E, U+200F,
   U+202A..U+202E, U+2066..U+2069 — the format controls that reorder displayed text (UAX #9);
-- invisible format characters that make one name look like another or hide text: U+00AD SOFT HYPHEN,
-  U+180E, U+200B ZERO WIDTH SPACE, U+2060..U+2064 (word joiner, invisible operators), U+FEFF (zero width
-  no-break space) and U+FFF9..U+FFFB (interlinear annotation) — Unicode category Cf, drawn as nothing, so a
-  trustee "CORP\\Sa\\u200bles" would otherwise read as "CORP\\Sales". The joiners U+200C and U+200D stay: Persian
-  and Indic names need them, and they reorder nothing (the layout counts them as no column);
+- every other format character (Unicode category Cf: soft hyphen, zero width space, word joiner, U+FEFF,
+  the invisible tag characters U+E0020.., the Arabic number signs, ...): drawn as nothing, or as a mark whose
+  columns the layout cannot know, so a trustee "CORP\\Sa\\u200bles" would otherwise read as "CORP\\Sales". The
+  joiners U+200C and U+200D stay: Persian and Indic names need them, and they reorder nothing (the layout
+  counts them as no column);
 - lone surrogates U+D800..U+DFFF (JSON can spell them; they cannot be encoded as UTF-8 at all).
 """
 
@@ -28,10 +28,14 @@ import re
 
 __all__ = ["for_terminal", "printable"]
 
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
-    "\ud800-\udfff]"
+# Every format character (Unicode category Cf, Python 3.11's tables) but the joiners U+200C and U+200D; a test holds
+# this list to unicodedata's.
+_FORMAT = (
+    "\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_FORMAT}]")
 
 
 def printable(text: str) -> str:
@@ -41,7 +45,7 @@ def printable(text: str) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+    return f"\\U{code:08x}" if code > 0xFFFF else f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
 
 
 _UNSAFE_IN_OUTPUT = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))  # all but TAB and LF
@@ -54,4 +58,8 @@ def for_terminal(text: str) -> str:
 
 
 def _as_json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON spells a character past the BMP as its UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"

@@ -94,3 +94,27 @@ def test_a_lone_surrogate_in_a_snapshot_is_written_as_an_escape_not_an_internal_
         assert "\\ud800" in text
         if fmt == "json":
             assert all(sender["name"].endswith("\ud800") for sender in json.loads(text)["senders"])
+
+
+def test_every_format_character_but_the_joiners_is_escaped():
+    """The list in terminal.py is Unicode's category Cf (as this Python knows it), less U+200C and U+200D."""
+    import sys
+    import unicodedata
+
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        if unicodedata.category(character) == "Cf" and code not in (0x200C, 0x200D):
+            assert printable(character) != character, hex(code)
+    assert printable("CORP\\Sales\U000e0041\U000e0042") == "CORP\\Sales\\U000e0041\\U000e0042"  # tag characters
+
+
+def test_output_for_a_terminal_keeps_json_readable_as_the_same_text():
+    import json
+
+    from sidtool.terminal import for_terminal
+
+    document = json.dumps({"name": "a\x9bb\u202ec\U000e0041\ud800d\tü\n"}, ensure_ascii=False)
+    shown = for_terminal(document)
+    assert shown.isascii() or "ü" in shown
+    assert not any(char in shown for char in "\x9b\u202e\U000e0041\ud800")
+    assert json.loads(shown) == json.loads(document)
