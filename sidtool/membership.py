@@ -114,12 +114,12 @@ class MembershipGraph:
         return position
 
     def _link_members(self, members: list[int], groups: list[int]) -> None:
-        find = self._find
+        find, others = self._find, self.directory.others  # (objects read with no SID: a contact is no principal)
         for group_position, group in enumerate(self._nodes):
             for member_dn in group.members:
                 member = find(member_dn)
                 if member is None:
-                    if not _names_foreign_principal(member_dn):
+                    if not _names_foreign_principal(member_dn) and dn_key(member_dn) not in others:
                         self.dangling.append(DanglingMember(group, member_dn))
                 else:
                     members.append(member)

@@ -262,6 +262,9 @@ class Directory:
     public_folders: tuple[PublicFolder, ...] = ()
     permissions: tuple[FolderPermissions, ...] = ()
     gaps: tuple[str, ...] = ()  # what could not be read (an unreachable domain, ...), in words
+    # the dn_key of each object read that has no SID (a contact, ...): a group member naming one is known, and no
+    # principal (an export's; a snapshot does not keep them)
+    others: frozenset[str] = frozenset()
 
     @cached_property
     def by_dn(self) -> dict[str, Principal]:
@@ -299,6 +302,7 @@ class Directory:
             public_folders=self.public_folders + other.public_folders,
             permissions=self.permissions + other.permissions,
             gaps=self.gaps + other.gaps,
+            others=self.others | other.others,
         )
 
 

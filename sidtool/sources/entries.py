@@ -88,6 +88,7 @@ class DirectoryBuilder:
         self._dn_texts: dict[str, str] = {}
         self._unshared: set[str] = set()
         self._references: dict[str, str] = {}  # naming contexts an export refers to (ldapsearch ref:), by key
+        self._others: set[str] = set()  # the dn_key of each entry read that is no principal (Directory.others)
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -107,7 +108,11 @@ class DirectoryBuilder:
         if classes is None:
             classes = self._classify(found or ())
         category, kind, configuration = classes
-        if category is _OTHER and (not found or "objectsid" in values):
+        if category is _OTHER and found and "objectsid" not in values:  # a contact, an OU, ...: no principal
+            if len(self._others) < _OTHERS_KEPT:
+                self._others.add(dn_key(dn))
+            return
+        if category is _OTHER:
             raise InputError(
                 "an entry with an objectSid but none of the classes sidtool reads (user, computer, group, "
                 "foreignSecurityPrincipal, domainDNS): not read" if found else
@@ -314,6 +319,9 @@ class DirectoryBuilder:
         self._stores.extend(other._stores)
         self._trees.extend(other._trees)
         self._folders.extend(other._folders)
+        self._others |= other._others
+        for key, referred in other._references.items():
+            self._references.setdefault(key, referred)
 
     def _with_all_members(self, key: str, principal: Principal) -> Principal:
         more = self._more_members.get(key)
@@ -374,6 +382,7 @@ class DirectoryBuilder:
             public_stores=tuple(self._stores),
             folder_trees=tuple(self._trees),
             public_folders=tuple(self._folders),
+            others=frozenset(self._others),
         )
         # the index Directory.by_dn would build, which the builder has: its keys are dn_key's (a test checks)
         vars(directory)["by_dn"] = dict(zip(self._principals, principals, strict=True))
@@ -454,6 +463,8 @@ _CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _BUILTIN_CONTA
 _Classes = tuple[str, "PrincipalKind | None", bool]  # what it is, a principal's kind, is it the configuration
 _PRINCIPAL_CLASSES = frozenset({"group", "user", "computer", "foreignsecurityprincipal"})
 _MEMO_SIZE = 4096
+_OTHERS_KEPT = 1 << 20  # entries read that are no principal, remembered by DN (past that, a member naming one is
+# taken for a member not read: a hole, never an all-clear)
 _MEMO_KEY_SIZE = 1024  # a SID's domain part is at most 64 bytes
 
 

@@ -77,7 +77,8 @@ INFLATION_FLOOR = 32 << 20
 MAX_DEPTH = 64  # JSON nesting; sidtool's own snapshots nest 5 deep
 MAX_WHOLE_BYTES = 64 << 20  # a snapshot not in the line layout is parsed whole: its text and parse are held
 _LISTS = ("domains", "domain_controllers", "principals", "exchange_servers", "public_stores", "folder_trees",
-          "public_folders", "permissions", "gaps")  # fmt: skip
+          "public_folders", "permissions", "gaps", "others")  # fmt: skip
+_STRINGS = frozenset({"gaps", "others"})  # the lists of plain strings (the others are of records)
 
 
 def sniff(head: bytes) -> bool:
@@ -98,9 +99,10 @@ def _header(directory: Directory, source: dict[str, Any] | None) -> dict[str, An
 
 def _lists(directory: Directory) -> Iterator[tuple[str, Iterable[Any]]]:
     """Each list of the document with its records, JSON-ready, made one at a time."""
-    for key in _LISTS[:-1]:
+    for key in _LISTS[:-2]:
         yield key, (_plain(item) for item in getattr(directory, key))
     yield "gaps", list(directory.gaps)
+    yield "others", sorted(directory.others)  # (a later list: a snapshot without it reads as before)
 
 
 def to_document(directory: Directory, source: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -192,6 +194,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
         public_folders=built.get("public_folders", ()),
         permissions=built.get("permissions", ()),
         gaps=built.get("gaps", ()),
+        others=frozenset(built.get("others", ())),
     )
 
 
@@ -373,9 +376,9 @@ class _Reader:
     def record(self, key: str, index: int, record: Any, into: list[Any]) -> None:
         """Build one record of list ``key`` onto ``into``, or report why it cannot be built."""
         try:
-            if key == "gaps":
+            if key in _STRINGS:
                 if not isinstance(record, str):
-                    raise TypeError(f"a gap is a string, not {_json_type(record)}")
+                    raise TypeError(f"an item of {key} is a string, not {_json_type(record)}")
                 into.append(record)
                 return
             if not isinstance(record, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from sidtool.model import AclSource, FolderPermissions, PermissionEntry, PublicFolder, RightsKind
@@ -188,3 +189,22 @@ def test_a_foreign_principal_named_by_its_dn_is_no_hole_when_its_object_was_not_
                        for p in directory.principals)  # fmt: skip
     (hole,) = assess(replace(directory, principals=principals)).unchecked
     assert hole.kind is UncheckedKind.MEMBER_NOT_FOUND
+
+
+def test_a_contact_read_in_an_at_risk_group_is_no_hole_and_one_not_read_is(tmp_path):
+    """Mail-enabled groups hold contacts, which have no SID and are in no token: one the export holds is known to be
+    no principal; the same DN not in the export could be anything, a sender too."""
+    from tests.support.cli_runner import REPO, run_sidtool
+
+    text = (REPO / "examples" / "corp-forest.ldif").read_text(encoding="utf-8")
+    contact = "CN=Partner Contact,OU=Contacts,DC=corp,DC=example,DC=com"
+    member = "member: CN=Terminal Access,CN=Users,DC=corp,DC=example,DC=com\n"
+    assert text.count(member) == 1  # Terminal Access is in Remote Desktop Users
+    with_member = text.replace(member, f"{member}member: {contact}\n")
+    record = f"dn: {contact}\nobjectClass: top\nobjectClass: person\nobjectClass: contact\ncn: Partner Contact\n\n"
+    for name, ldif, code in (("read.ldif", with_member + "\n" + record, 1), ("unread.ldif", with_member, 3)):
+        (tmp_path / name).write_text(ldif, encoding="utf-8")
+        result = run_sidtool("report", str(tmp_path / name), "--format", "json")
+        assert result.returncode == code, result.stderr
+        kinds = [item["kind"] for item in json.loads(result.stdout)["unchecked"]]
+        assert kinds == ([] if code == 1 else ["member-not-found"])

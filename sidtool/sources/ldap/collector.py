@@ -219,7 +219,8 @@ class Collector:
         searches = [
             ("(objectClass=user)", (*PRINCIPAL_ATTRIBUTES, member), "users and computers", None),
             (
-                "(|(objectClass=group)(objectClass=foreignSecurityPrincipal))",
+                # contacts too: a group may hold one, no principal (the builder keeps its DN: Directory.others)
+                "(|(objectClass=group)(objectClass=foreignSecurityPrincipal)(objectClass=contact))",
                 (*PRINCIPAL_ATTRIBUTES, member),
                 "groups",
                 None,

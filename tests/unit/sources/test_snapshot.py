@@ -166,7 +166,7 @@ EXPECTED_PROBLEMS = {f"{key}[{index}]": message for key, index, _, _, message in
     "permissions[1]": "rights: expected int, got a string",
     "permissions[2]": "an entry is an object, not a string",
     "permissions[3]": "allowed: expected bool, got null",
-    "gaps[1]": "a gap is a string, not an object",
+    "gaps[1]": "an item of gaps is a string, not an object",
 }
 
 
