@@ -185,10 +185,15 @@ def _one_by_one(lines: list[str], first: int, delimiter: str) -> Iterator[Row]:
 def _rows_again(
     rows: Iterator[Row], fields: int, delimiter: str, source: str, on_problem: Callable[[InputError], None]
 ) -> Iterator[Row]:
-    """The rows, where one that ran over several lines and has the wrong number of fields (a quote left open
-    swallows the rows after it) is reported with its first line and its other lines are read again one by one."""
+    """The rows, where one that ran over several lines (a quote left open swallows the rows after it) is reported
+    with its first line and its other lines are read again one by one: when it has the wrong number of fields, or
+    one of those lines has the right number by itself (a quoted line break in a name does not)."""
     for number, row, lines in rows:
-        if len(lines) > 1 and len(row) != fields and any(field.strip() for field in row):
+        if (
+            len(lines) > 1
+            and any(field.strip() for field in row)
+            and (len(row) != fields or any(len(one) == fields for _, one, _ in _one_by_one(lines[1:], 0, delimiter)))
+        ):  # (a quote left open in the first field can make the rows it swallows add up to the right count)
             on_problem(InputError(f"expected {fields} fields, got {len(row)}: a quote left open ran over lines "
                                   f"{number}-{number + len(lines) - 1}, read again one by one", source=source,
                                   location=f"line {number}"))  # fmt: skip

@@ -164,6 +164,10 @@ def test_a_quote_left_open_costs_its_row_and_the_rows_it_ran_over_are_read():
     found, problems = _load(header + '"\\Open","CORP\\x","Author\n' + filler)
     assert len(found) == 5000 and found[0] == ("/F0", "CORP\\user0", 3)
     assert problems[0].startswith("perms.csv:line 2: ") and len(problems) == 1
+    # a quote left open in the first field: the rows it swallowed could add up to the right count
+    rows = '"\\A","Bob","Owner"\n"\\B,Carol,Owner\n"\\C","Dave","Owner"\n"\\D","Eve","Owner"\n'
+    found, problems = _load(header + rows)
+    assert found == [("/A", "Bob", 2), ("/C", "Dave", 4), ("/D", "Eve", 5)] and len(problems) == 1
     # a row whose quoted newline is real (a display name over two lines) is still one row
     found, problems = _load(header + '"\\Drop","Jones,\nCarol","Author"\n"\\Drop2","CORP\\bob","Author"\n')
     assert (found, problems) == ([("/Drop", "Jones,Carol", 2), ("/Drop2", "CORP\\bob", 4)], [])
