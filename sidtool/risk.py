@@ -202,18 +202,7 @@ def assess(
     }
     conditions = (windows_2003_condition(directory, graph), multi_domain_condition(directory))
     unchecked = unread_parts(directory)
-    notes = []
-    missing: dict[int, list[str]] = {}  # id(group) -> its members not read, for a group in an at-risk one
-    groups: dict[int, Principal] = {}
-    for dangling in graph.dangling:  # in an at-risk group, an unknown member may be a sender: a hole; elsewhere a note
-        if graph.reaches_target(dangling.group):
-            missing.setdefault(id(dangling.group), []).append(dangling.member_dn)
-            groups[id(dangling.group)] = dangling.group
-        else:
-            notes.append(f"{dangling.group.label}: member {dangling.member_dn} was not found in the directory data")
-    for key, members in missing.items():  # one item a group, naming the first member missing and counting the rest
-        more = f" and {len(members) - 1:,} more" if len(members) > 1 else ""
-        unchecked.append(Unchecked(UncheckedKind.MEMBER_NOT_FOUND, groups[key].dn, error=members[0] + more))
+    notes = _members_not_read(graph, unchecked)
     findings = []
     ratings: dict[tuple[str | None, AclSource], _Rating] = {}
     trustee_cache: dict[Sid, _TrusteeRisk | None] = {}
@@ -277,6 +266,22 @@ def unread_parts(directory: Directory) -> list[Unchecked]:
         if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:
             parts.append(Unchecked(UncheckedKind.DESCRIPTOR_MISSING, folder.dn))
     return parts
+
+
+def _members_not_read(graph: MembershipGraph, unchecked: list[Unchecked]) -> list[str]:
+    """Member DNs that name nothing read: in an at-risk group (or a group in one) such a member may be a sender, a
+    hole added to ``unchecked`` (one item a group: the first DN and how many more); elsewhere a note, returned."""
+    notes = []
+    missing: dict[str, list[str]] = {}  # group DN -> its members not read
+    for dangling in graph.dangling:
+        if graph.reaches_target(dangling.group):
+            missing.setdefault(dangling.group.dn, []).append(dangling.member_dn)
+        else:
+            notes.append(f"{dangling.group.label}: member {dangling.member_dn} was not found in the directory data")
+    for group_dn, members in missing.items():
+        more = f" and {len(members) - 1:,} more" if len(members) > 1 else ""
+        unchecked.append(Unchecked(UncheckedKind.MEMBER_NOT_FOUND, group_dn, error=members[0] + more))
+    return notes
 
 
 def _rights_unknown(entry: CheckedEntry, trustee_risk: _TrusteeRisk) -> Unchecked:
