@@ -252,7 +252,7 @@ class FolderPermissions:
 class Directory:
     """Everything a reader learned: the forest, its principals, and the Exchange organisation."""
 
-    forest_root_dn: str | None = None  # known when the Configuration partition, or a crossRef in it, was read
+    forest_root_dn: str | None = None  # known when the forest's crossRefs were read, each saying what it is for
     domains: tuple[Domain, ...] = ()
     domain_controllers: tuple[DomainController, ...] = ()
     principals: tuple[Principal, ...] = ()
@@ -262,9 +262,11 @@ class Directory:
     public_folders: tuple[PublicFolder, ...] = ()
     permissions: tuple[FolderPermissions, ...] = ()
     gaps: tuple[str, ...] = ()  # what could not be read (an unreachable domain, ...), in words
-    # the dn_key of each object read that has no SID (a contact, ...): a group member naming one is known, and no
-    # principal (an export's; a snapshot does not keep them)
+    # the dn_key of each contact read (it has no SID): a group member naming one is known, and no principal
     others: frozenset[str] = frozenset()
+    # naming contexts an export refers to without holding them (ldapsearch's ref:), for the report to judge: without
+    # the forest's crossRefs, one that no input read may be a child domain
+    references: tuple[str, ...] = ()
 
     @cached_property
     def by_dn(self) -> dict[str, Principal]:
@@ -302,22 +304,27 @@ class Directory:
             public_folders=self.public_folders + other.public_folders,
             permissions=self.permissions + other.permissions,
             gaps=self.gaps + other.gaps,
-            others=self.others | other.others,
+            others=self.others | other.others if self.others and other.others else self.others or other.others,
+            references=self.references + other.references,
         )
 
 
 def _union_domains(first: Iterable[Domain], second: Iterable[Domain]) -> tuple[Domain, ...]:
-    """Domains of both; a domain one input read replaces the same domain another knew only from its crossRef."""
+    """Domains of both; a domain one input read replaces the same domain another knew only from its crossRef, and
+    what one of them leaves unknown (the NetBIOS name, the parent, ...) the other fills in, in any order."""
     seen: dict[str, Domain] = {}
     for domain in (*first, *second):
         key = dn_key(domain.dn)
         earlier = seen.get(key)
         if earlier is None:
             seen[key] = domain
-        elif not earlier.read and domain.read:
-            seen[key] = replace(domain, dns_name=domain.dns_name or earlier.dns_name,
-                                netbios_name=domain.netbios_name or earlier.netbios_name,
-                                parent_dns_name=domain.parent_dns_name or earlier.parent_dns_name)  # fmt: skip
+            continue
+        kept, other = (domain, earlier) if domain.read and not earlier.read else (earlier, domain)
+        seen[key] = replace(kept, sid=kept.sid or other.sid, dns_name=kept.dns_name or other.dns_name,
+                            netbios_name=kept.netbios_name or other.netbios_name,
+                            parent_dns_name=kept.parent_dns_name or other.parent_dns_name,
+                            functional_level=kept.functional_level if kept.functional_level is not None
+                            else other.functional_level)  # fmt: skip
     return tuple(seen.values())
 
 

@@ -73,7 +73,10 @@ class DirectoryBuilder:
         self._stores: list[PublicStore] = []
         self._trees: list[PublicFolderTree] = []
         self._folders: list[PublicFolder] = []
+        # the forest root, under the crossRefs read: they list the forest's domains (Directory.forest_root_dn), unless
+        # one of them cannot say which naming context it is for, or whether that is a domain's
         self.forest_root: str | None = None
+        self._untyped_cross_refs = False
         # memos, each of at most _MEMO_SIZE keys of at most _MEMO_KEY_SIZE characters or bytes (a longer one is not
         # remembered): objectClass values -> what the entry is; a plain DN's parent -> the
         # naming context; a naming context's text -> one string for it; a binary SID without its last
@@ -87,8 +90,7 @@ class DirectoryBuilder:
         # a DN not read yet (shared by build())
         self._dn_texts: dict[str, str] = {}
         self._unshared: set[str] = set()
-        self._references: dict[str, str] = {}  # naming contexts an export refers to (ldapsearch ref:), by key
-        self._others: set[str] = set()  # the dn_key of each entry read that is no principal (Directory.others)
+        self._others: set[str] = set()  # the dn_key of each contact read (Directory.others)
 
     def add(self, entry: Entry) -> None:
         """Take one entry; a malformed one is reported and skipped."""
@@ -107,12 +109,14 @@ class DirectoryBuilder:
         classes = self._classes.get(tuple(found) if found else ())
         if classes is None:
             classes = self._classify(found or ())
-        category, kind, configuration = classes
-        if category is _OTHER and found and "objectsid" not in values:  # a contact, an OU, ...: no principal
+        category, kind = classes
+        if category is _CONTACT:  # no SID, in no token: a group member naming one is known, and no principal
             if len(self._others) < _OTHERS_KEPT:
-                self._others.add(dn_key(dn))
+                self._others.add(dn.casefold() if rdns is None else dn_key(dn))
             return
         if category is _OTHER:
+            if found and "objectsid" not in values:
+                return  # an OU, a container, ...: nothing sidtool reads
             raise InputError(
                 "an entry with an objectSid but none of the classes sidtool reads (user, computer, group, "
                 "foreignSecurityPrincipal, domainDNS): not read" if found else
@@ -123,12 +127,14 @@ class DirectoryBuilder:
             if "member" in getattr(entry, "partial_attributes", ()):
                 self._partial_members.setdefault(dn_key(dn), entry.line)
         elif category is _CROSS_REF:
-            if self.forest_root is None:  # CN=<x>,CN=Partitions,CN=Configuration,<forest root>: the list of domains
-                self.forest_root = _forest_root_of(dn)
             nc_name = first_text(values, "ncname")
+            flags = _int(values, "systemflags")
+            netbios_name = first_text(values, "netbiosname")
+            if not nc_name or (flags is None and not netbios_name):  # which naming context, of which kind: unknown
+                self._untyped_cross_refs = True
+            elif self.forest_root is None:  # CN=<x>,CN=Partitions,CN=Configuration,<forest root>
+                self.forest_root = _forest_root_of(dn)
             if nc_name:
-                flags = _int(values, "systemflags")
-                netbios_name = first_text(values, "netbiosname")
                 self._cross_refs[dn_key(nc_name)] = _CrossRef(
                     nc_name,
                     first_text(values, "dnsroot"),
@@ -159,8 +165,6 @@ class DirectoryBuilder:
                     descriptor=_binary(values, "ntsecuritydescriptor"),
                 )
             )
-        if configuration and self.forest_root is None:
-            self.forest_root = parent_dn(dn)
 
     def _classify(self, object_classes: list[bytes] | tuple[()]) -> _Classes:
         """What an entry of these objectClass values is (remembered: a forest uses a few combinations)."""
@@ -303,6 +307,8 @@ class DirectoryBuilder:
     def absorb(self, other: DirectoryBuilder) -> None:
         """Take in what another builder collected (a second connection's share of the same forest)."""
         self._cross_refs.update(other._cross_refs)
+        self.forest_root = self.forest_root or other.forest_root
+        self._untyped_cross_refs |= other._untyped_cross_refs
         self._domains.update(other._domains)
         self._controllers.extend(other._controllers)
         for key, principal in other._principals.items():
@@ -320,8 +326,6 @@ class DirectoryBuilder:
         self._trees.extend(other._trees)
         self._folders.extend(other._folders)
         self._others |= other._others
-        for key, referred in other._references.items():
-            self._references.setdefault(key, referred)
 
     def _with_all_members(self, key: str, principal: Principal) -> Principal:
         more = self._more_members.get(key)
@@ -344,12 +348,6 @@ class DirectoryBuilder:
             return _with_members(principal, unique, complete=False)
         return principal if unique is principal.members else _with_members(principal, unique)
 
-    def add_reference(self, naming_context: str) -> None:
-        """A naming context an export refers to without holding it (an ldapsearch ``ref:``): without the forest's
-        crossRefs, it may be a child domain, so it counts as a domain not read until an input reads it."""
-        if len(self._references) < _MEMO_SIZE:
-            self._references.setdefault(dn_key(naming_context), naming_context)
-
     def build(self) -> Directory:
         """The model of everything added so far."""
         domains = []
@@ -363,10 +361,6 @@ class DirectoryBuilder:
                     parent_dns_name=_dns_of(cross_ref.trust_parent),
                 )
             domains.append(domain)
-        if not self._cross_refs:  # (with them, they say which naming contexts are domains: those are below)
-            for key, referred in self._references.items():
-                if key not in self._domains:
-                    domains.append(Domain(referred, None, domain_dns_name(referred), read=False))
         for key, cross_ref in self._cross_refs.items():
             if cross_ref.domain and key not in self._domains:  # named by the forest, but none of it was read
                 dns_name = cross_ref.dns_name or domain_dns_name(cross_ref.nc_name)
@@ -374,7 +368,7 @@ class DirectoryBuilder:
                 domains.append(Domain(cross_ref.nc_name, None, dns_name, cross_ref.netbios_name, parent, read=False))
         principals = tuple([self._with_all_members(key, p) for key, p in self._principals.items()])
         directory = Directory(
-            forest_root_dn=self.forest_root,
+            forest_root_dn=None if self._untyped_cross_refs else self.forest_root,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
             principals=principals,
@@ -457,14 +451,14 @@ def _sid(raw: bytes) -> Sid:
 
 
 # What an entry is, by its objectClass values (the first that applies, in this order)
-_CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _BUILTIN_CONTAINER, _OTHER = (
-    "crossRef", "domain", "server", "store", "tree", "folder", "principal", "builtinDomain", "other",
+_CROSS_REF, _DOMAIN, _SERVER, _STORE, _TREE, _FOLDER, _PRINCIPAL, _BUILTIN_CONTAINER, _CONTACT, _OTHER = (
+    "crossRef", "domain", "server", "store", "tree", "folder", "principal", "builtinDomain", "contact", "other",
 )  # fmt: skip
-_Classes = tuple[str, "PrincipalKind | None", bool]  # what it is, a principal's kind, is it the configuration
+_Classes = tuple[str, "PrincipalKind | None"]  # what it is, and a principal's kind
 _PRINCIPAL_CLASSES = frozenset({"group", "user", "computer", "foreignsecurityprincipal"})
 _MEMO_SIZE = 4096
-_OTHERS_KEPT = 1 << 20  # entries read that are no principal, remembered by DN (past that, a member naming one is
-# taken for a member not read: a hole, never an all-clear)
+_OTHERS_KEPT = 1 << 20  # contacts remembered by DN, about 150 bytes each (past that, a member naming one is taken
+# for a member not read: a hole, never an all-clear)
 _MEMO_KEY_SIZE = 1024  # a SID's domain part is at most 64 bytes
 
 
@@ -493,11 +487,13 @@ def _classes(classes: set[str]) -> _Classes:
             kind = PrincipalKind.COMPUTER
         else:
             kind = PrincipalKind.USER
+    elif "contact" in classes:
+        category = _CONTACT
     elif "builtindomain" in classes:
         category = _BUILTIN_CONTAINER  # CN=Builtin: it has an objectSid (S-1-5-32), and nothing sidtool needs
     else:
         category = _OTHER  # an OU, a container, a contact, ...: not read (one with an objectSid is reported)
-    return category, kind, "configuration" in classes
+    return category, kind
 
 
 def _forest_root_of(cross_ref_dn: str) -> str | None:
