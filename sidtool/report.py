@@ -222,7 +222,11 @@ def unchecked_detail(item: Unchecked) -> str:
         UncheckedKind.DACL_MISSING: "its nTSecurityDescriptor holds no DACL (exported with the owner and group "
         "only?): its permissions could not be checked (export it with the DACL, SD-flags 4, or use 'sidtool collect')",
         UncheckedKind.MEMBER_NOT_FOUND: f"members not in the data: {item.error}; whether they let senders into the "
-        "new built-in groups could not be checked (export them, or use 'sidtool collect')",
+        "new built-in groups could not be checked (export them, contacts too: (objectClass=contact); or use "
+        "'sidtool collect')",
+        UncheckedKind.REFERENCE_NOT_READ: "an export refers to this naming context (ldapsearch's ref:) and no input "
+        "holds it: if it is a child domain, its users and groups could not be checked (export it, and the forest's "
+        "crossRefs, or use 'sidtool collect')",
         UncheckedKind.BUILTINS_NOT_READ: "none of this domain's built-in groups (CN=Builtin) were read: who is in "
         "the new ones could not be checked (export CN=Builtin too)",
         UncheckedKind.RIGHTS_UNKNOWN: "the export does not say what this entry allows ('Custom' without rights); "

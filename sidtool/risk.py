@@ -147,6 +147,7 @@ class UncheckedKind(str, Enum):
     DACL_MISSING = "dacl-missing"  # a folder's descriptor without a DACL (exported with owner and group only)
     MEMBER_NOT_FOUND = "member-not-found"  # a member of an at-risk group (or of a group in one) that was not read
     BUILTINS_NOT_READ = "builtins-not-read"  # a domain read without its built-in groups (CN=Builtin)
+    REFERENCE_NOT_READ = "reference-not-read"  # an export refers to a naming context (a child domain?) not read
     RIGHTS_UNKNOWN = "rights-unknown"  # an entry of a trustee at risk whose rights the export does not state
     RECORD_SKIPPED = "record-skipped"  # a record of an input could not be read (named on stderr too) and was skipped
 
@@ -257,10 +258,17 @@ def unread_parts(directory: Directory) -> list[Unchecked]:
         with_principals.add(principal.domain_dn)
         if is_builtin_alias(principal.sid):
             with_builtins.add(principal.domain_dn)
-    without_builtins = {dn_key(dn) for dn in with_principals if dn} - {dn_key(dn) for dn in with_builtins if dn}
+    read_in = {dn_key(dn) for dn in with_principals if dn}
+    without_builtins = read_in - {dn_key(dn) for dn in with_builtins if dn}
     for domain in directory.domains:  # its principals were read, not its built-in groups: their members are unknown
         if domain.read and dn_key(domain.dn) in without_builtins:
             parts.append(Unchecked(UncheckedKind.BUILTINS_NOT_READ, domain.dns_name or domain.dn))
+    if directory.references and directory.forest_root_dn is None:  # (with the crossRefs, domain-not-read says it)
+        read_in |= {dn_key(domain.dn) for domain in directory.domains if domain.read}
+        for referred in dict.fromkeys(directory.references):
+            if dn_key(referred) not in read_in:
+                parts.append(Unchecked(UncheckedKind.REFERENCE_NOT_READ, referred))
+                read_in.add(dn_key(referred))
     with_store_permissions = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
     for folder in directory.public_folders:
         if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:

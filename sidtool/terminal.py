@@ -28,11 +28,11 @@ import re
 
 __all__ = ["for_terminal", "printable"]
 
-# Every format character (Unicode category Cf, Python 3.11's tables) but the joiners U+200C and U+200D; a test holds
-# this list to unicodedata's.
+# Every format character (Unicode category Cf, as of Unicode 15: Python 3.12's tables) but the joiners U+200C and
+# U+200D; a test holds this list to the running Python's unicodedata.
 _FORMAT = (
     "\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_FORMAT}]")

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 from urllib.parse import unquote
 
+from sidtool.dn import dn_key, split_rdns
 from sidtool.errors import IncompleteInput, InputError
 from sidtool.model import Directory
 from sidtool.sources.entries import ATTRIBUTES, DirectoryBuilder
@@ -442,8 +443,15 @@ class _RecordParser:
         self.skipping = name != "search"  # "search:" is followed by its "result:" line, read below
         if name == "ref":
             url = value.decode("utf-8", "replace").strip()
-            target = unquote(url.split("/", 3)[3].split("?", 1)[0]) if url.count("/") >= 3 else ""
-            if target and not _OUTSIDE_THE_MODEL.match(target):
+            target = unquote(url.split("/", 3)[3].split("?", 1)[0]).strip() if url.count("/") >= 3 else ""
+            try:
+                readable = bool(target) and bool(split_rdns(target))
+            except InputError:
+                readable = False
+            if not readable:  # a reference whose naming context cannot be told: a gap, with its line
+                raise IncompleteInput(f"the export holds a reference to {url} that the search did not follow, and "
+                                      "what it refers to cannot be read", **self._where(number))  # fmt: skip
+            if not _OUTSIDE_THE_MODEL.match(target):
                 raise Reference(target, url, **self._where(number))
         if name == "result":
             code, _, words = value.decode("utf-8", "replace").strip().partition(" ")
@@ -539,8 +547,8 @@ def _attribute_value(line: str, source: str, number: int) -> tuple[str, bytes]:
 
 
 class Reference(IncompleteInput):
-    """An ldapsearch ``ref:`` the search did not follow, to a naming context that may be a domain's (the forest's
-    crossRefs say whether it is): not an error, but a domain that may not have been read."""
+    """An ldapsearch ``ref:`` the search did not follow, to a naming context that may be a domain's: not an error;
+    the model keeps it (``Directory.references``) for the report to judge once every input is read."""
 
     def __init__(self, target: str, url: str, *, source: str | None, location: str) -> None:
         super().__init__(f"a reference to {url}", source=source, location=location)
@@ -552,9 +560,15 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
     builder = DirectoryBuilder(source, on_problem)
     gaps: list[str] = []
 
+    references: dict[str, str] = {}  # naming contexts referred to, by key: at most MAX_REFERENCES
+
     def problem(error: InputError) -> None:
         if isinstance(error, Reference):
-            builder.add_reference(error.target)
+            if len(references) < MAX_REFERENCES:
+                references.setdefault(dn_key(error.target), error.target)
+            elif len(references) == MAX_REFERENCES:
+                references[""] = ""  # (once) past the bound: a gap says the rest were not kept
+                gaps.append(f"{error}: more than {MAX_REFERENCES:,} references; the rest were not looked at")
         elif isinstance(error, IncompleteInput):
             gaps.append(str(error))  # the export is cut short: the report names it among what it could not check
         else:
@@ -566,7 +580,12 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
         else:
             builder.add(record)
     directory = builder.build()
+    if references:
+        directory = replace(directory, references=tuple(target for target in references.values() if target))
     return replace(directory, gaps=directory.gaps + tuple(gaps)) if gaps else directory
+
+
+MAX_REFERENCES = 4096  # naming contexts an export's ref: lines name, kept per file (more is a gap)
 
 
 def sniff(head: bytes) -> bool:

@@ -187,18 +187,20 @@ def _rows_again(
 ) -> Iterator[Row]:
     """The rows, where one that ran over several lines (a quote left open swallows the rows after it) is reported
     with its first line and its other lines are read again one by one: when it has the wrong number of fields, or
-    one of those lines has the right number by itself (a quoted line break in a name does not)."""
+    one of those lines is a row by itself, starting with a quote as Export-Csv writes every field (the rest of a
+    quoted line break in a name does not start so)."""
     for number, row, lines in rows:
-        if (
-            len(lines) > 1
-            and any(field.strip() for field in row)
-            and (len(row) != fields or any(len(one) == fields for _, one, _ in _one_by_one(lines[1:], 0, delimiter)))
-        ):  # (a quote left open in the first field can make the rows it swallows add up to the right count)
-            on_problem(InputError(f"expected {fields} fields, got {len(row)}: a quote left open ran over lines "
-                                  f"{number}-{number + len(lines) - 1}, read again one by one", source=source,
-                                  location=f"line {number}"))  # fmt: skip
-            yield from _one_by_one(lines[1:], number + 1, delimiter)
-            continue
+        if len(lines) > 1 and any(field.strip() for field in row):
+            swallowed = any(
+                line.lstrip().startswith('"') and len(one) == fields
+                for line, (_, one, _) in zip(lines[1:], _one_by_one(lines[1:], 0, delimiter), strict=True)
+            )  # (a quote left open in the first field can make the rows it swallows add up to the right count)
+            if len(row) != fields or swallowed:
+                counted = f"expected {fields} fields, got {len(row)}: " if len(row) != fields else ""
+                on_problem(InputError(f"{counted}a quote left open ran over lines {number}-{number + len(lines) - 1},"
+                                      " read again one by one", source=source, location=f"line {number}"))  # fmt: skip
+                yield from _one_by_one(lines[1:], number + 1, delimiter)
+                continue
         yield number, row, lines
 
 

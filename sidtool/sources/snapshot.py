@@ -65,7 +65,7 @@ from sidtool.sources.text import MAX_LINE_BYTES
 NAME = "snapshot"
 DESCRIPTION = "a sidtool snapshot (sidtool collect)"
 FORMAT = "sidtool-snapshot"
-VERSION = 1
+VERSION = 2  # 2: the lists "others" and "references" (a reader of 1 would refuse them without saying why)
 _GZIP_MAGIC = b"\x1f\x8b"
 # Measured with sidtool's own writer (gzip level 6): the example forest compresses 10 times, a generated forest of
 # 20,000 users and 2,000 folders (benchmarks/gen_forest.py --snapshot) 21 times; deflate cannot exceed about 1,030
@@ -77,8 +77,8 @@ INFLATION_FLOOR = 32 << 20
 MAX_DEPTH = 64  # JSON nesting; sidtool's own snapshots nest 5 deep
 MAX_WHOLE_BYTES = 64 << 20  # a snapshot not in the line layout is parsed whole: its text and parse are held
 _LISTS = ("domains", "domain_controllers", "principals", "exchange_servers", "public_stores", "folder_trees",
-          "public_folders", "permissions", "gaps", "others")  # fmt: skip
-_STRINGS = frozenset({"gaps", "others"})  # the lists of plain strings (the others are of records)
+          "public_folders", "permissions", "gaps", "others", "references")  # fmt: skip
+_STRINGS = frozenset({"gaps", "others", "references"})  # the lists of plain strings (the others are of records)
 
 
 def sniff(head: bytes) -> bool:
@@ -99,10 +99,11 @@ def _header(directory: Directory, source: dict[str, Any] | None) -> dict[str, An
 
 def _lists(directory: Directory) -> Iterator[tuple[str, Iterable[Any]]]:
     """Each list of the document with its records, JSON-ready, made one at a time."""
-    for key in _LISTS[:-2]:
+    for key in _LISTS[:-3]:
         yield key, (_plain(item) for item in getattr(directory, key))
     yield "gaps", list(directory.gaps)
-    yield "others", sorted(directory.others)  # (a later list: a snapshot without it reads as before)
+    yield "others", sorted(directory.others)  # (version 2; a snapshot of version 1 reads as one without them)
+    yield "references", list(directory.references)
 
 
 def to_document(directory: Directory, source: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -195,6 +196,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
         permissions=built.get("permissions", ()),
         gaps=built.get("gaps", ()),
         others=frozenset(built.get("others", ())),
+        references=built.get("references", ()),
     )
 
 

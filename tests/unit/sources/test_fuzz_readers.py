@@ -154,7 +154,7 @@ def test_any_json_type_in_any_snapshot_field_gives_located_errors_and_a_report()
         mutated = copy.deepcopy(document)
         for _ in range(rng.randint(1, 4)):
             record = rng.choice(mutated[key := rng.choice(lists)])
-            if key in ("gaps", "others"):  # (lists of strings)
+            if key in ("gaps", "others", "references"):  # (lists of strings)
                 mutated[key][0] = rng.choice(JSON_VALUES)
                 continue
             if key == "permissions" and record["entries"] and rng.random() < 0.5:

@@ -129,10 +129,10 @@ def test_an_export_the_server_cut_short_is_a_gap_with_its_line(tmp_path):
     assert f"not-collected: {path}:line 16: the search" in " ".join(result.stdout.split())  # long lines wrap
 
 
-def test_a_reference_to_a_child_domain_is_a_domain_not_read_until_an_input_reads_it(tmp_path):
-    """ldapsearch does not follow references: without the forest's crossRefs, one to another naming context means a
-    domain that may not have been read. The sample's own reference to CN=Configuration (Samba's, as AD's) and those
-    to the DNS partitions are none; an export of the child domain, given too, clears it."""
+def test_a_reference_to_a_child_domain_is_a_hole_until_an_input_reads_it_or_the_crossrefs_say(tmp_path):
+    """ldapsearch does not follow references: without the forest's crossRefs, one to another naming context may be a
+    child domain not read. The sample's own reference to CN=Configuration (Samba's, as AD's) and those to the DNS
+    partitions are none; an export of the child domain, or the forest's crossRefs, given too, settle it."""
     sample = (REPO / "tests" / "data" / SAMPLE).read_text(encoding="utf-8")
     child = "ref: ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com"
     zones = "ref: ldap://DomainDnsZones.corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com"
@@ -143,25 +143,49 @@ def test_a_reference_to_a_child_domain_is_a_domain_not_read_until_an_input_reads
     with path.open("rb") as stream:
         directory = ldif.load(stream, "refs.ldif", problems.append)
     assert [str(p) for p in problems if "member list" not in str(p)] == [] and directory.gaps == ()
-    assert [(d.dns_name, d.read) for d in directory.domains] == [("corp.example.com", True),
-                                                                 ("emea.corp.example.com", False)]  # fmt: skip
+    assert directory.references == ("DC=emea,DC=corp,DC=example,DC=com",)
     (condition,) = [c for c in assess(directory).conditions if c.name == "multi-domain"]
-    assert (condition.holds, condition.basis.value) == (True, "domain-count")
-    result = run_sidtool("report", str(path), "--format", "json")
-    assert result.returncode == 3
-    kinds = [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
-    assert kinds == ["domain-not-read", "members-partial", "member-not-found"]
-    emea = tmp_path / "emea.ldif"
+    assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
+
+    def kinds(*inputs):
+        result = run_sidtool("report", *map(str, inputs), "--format", "json")
+        return result.returncode, [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
+
+    assert kinds(path) == (3, ["members-partial", "reference-not-read", "member-not-found"])
+    emea = tmp_path / "emea.ldif"  # the child domain, read
     emea.write_text("dn: DC=emea,DC=corp,DC=example,DC=com\nobjectClass: domainDNS\n"
                     "objectSid: S-1-5-21-4000-5000-6000\n\n")  # fmt: skip
-    result = run_sidtool("report", str(path), str(emea), "--format", "json")
-    assert "domain-not-read" not in [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
-    without = tmp_path / "plain.ldif"  # the sample alone: one domain, and no crossRef to say it is the only one
-    without.write_text(sample)
-    with without.open("rb") as stream:
-        (condition,) = [c for c in assess(ldif.load(stream, "plain.ldif", lambda e: None)).conditions
-                        if c.name == "multi-domain"]  # fmt: skip
-    assert (condition.holds, condition.basis.value) == (None, "domains-unlisted")  # never "one domain"
+    assert "reference-not-read" not in kinds(path, emea)[1]
+    partitions = tmp_path / "config.ldif"  # the forest's crossRefs: EMEA is a domain (then not read), TAPI3 is not
+    config = "CN=Partitions,CN=Configuration,DC=corp,DC=example,DC=com"
+    partitions.write_text(
+        f"dn: CN=CORP,{config}\nobjectClass: crossRef\nnCName: DC=corp,DC=example,DC=com\nnETBIOSName: CORP\n"
+        "systemFlags: 3\n\n"
+        f"dn: CN=EMEA,{config}\nobjectClass: crossRef\nnCName: DC=emea,DC=corp,DC=example,DC=com\n"
+        "nETBIOSName: EMEA\nsystemFlags: 3\ntrustParent: CN=CORP,{config}\n\n".replace("{config}", config)
+    )
+    assert kinds(path, partitions)[1] == ["domain-not-read", "members-partial", "member-not-found"]
+    app = tmp_path / "app.ldif"
+    app.write_text(
+        sample.replace("ldaps://corp.example.com/CN=Configuration", "ldap://corp.example.com/DC=TAPI3Directory")
+    )
+    only_corp = tmp_path / "config-corp.ldif"
+    only_corp.write_text(partitions.read_text().split("\n\n")[0] + "\n\n")
+    assert "reference-not-read" in kinds(app)[1]
+    assert "reference-not-read" not in kinds(app, only_corp)[1]  # the crossRefs list no such domain
+
+
+def test_a_reference_that_cannot_be_read_is_a_gap_with_its_line(tmp_path):
+    for name, url in (
+        ("garbage.ldif", "ldap://corp.example.com/garbage"),
+        ("host.ldif", "ldap://emea.corp.example.com"),
+    ):
+        path = tmp_path / name
+        path.write_text(f"dn: DC=corp,DC=example,DC=com\nobjectClass: domainDNS\n\nref: {url}\n\n")
+        with path.open("rb") as stream:
+            directory = ldif.load(stream, name, pytest.fail)
+        (gap,) = directory.gaps
+        assert gap.startswith(f"{name}:line 4: the export holds a reference to {url} that the search did not follow")
 
 
 def test_tab_continuations_and_control_lines_inside_an_entry(tmp_path):

@@ -168,6 +168,9 @@ def test_a_quote_left_open_costs_its_row_and_the_rows_it_ran_over_are_read():
     rows = '"\\A","Bob","Owner"\n"\\B,Carol,Owner\n"\\C","Dave","Owner"\n"\\D","Eve","Owner"\n'
     found, problems = _load(header + rows)
     assert found == [("/A", "Bob", 2), ("/C", "Dave", 4), ("/D", "Eve", 5)] and len(problems) == 1
+    # a quoted line break in the first column is no damage, even where its last line has the right field count
+    found, problems = _load(header + '"\\Sales\nOrders","Default","Reviewer"\n"\\B","CORP\\bob","Author"\n')
+    assert (found, problems) == ([("/SalesOrders", "Default", 2), ("/B", "CORP\\bob", 4)], [])
     # a row whose quoted newline is real (a display name over two lines) is still one row
     found, problems = _load(header + '"\\Drop","Jones,\nCarol","Author"\n"\\Drop2","CORP\\bob","Author"\n')
     assert (found, problems) == ([("/Drop", "Jones,Carol", 2), ("/Drop2", "CORP\\bob", 4)], [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -42,12 +43,25 @@ def test_report_on_a_snapshot_equals_report_on_its_sources(tmp_path):
 
 def test_newer_version_is_refused_in_one_line(tmp_path):
     path = tmp_path / "future.json"
-    path.write_text(json.dumps({"format": "sidtool-snapshot", "version": 2}))
+    path.write_text(json.dumps({"format": "sidtool-snapshot", "version": snapshot.VERSION + 1}))
     result = run_sidtool("report", str(path))
     assert result.returncode == 2
-    assert (
-        result.stderr == f"sidtool: {path}: snapshot version 2 is newer than this sidtool reads (1); upgrade sidtool\n"
+    newer, known = snapshot.VERSION + 1, snapshot.VERSION
+    assert result.stderr == (
+        f"sidtool: {path}: snapshot version {newer} is newer than this sidtool reads ({known}); upgrade sidtool\n"
     )
+
+
+def test_a_version_1_snapshot_reads_as_one_without_others_and_references(tmp_path):
+    """Version 2 added the lists "others" and "references": a version 1 snapshot (without them) still reads."""
+    lines = list(snapshot.document_lines(example()))
+    old = "".join(lines).replace(f'"version": {snapshot.VERSION}', '"version": 1')
+    cut = old.index(',\n"others":[')  # (the last two lists, as version 1 did not have them)
+    path = tmp_path / "v1.json"
+    path.write_text(old[:cut] + "}\n")  # (the gaps list, last in version 1, closes the document)
+    with path.open("rb") as stream:
+        directory = snapshot.load(stream, "v1.json", pytest.fail)
+    assert directory == replace(example(), others=frozenset(), references=())
 
 
 def test_a_bad_record_is_located_and_skipped():
