@@ -267,6 +267,9 @@ class Directory:
     # naming contexts an export refers to without holding them (ldapsearch's ref:), for the report to judge: without
     # the forest's crossRefs, one that no input read may be a child domain
     references: tuple[str, ...] = ()
+    # a crossRef was read that cannot say which naming context it is for, or whether that is a domain's: then the
+    # crossRefs, wherever they were read, do not list the forest's domains (forest_root_dn says nothing)
+    cross_refs_untyped: bool = False
 
     @cached_property
     def by_dn(self) -> dict[str, Principal]:
@@ -293,8 +296,9 @@ class Directory:
 
     def merged(self, other: Directory) -> Directory:
         """This model plus another reader's (a directory dump plus a permission export, say)."""
+        untyped = self.cross_refs_untyped or other.cross_refs_untyped
         return Directory(
-            forest_root_dn=self.forest_root_dn or other.forest_root_dn,
+            forest_root_dn=None if untyped else self.forest_root_dn or other.forest_root_dn,
             domains=_union_domains(self.domains, other.domains),
             domain_controllers=_union(self.domain_controllers, other.domain_controllers),
             principals=_union_principals(self, other),
@@ -306,6 +310,7 @@ class Directory:
             gaps=self.gaps + other.gaps,
             others=self.others | other.others if self.others and other.others else self.others or other.others,
             references=self.references + other.references,
+            cross_refs_untyped=untyped,
         )
 
 

@@ -258,17 +258,16 @@ def unread_parts(directory: Directory) -> list[Unchecked]:
         with_principals.add(principal.domain_dn)
         if is_builtin_alias(principal.sid):
             with_builtins.add(principal.domain_dn)
-    read_in = {dn_key(dn) for dn in with_principals if dn}
-    without_builtins = read_in - {dn_key(dn) for dn in with_builtins if dn}
+    without_builtins = {dn_key(dn) for dn in with_principals if dn} - {dn_key(dn) for dn in with_builtins if dn}
     for domain in directory.domains:  # its principals were read, not its built-in groups: their members are unknown
         if domain.read and dn_key(domain.dn) in without_builtins:
             parts.append(Unchecked(UncheckedKind.BUILTINS_NOT_READ, domain.dns_name or domain.dn))
     if directory.references and directory.forest_root_dn is None:  # (with the crossRefs, domain-not-read says it)
-        read_in |= {dn_key(domain.dn) for domain in directory.domains if domain.read}
+        held = {dn_key(domain.dn) for domain in directory.domains if domain.read}  # (then builtins-not-read judges it)
         for referred in dict.fromkeys(directory.references):
-            if dn_key(referred) not in read_in:
+            if dn_key(referred) not in held:
                 parts.append(Unchecked(UncheckedKind.REFERENCE_NOT_READ, referred))
-                read_in.add(dn_key(referred))
+                held.add(dn_key(referred))
     with_store_permissions = {p.folder for p in directory.permissions if p.source is AclSource.STORE}
     for folder in directory.public_folders:
         if folder.dn is not None and folder.descriptor is None and folder.path not in with_store_permissions:

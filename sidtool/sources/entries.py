@@ -128,7 +128,11 @@ class DirectoryBuilder:
                 self._partial_members.setdefault(dn_key(dn), entry.line)
         elif category is _CROSS_REF:
             nc_name = first_text(values, "ncname")
-            flags = _int(values, "systemflags")
+            try:
+                flags = _int(values, "systemflags")
+            except InputError:  # skipped, and the crossRefs no longer list the forest's domains
+                self._untyped_cross_refs = True
+                raise
             netbios_name = first_text(values, "netbiosname")
             if not nc_name or (flags is None and not netbios_name):  # which naming context, of which kind: unknown
                 self._untyped_cross_refs = True
@@ -369,6 +373,7 @@ class DirectoryBuilder:
         principals = tuple([self._with_all_members(key, p) for key, p in self._principals.items()])
         directory = Directory(
             forest_root_dn=None if self._untyped_cross_refs else self.forest_root,
+            cross_refs_untyped=self._untyped_cross_refs,
             domains=tuple(domains),
             domain_controllers=tuple(self._controllers),
             principals=principals,

@@ -564,8 +564,11 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
 
     def problem(error: InputError) -> None:
         if isinstance(error, Reference):
-            if len(references) < MAX_REFERENCES:
-                references.setdefault(dn_key(error.target), error.target)
+            key = dn_key(error.target)
+            if key in references:
+                pass
+            elif len(references) < MAX_REFERENCES:
+                references[key] = error.target
             elif len(references) == MAX_REFERENCES:
                 references[""] = ""  # (once) past the bound: a gap says the rest were not kept
                 gaps.append(f"{error}: more than {MAX_REFERENCES:,} references; the rest were not looked at")

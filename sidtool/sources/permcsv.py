@@ -84,7 +84,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
     per_right = "accessrights" not in header
     positions = [header.index(column) for column in (PER_RIGHT_COLUMNS if per_right else COLUMNS)]
     entries: dict[str, dict[str, PermissionEntry]] = {}  # folder path -> trustee key -> entry
-    for number, row, _ in _rows_again(rows, len(header), delimiter, source, on_problem):
+    for number, row, _ in _rows_again(rows, len(header), positions[0], delimiter, source, on_problem):
         if not any(field.strip() for field in row):
             continue
         try:
@@ -183,16 +183,21 @@ def _one_by_one(lines: list[str], first: int, delimiter: str) -> Iterator[Row]:
 
 
 def _rows_again(
-    rows: Iterator[Row], fields: int, delimiter: str, source: str, on_problem: Callable[[InputError], None]
+    rows: Iterator[Row],
+    fields: int,
+    identity: int,
+    delimiter: str,
+    source: str,
+    on_problem: Callable[[InputError], None],
 ) -> Iterator[Row]:
     """The rows, where one that ran over several lines (a quote left open swallows the rows after it) is reported
     with its first line and its other lines are read again one by one: when it has the wrong number of fields, or
-    one of those lines is a row by itself, starting with a quote as Export-Csv writes every field (the rest of a
-    quoted line break in a name does not start so)."""
+    one of those lines is a row by itself: it starts with a quote, as Export-Csv writes every field, and its
+    Identity (column ``identity``) is a folder path (the rest of a quoted line break in a name is not)."""
     for number, row, lines in rows:
         if len(lines) > 1 and any(field.strip() for field in row):
             swallowed = any(
-                line.lstrip().startswith('"') and len(one) == fields
+                line.lstrip().startswith('"') and len(one) == fields and one[identity].lstrip().startswith(("\\", "/"))
                 for line, (_, one, _) in zip(lines[1:], _one_by_one(lines[1:], 0, delimiter), strict=True)
             )  # (a quote left open in the first field can make the rows it swallows add up to the right count)
             if len(row) != fields or swallowed:

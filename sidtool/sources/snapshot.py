@@ -41,6 +41,7 @@ from functools import cache, lru_cache
 from typing import Any, BinaryIO
 
 from sidtool import __version__
+from sidtool.dn import split_rdns
 from sidtool.errors import InputError, SidError
 from sidtool.files import joined, write_atomic_bytes
 from sidtool.model import (
@@ -94,6 +95,7 @@ def _header(directory: Directory, source: dict[str, Any] | None) -> dict[str, An
         "tool": f"sidtool {__version__}",
         "source": source or {},
         "forest_root_dn": directory.forest_root_dn,
+        "cross_refs_untyped": directory.cross_refs_untyped,
     }
 
 
@@ -197,6 +199,7 @@ def load(stream: BinaryIO, source: str, on_problem: Callable[[InputError], None]
         gaps=built.get("gaps", ()),
         others=frozenset(built.get("others", ())),
         references=built.get("references", ()),
+        cross_refs_untyped=document.get("cross_refs_untyped") is True,
     )
 
 
@@ -381,6 +384,8 @@ class _Reader:
             if key in _STRINGS:
                 if not isinstance(record, str):
                     raise TypeError(f"an item of {key} is a string, not {_json_type(record)}")
+                if key != "gaps":
+                    split_rdns(record)  # a DN (an InputError, reported with its place, if it cannot be read)
                 into.append(record)
                 return
             if not isinstance(record, dict):

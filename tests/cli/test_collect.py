@@ -100,7 +100,7 @@ def test_snapshot_is_versioned_and_holds_no_secret(test_dc, ldaps_snapshot):
     result, output = ldaps_snapshot
     raw = output.read_text(encoding="utf-8")
     document = json.loads(raw)
-    assert document["format"] == "sidtool-snapshot" and document["version"] == 1
+    assert document["format"] == "sidtool-snapshot" and document["version"] == snapshot.VERSION == 2
     assert document["source"]["user"] == test_dc.admin_user
     for text in (raw, result.stdout, result.stderr):
         assert test_dc.password not in text

@@ -320,3 +320,50 @@ def test_a_range_bound_of_thousands_of_digits_keeps_the_list_partial_never_an_in
     # an ldifde continuation record says the rest of the members follow: the list is whole (README)
     assert [p.members_complete for p in directory.principals] == [modify]
     assert modify or any("only part of its member list" in str(p) for p in problems)
+
+
+def test_a_cross_ref_that_cannot_say_its_kind_unlists_the_domains_whatever_file_it_is_in(tmp_path):
+    """Typed crossRefs in one file, one without systemFlags or nETBIOSName (or unreadable) in another: merged, the
+    crossRefs do not list the domains, so one domain read leaves the multi-domain condition unknown."""
+    from sidtool.sources import read_inputs
+
+    config = "CN=Partitions,CN=Configuration,DC=corp,DC=example,DC=com"
+    root = tmp_path / "root.ldif"
+    root.write_text(f"dn: CN=CORP,{config}\nobjectClass: crossRef\nnCName: DC=corp,DC=example,DC=com\n"
+                    "nETBIOSName: CORP\nsystemFlags: 3\n\ndn: DC=corp,DC=example,DC=com\nobjectClass: domainDNS\n"
+                    "objectSid: S-1-5-21-1-2-3\n\n")  # fmt: skip
+    for name, child in (("untyped.ldif", ""), ("badflags.ldif", "systemFlags: 0x3\n")):
+        path = tmp_path / name
+        path.write_text(f"dn: CN=EMEA,{config}\nobjectClass: crossRef\nnCName: DC=emea,DC=corp,DC=example,DC=com\n"
+                        f"dnsRoot: emea.corp.example.com\n{child}\n")  # fmt: skip
+        for order in ((root, path), (path, root)):
+            directory = read_inputs([str(p) for p in order], on_problem=lambda error: None)
+            assert directory.cross_refs_untyped and directory.forest_root_dn is None
+            (condition,) = [c for c in assess(directory).conditions if c.name == "multi-domain"]
+            assert condition.holds is None, (name, order)
+    assert read_inputs([str(root)], on_problem=pytest.fail).forest_root_dn == "DC=corp,DC=example,DC=com"
+
+
+def test_a_reference_is_held_by_its_domain_read_not_by_some_of_its_users(tmp_path):
+    """Users of a child domain exported from CN=Users, without its domain object or built-in groups, do not
+    settle a reference to it: its built-in groups were not read."""
+    sample = (REPO / "tests" / "data" / SAMPLE).read_text(encoding="utf-8")
+    child = "ref: ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com"
+    path = tmp_path / "refs.ldif"
+    path.write_text(sample.replace("ref: ldaps://corp.example.com/CN=Configuration,DC=corp,DC=example,DC=com", child))
+    users = tmp_path / "users.ldif"
+    users.write_text("dn: CN=Bob,CN=Users,DC=emea,DC=corp,DC=example,DC=com\nobjectClass: user\n"
+                     "objectSid: S-1-5-21-4000-5000-6000-1105\nsAMAccountName: bob\n\n")  # fmt: skip
+    result = run_sidtool("report", str(path), str(users), "--format", "json")
+    assert "reference-not-read" in [u["kind"] for u in json.loads(result.stdout)["unchecked"]]
+
+
+def test_a_reference_repeated_at_the_bound_is_no_gap():
+    refs = "".join(f"ref: ldap://h/DC=d{n},DC=example,DC=com\n\n" for n in range(ldif.MAX_REFERENCES))
+    text = (
+        "dn: DC=corp,DC=example,DC=com\nobjectClass: domainDNS\n\n" + refs + "ref: ldap://h/DC=d0,DC=example,DC=com\n"
+    )
+    directory = ldif.load(io.BytesIO(text.encode()), "refs.ldif", pytest.fail)
+    assert directory.gaps == () and len(directory.references) == ldif.MAX_REFERENCES
+    directory = ldif.load(io.BytesIO((text + "\nref: ldap://h/DC=new,DC=example,DC=com\n").encode()), "r", pytest.fail)
+    assert len(directory.gaps) == 1 and "more than 4,096 references" in directory.gaps[0]

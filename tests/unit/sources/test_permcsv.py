@@ -171,6 +171,9 @@ def test_a_quote_left_open_costs_its_row_and_the_rows_it_ran_over_are_read():
     # a quoted line break in the first column is no damage, even where its last line has the right field count
     found, problems = _load(header + '"\\Sales\nOrders","Default","Reviewer"\n"\\B","CORP\\bob","Author"\n')
     assert (found, problems) == ([("/SalesOrders", "Default", 2), ("/B", "CORP\\bob", 4)], [])
+    # ... also where the next line of the name starts with a quote (a name quoting a word)
+    found, problems = _load(header + '"\\Sales\n""Q1"" report","Default","Reviewer"\n')
+    assert (found, problems) == ([('/Sales"Q1" report', "Default", 2)], [])
     # a row whose quoted newline is real (a display name over two lines) is still one row
     found, problems = _load(header + '"\\Drop","Jones,\nCarol","Author"\n"\\Drop2","CORP\\bob","Author"\n')
     assert (found, problems) == ([("/Drop", "Jones,Carol", 2), ("/Drop2", "CORP\\bob", 4)], [])

@@ -285,3 +285,13 @@ def test_a_gzip_file_that_is_no_snapshot_says_so():
     ldif = gzip.compress((REPO / "examples" / "corp-forest.ldif").read_bytes())
     with pytest.raises(InputError, match=r"a gzip file that is not a sidtool snapshot: .* \(gunzip FILE\)"):
         snapshot.load(io.BytesIO(ldif), "corp.ldif.gz", lambda error: None)
+
+
+def test_a_reference_or_contact_that_is_no_dn_is_a_located_record_error():
+    document = snapshot.to_document(example())
+    document["references"] = ["garbage", "DC=emea,DC=corp,DC=example,DC=com"]
+    document["others"] = ["cn=ok,dc=corp,dc=example,dc=com", "not a dn"]
+    problems: list[InputError] = []
+    directory = snapshot.load(io.BytesIO(json.dumps(document).encode()), "snap.json", problems.append)
+    assert sorted(problem.location for problem in problems) == ["others[1]", "references[0]"]
+    assert directory.references == ("DC=emea,DC=corp,DC=example,DC=com",)
