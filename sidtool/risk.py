@@ -465,6 +465,11 @@ def multi_domain_condition(directory: Directory) -> Condition:
     if children:
         names = tuple(sorted(d.dns_name or d.dn for d in children))
         return Condition("multi-domain", True, ConditionBasis.CHILD_DOMAINS, names)
+    if len(directory.domains) <= 1:  # principals read in another naming context show another domain too
+        contexts = {dn_key(dn) for dn in {p.domain_dn for p in directory.principals} if dn}
+        contexts |= {dn_key(domain.dn) for domain in directory.domains}
+        if len(contexts) > 1:
+            return Condition("multi-domain", True, ConditionBasis.DOMAIN_COUNT, (str(len(contexts)),))
     if len(directory.domains) == 1:
         only = (directory.domains[0].dns_name or directory.domains[0].dn,)
         if directory.forest_root_dn is None:  # no Configuration partition read: its crossRefs list the domains

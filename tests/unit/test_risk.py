@@ -268,3 +268,17 @@ def test_one_domain_is_a_one_domain_forest_only_when_the_forest_s_crossrefs_were
     assert (listed.holds, listed.basis.value) == (False, "one-domain")
     unlisted = multi_domain_condition(Directory(domains=(corp,)))  # no Configuration partition read
     assert (unlisted.holds, unlisted.basis.value, unlisted.values) == (None, "domains-unlisted", ("corp.example.com",))
+
+
+def test_principals_read_in_two_naming_contexts_show_two_domains():
+    """An export of a child domain's users without its domain object still shows the forest has two domains."""
+    from sidtool.model import Directory, Domain, Principal, PrincipalKind
+    from sidtool.risk import multi_domain_condition
+
+    corp = Domain("DC=corp,DC=example,DC=com", None, "corp.example.com")
+    bob = Principal("CN=Bob,CN=Users,DC=emea,DC=corp,DC=example,DC=com", Sid.parse("S-1-5-21-4-5-6-1105"),
+                    PrincipalKind.USER, "DC=emea,DC=corp,DC=example,DC=com", "bob")  # fmt: skip
+    condition = multi_domain_condition(Directory(domains=(corp,), principals=(bob,)))
+    assert (condition.holds, condition.basis.value, condition.values) == (True, "domain-count", ("2",))
+    alone = multi_domain_condition(Directory(domains=(corp,), principals=(replace(bob, domain_dn=corp.dn),)))
+    assert alone.holds is None  # one naming context, and no crossRef to say it is the only one
