@@ -559,19 +559,17 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
     """Read a whole LDIF export into the model, one record at a time."""
     builder = DirectoryBuilder(source, on_problem)
     gaps: list[str] = []
-
-    references: dict[str, str] = {}  # naming contexts referred to, by key: at most MAX_REFERENCES
+    references: dict[str, str] = {}  # naming contexts referred to, by key: at most MAX_REFERENCES (then a gap, once)
 
     def problem(error: InputError) -> None:
         if isinstance(error, Reference):
             key = dn_key(error.target)
             if key in references:
-                pass
-            elif len(references) < MAX_REFERENCES:
+                return
+            if len(references) < MAX_REFERENCES:
                 references[key] = error.target
-            elif len(references) == MAX_REFERENCES:
-                references[""] = ""  # (once) past the bound: a gap says the rest were not kept
-                gaps.append(f"{error}: more than {MAX_REFERENCES:,} references; the rest were not looked at")
+            elif not any(gap.endswith(_TOO_MANY_REFERENCES) for gap in gaps):
+                gaps.append(f"{error}: {_TOO_MANY_REFERENCES}")
         elif isinstance(error, IncompleteInput):
             gaps.append(str(error))  # the export is cut short: the report names it among what it could not check
         else:
@@ -584,11 +582,12 @@ def load_ldif(stream: BinaryIO, source: str, on_problem: Problem) -> Directory:
             builder.add(record)
     directory = builder.build()
     if references:
-        directory = replace(directory, references=tuple(target for target in references.values() if target))
+        directory = replace(directory, references=tuple(references.values()))
     return replace(directory, gaps=directory.gaps + tuple(gaps)) if gaps else directory
 
 
 MAX_REFERENCES = 4096  # naming contexts an export's ref: lines name, kept per file (more is a gap)
+_TOO_MANY_REFERENCES = f"more than {MAX_REFERENCES:,} references; the rest were not looked at"
 
 
 def sniff(head: bytes) -> bool:
