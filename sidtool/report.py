@@ -146,6 +146,7 @@ def condition_evidence(condition: Condition) -> str:
         ConditionBasis.DOMAINS_UNLISTED: f"only {values} was read; the forest's list of domains (its crossRefs, in "
         "the Configuration partition) was not: export it too",
         ConditionBasis.DOMAIN_COUNT: f"{values} domains in the forest",
+        ConditionBasis.NAMING_CONTEXTS: f"principals were read in the domains {values}",
         ConditionBasis.NO_DOMAINS: "no domain information was read",
     }[condition.basis]
 

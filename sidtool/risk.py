@@ -22,7 +22,7 @@ from itertools import compress
 
 import wellknown
 from sidtool.baseline import LEGACY_STORE_RELEASE, is_builtin_alias, unknown_to
-from sidtool.dn import dn_key
+from sidtool.dn import dn_key, domain_dns_name
 from sidtool.exchange import ServerStatus, server_status, servers_for_folder
 from sidtool.membership import Membership, MembershipGraph
 from sidtool.model import (
@@ -75,6 +75,7 @@ class ConditionBasis(str, Enum):
     ONE_DOMAIN = "one-domain"  # values: the only domain
     DOMAINS_UNLISTED = "domains-unlisted"  # values: the only domain read; the forest's crossRefs were not read
     DOMAIN_COUNT = "domain-count"  # values: how many domains the forest has
+    NAMING_CONTEXTS = "naming-contexts"  # values: the domains principals were read in (no crossRefs read)
     NO_DOMAINS = "no-domains"  # no domain information was read
 
 
@@ -465,11 +466,12 @@ def multi_domain_condition(directory: Directory) -> Condition:
     if children:
         names = tuple(sorted(d.dns_name or d.dn for d in children))
         return Condition("multi-domain", True, ConditionBasis.CHILD_DOMAINS, names)
-    if len(directory.domains) <= 1:  # principals read in another naming context show another domain too
+    if len(directory.domains) <= 1 and directory.forest_root_dn is None:  # (the crossRefs, read, list the domains)
         contexts = {dn_key(dn) for dn in {p.domain_dn for p in directory.principals} if dn}
         contexts |= {dn_key(domain.dn) for domain in directory.domains}
-        if len(contexts) > 1:
-            return Condition("multi-domain", True, ConditionBasis.DOMAIN_COUNT, (str(len(contexts)),))
+        if len(contexts) > 1:  # principals read in another naming context show another domain
+            names = tuple(sorted(domain_dns_name(context) or context for context in contexts))
+            return Condition("multi-domain", True, ConditionBasis.NAMING_CONTEXTS, names)
     if len(directory.domains) == 1:
         only = (directory.domains[0].dns_name or directory.domains[0].dn,)
         if directory.forest_root_dn is None:  # no Configuration partition read: its crossRefs list the domains

@@ -315,6 +315,10 @@ def _check_header(document: Any, source: str) -> None:
             f"snapshot version {version!r} is newer than this sidtool reads ({VERSION}); upgrade sidtool",
             source=source,
         )
+    untyped = document.get("cross_refs_untyped", False)
+    if type(untyped) is not bool:
+        raise InputError(f"cross_refs_untyped is true or false, not {_json_type(untyped)}", source=source,
+                         location="header")  # fmt: skip
     root = document.get("forest_root_dn")
     if root is not None and not isinstance(root, str):
         raise InputError(f"forest_root_dn is a string, not {_json_type(root)}", source=source, location="header")

@@ -279,6 +279,9 @@ def test_principals_read_in_two_naming_contexts_show_two_domains():
     bob = Principal("CN=Bob,CN=Users,DC=emea,DC=corp,DC=example,DC=com", Sid.parse("S-1-5-21-4-5-6-1105"),
                     PrincipalKind.USER, "DC=emea,DC=corp,DC=example,DC=com", "bob")  # fmt: skip
     condition = multi_domain_condition(Directory(domains=(corp,), principals=(bob,)))
-    assert (condition.holds, condition.basis.value, condition.values) == (True, "domain-count", ("2",))
+    assert (condition.holds, condition.basis.value) == (True, "naming-contexts")
+    assert condition.values == ("corp.example.com", "emea.corp.example.com")
     alone = multi_domain_condition(Directory(domains=(corp,), principals=(replace(bob, domain_dn=corp.dn),)))
     assert alone.holds is None  # one naming context, and no crossRef to say it is the only one
+    listed = multi_domain_condition(Directory(forest_root_dn=corp.dn, domains=(corp,), principals=(bob,)))
+    assert (listed.holds, listed.basis.value) == (False, "one-domain")  # the crossRefs read are the list
