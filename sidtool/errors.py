@@ -38,9 +38,13 @@ class InputError(SidtoolError, ValueError):
         self.source = source
         self.location = location
 
+    @property
+    def where(self) -> str:
+        """``source:location`` (either may be missing), or empty."""
+        return ":".join(part for part in (self.source, self.location) if part)
+
     def __str__(self) -> str:
-        where = ":".join(part for part in (self.source, self.location) if part)
-        return f"{where}: {self.message}" if where else self.message
+        return f"{self.where}: {self.message}" if self.where else self.message
 
 
 class IncompleteInput(InputError):

@@ -203,7 +203,7 @@ class ProblemLog:
         """The skipped records as the report lists them (the incomplete ones are in the model already); past
         :attr:`KEPT`, one more item counts the rest."""
         items = [
-            Unchecked(UncheckedKind.RECORD_SKIPPED, error.source or "input", _where(error), error=error.message)
+            Unchecked(UncheckedKind.RECORD_SKIPPED, error.source or "input", error.where or None, error=error.message)
             for error in self.skipped
         ]
         more = self.count - self.incomplete - len(self.skipped)
@@ -216,7 +216,3 @@ class ProblemLog:
         if skipped:
             hidden = f", {self.count - self.LIMIT} message(s) not shown" if self.count > self.LIMIT else ""
             self.warn(f"{skipped} record(s) could not be read and were skipped{hidden}; the report may be incomplete")
-
-
-def _where(error: InputError) -> str | None:
-    return ":".join(part for part in (error.source, error.location) if part) or None
