@@ -196,15 +196,16 @@ def _rows_again(
     Identity (column ``identity``) is a folder path (the rest of a quoted line break in a name is not)."""
     for number, row, lines in rows:
         if len(lines) > 1 and any(field.strip() for field in row):
+            again = list(_one_by_one(lines[1:], number + 1, delimiter))
             swallowed = any(
                 line.lstrip().startswith('"') and len(one) == fields and one[identity].lstrip().startswith(("\\", "/"))
-                for line, (_, one, _) in zip(lines[1:], _one_by_one(lines[1:], 0, delimiter), strict=True)
+                for (_, one, (line,)) in again
             )  # (a quote left open in the first field can make the rows it swallows add up to the right count)
             if len(row) != fields or swallowed:
                 counted = f"expected {fields} fields, got {len(row)}: " if len(row) != fields else ""
                 on_problem(InputError(f"{counted}a quote left open ran over lines {number}-{number + len(lines) - 1},"
                                       " read again one by one", source=source, location=f"line {number}"))  # fmt: skip
-                yield from _one_by_one(lines[1:], number + 1, delimiter)
+                yield from again
                 continue
         yield number, row, lines
 
